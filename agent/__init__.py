@@ -1,0 +1,1 @@
+"""Faces toward people and other agents: CLI, chat agent, LangChain tool, MCP."""

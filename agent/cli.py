@@ -1,0 +1,222 @@
+"""The `explore-instruct` command line.
+
+Exit codes: 0 ok, 2 bad input, 3 stopped by a budget, 1 anything else. Errors are one line unless
+`--debug` is given, because the people reading them need the cause, not a stack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from explore_instruct.tools.decompose import DecomposeRequest, decompose
+from explore_instruct.tools.generate import GenerateRequest, generate_examples
+from explore_instruct.tools.llm import ModelConfigError, ModelSpec, make_chat_model
+from explore_instruct.tools.prompts import Flavour
+from explore_instruct.tools.seeds import SeedError, load_seed, write_ei_dir
+from explore_instruct.tools.tree import DomainTree
+
+app = typer.Typer(
+    name="explore-instruct",
+    help="Explore a domain as a tree of tasks and generate instruction-tuning data.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+EXIT_BAD_INPUT = 2
+EXIT_BUDGET = 3
+T = TypeVar("T")
+
+
+class _State:
+    debug = False
+
+
+@app.callback()
+def _main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False) -> None:
+    _State.debug = debug
+
+
+def _guard(fn: Callable[[], T]) -> T:
+    """Map known failures to one-line errors and exit codes."""
+    try:
+        return fn()
+    except (SeedError, ModelConfigError, ValueError) as e:
+        if _State.debug:
+            raise
+        err.print(f"[red]error:[/red] {e}", markup=True, highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except (KeyboardInterrupt, typer.Exit):
+        raise
+    except Exception as e:
+        if _State.debug:
+            raise
+        first = str(e).splitlines()[0] if str(e) else ""
+        err.print(f"[red]error:[/red] {type(e).__name__}: {first}", markup=True, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
+def _print_tree(tree: DomainTree) -> None:
+    table = Table(title=f"Domain: {tree.root.name}", show_lines=False)
+    table.add_column("task")
+    table.add_column("depth", justify="right")
+    table.add_column("examples", justify="right")
+    for node in tree.preorder(include_pruned=True):
+        label = (
+            "  " * node.depth + node.name + (f" [dim]({node.status.value})[/dim]" if node.status != "accepted" else "")
+        )
+        table.add_row(label, str(node.depth), str(len(node.examples)))
+    out.print(table)
+    s = tree.summary()
+    out.print(f"nodes per depth: {s['nodes_per_depth']}  examples: {s['examples']}  pruned: {s['pruned']}")
+
+
+@app.command("tree")
+def tree_cmd(
+    seed: Annotated[
+        str, typer.Argument(help="A domain sentence, a YAML/JSON seed file, or an Explore-Instruct tree dir.")
+    ],
+    export_ei: Annotated[
+        Path | None, typer.Option("--export-ei", help="Write the tree as an Explore-Instruct directory here.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Validate a seed and summarise it."""
+
+    def run() -> None:
+        tree = load_seed(seed)
+        written = write_ei_dir(tree, export_ei) if export_ei else []
+        if as_json:
+            summary = tree.summary() | ({"written": [str(p) for p in written]} if written else {})
+            typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+        else:
+            _print_tree(tree)
+            if written:
+                out.print(f"wrote {len(written)} files to {export_ei}")
+
+    _guard(run)
+
+
+@app.command("try")
+def try_cmd(
+    domain: Annotated[str, typer.Argument(help="A one-sentence domain (or a seed file / tree dir).")],
+    model: Annotated[str | None, typer.Option(help="provider:model, e.g. local:smollm2, openai:gpt-4o-mini")] = None,
+    base_url: Annotated[str | None, typer.Option(help="Base URL of an OpenAI-compatible endpoint.")] = None,
+    flavour: Annotated[Flavour, typer.Option(help="Domain flavour of the prompts.")] = Flavour.GENERIC,
+    subtasks: Annotated[int, typer.Option("--subtasks", "-k", min=1, max=12, help="Subtasks to propose.")] = 3,
+    examples: Annotated[int, typer.Option("--examples", "-n", min=1, max=50, help="Examples to generate.")] = 4,
+    seed: Annotated[int | None, typer.Option(help="Sampling seed.")] = 42,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Decompose a domain once and generate examples for its first new subtask."""
+
+    def run() -> dict[str, Any]:
+        tree = load_seed(domain)
+        spec = ModelSpec(seed=seed)
+        spec.model = model or spec.model
+        spec.base_url = base_url or spec.base_url
+        chat = make_chat_model(spec)
+        return asyncio.run(_try(tree, chat, spec, flavour, subtasks, examples, quiet=as_json))
+
+    result = _guard(run)
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
+    if not result["subtasks"]:
+        raise typer.Exit(1)
+
+
+async def _try(
+    tree: DomainTree, chat: Any, spec: ModelSpec, flavour: Flavour, k: int, n: int, *, quiet: bool
+) -> dict[str, Any]:
+    root = tree.root
+    kids = tree.children(root.id)
+    t0 = time.perf_counter()
+    if not quiet:
+        out.print(f"[bold]Domain:[/bold] {root.name}   [dim]model {spec.model}[/dim]")
+    dec = await decompose(
+        chat,
+        DecomposeRequest(
+            target=root.name,
+            target_reason=root.reason,
+            existing_children=[c.name for c in kids],
+            demonstrations=root.examples[:2],
+            k=k,
+            flavour=flavour,
+        ),
+        model_label=spec.model,
+    )
+    calls = [dec.call] if dec.call else []
+    result: dict[str, Any] = {
+        "domain": root.name,
+        "model": spec.model,
+        "subtasks": [
+            {"name": s.name, "reason": s.reason, "examples": [e.model_dump() for e in s.examples]} for s in dec.subtasks
+        ],
+        "skipped": [s.__dict__ for s in dec.skipped],
+    }
+    if not quiet:
+        if dec.call and not dec.call.ok:
+            err.print(f"decompose failed: {dec.call.error_kind}: {dec.call.error}", highlight=False)
+        for s in dec.subtasks:
+            out.print(f"\n[bold cyan]Subtask:[/bold cyan] {s.name}\n  [dim]reason:[/dim] {s.reason}")
+            for e in s.examples:
+                _print_example(e.instruction, e.input, e.output)
+        if dec.skipped:
+            out.print(f"[dim]skipped: {', '.join(sorted({f'{s.what}:{s.rule}' for s in dec.skipped}))}[/dim]")
+    if dec.subtasks:
+        first = dec.subtasks[0]
+        gen = await generate_examples(
+            chat,
+            GenerateRequest(
+                task=first.name,
+                task_reason=first.reason,
+                parent=root.name,
+                siblings=[s.name for s in dec.subtasks[1:]],
+                demonstrations=first.examples,
+                flavour=flavour,
+            ),
+            n,
+            per_call=min(n, 5),
+            model_label=spec.model,
+        )
+        calls.extend(gen.calls)
+        result["generated"] = {"task": first.name, "examples": [e.model_dump() for e in gen.examples]}
+        result["generate_skipped"] = [s.__dict__ for s in gen.skipped]
+        if not quiet:
+            out.print(f"\n[bold green]Generated for[/bold green] {first.name}: {len(gen.examples)} examples")
+            for e in gen.examples:
+                _print_example(e.instruction, e.input, e.output)
+    result["calls"] = [c.as_dict() | {"raw_text": None} for c in calls]
+    result["wall_s"] = round(time.perf_counter() - t0, 2)
+    if not quiet:
+        ok = sum(1 for c in calls if c.ok)
+        toks = sum(c.output_tokens for c in calls)
+        out.print(f"\n[dim]{len(calls)} calls, {ok} valid, {toks} completion tokens, {result['wall_s']} s[/dim]")
+    return result
+
+
+def _print_example(instruction: str, inp: str, output: str) -> None:
+    out.print(f"  • [bold]{instruction}[/bold]", highlight=False)
+    if inp:
+        out.print(f"    [dim]input:[/dim] {inp}", highlight=False)
+    out.print(f"    [dim]output:[/dim] {output}", highlight=False)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)

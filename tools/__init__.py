@@ -1,0 +1,1 @@
+"""Jobs the graph nodes call; nothing here knows about graphs."""

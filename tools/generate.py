@@ -1,0 +1,114 @@
+"""Generation (the paper's `enrich`): new instruction/input/output examples for one task.
+
+Instruction, input and output come jointly from one structured completion, as in the method.
+`generate_examples` loops to a target count but stops on a bounded number of fruitless calls; the
+reference looped forever on unparsable replies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+from langchain_core.language_models import BaseChatModel
+from pydantic import BaseModel, Field, create_model
+
+from explore_instruct.tools import filters
+from explore_instruct.tools.decompose import ExampleSpec, Skip
+from explore_instruct.tools.prompts import SYSTEM, Flavour, generate_prompt
+from explore_instruct.tools.structured import CallRecord, Method, call_structured
+from explore_instruct.tools.tree import Example
+
+EXAMPLES_PER_CALL = 10
+
+
+def batch_schema(n: int) -> type[BaseModel]:
+    return create_model("ExampleBatch", examples=(list[ExampleSpec], Field(min_length=1, max_length=n)))
+
+
+@dataclass
+class GenerateRequest:
+    task: str
+    task_reason: str = ""
+    parent: str | None = None
+    siblings: Sequence[str] = ()
+    demonstrations: Sequence[Example] = ()
+    n: int = EXAMPLES_PER_CALL
+    flavour: Flavour = Flavour.GENERIC
+
+
+@dataclass
+class GenerateResult:
+    examples: list[Example]
+    skipped: list[Skip]
+    calls: list[CallRecord] = field(default_factory=list)
+
+
+async def generate(
+    model: BaseChatModel, req: GenerateRequest, *, method: Method = "auto", model_label: str = ""
+) -> GenerateResult:
+    """One call for up to `req.n` examples, passed through the heuristic filters."""
+    prompt = generate_prompt(
+        task=req.task,
+        task_reason=req.task_reason,
+        parent=req.parent,
+        siblings=list(req.siblings),
+        demonstrations=list(req.demonstrations),
+        n=req.n,
+        flavour=req.flavour,
+    )
+    result = await call_structured(
+        model,
+        batch_schema(req.n),
+        prompt,
+        system=SYSTEM,
+        method=method,
+        purpose="generate",
+        model_label=model_label,
+    )
+    if result.value is None:
+        return GenerateResult([], [], [result.record])
+    kept: list[Example] = []
+    skipped: list[Skip] = []
+    for spec in result.value.examples[: req.n]:  # type: ignore[attr-defined]
+        verdict = filters.check(Example(**spec.model_dump()), req.flavour)
+        if verdict.example is not None:
+            kept.append(verdict.example)
+        else:
+            skipped.append(Skip("example", verdict.rule or "filtered", verdict.detail, spec.model_dump()))
+    return GenerateResult(kept, skipped, [result.record])
+
+
+async def generate_examples(
+    model: BaseChatModel,
+    req: GenerateRequest,
+    target: int,
+    *,
+    per_call: int = EXAMPLES_PER_CALL,
+    max_fruitless_calls: int = 3,
+    accept: Callable[[Example], bool] | None = None,
+    method: Method = "auto",
+    model_label: str = "",
+) -> GenerateResult:
+    """Call until `target` examples are accepted or `max_fruitless_calls` calls in a row add nothing.
+
+    `accept` lets a caller plug in dedup (it sees each example once, in order).
+    """
+    out = GenerateResult([], [])
+    fruitless = 0
+    while len(out.examples) < target and fruitless < max_fruitless_calls:
+        want = min(per_call, target - len(out.examples))
+        one = await generate(model, replace(req, n=want), method=method, model_label=model_label)
+        out.calls.extend(one.calls)
+        out.skipped.extend(one.skipped)
+        added = 0
+        for ex in one.examples:
+            if len(out.examples) >= target:
+                break
+            if accept is None or accept(ex):
+                out.examples.append(ex)
+                added += 1
+            else:
+                out.skipped.append(Skip("example", "duplicate", "", ex.model_dump()))
+        fruitless = 0 if added else fruitless + 1
+    return out

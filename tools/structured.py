@@ -1,0 +1,202 @@
+"""Structured completions that never crash the caller.
+
+Transient HTTP faults are the `openai` client's job (its retries back off and honour Retry-After).
+What its retries never cover are malformed replies: broken JSON, a schema mismatch, a cut completion,
+empty choices, `None` from function calling. Those get one repair attempt and are then returned as a
+recorded skip carrying the raw text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Generic, Literal, TypeVar
+
+import openai
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from pydantic import BaseModel, ValidationError
+
+from explore_instruct.tools.prompts import JSON_ONLY, REPAIR
+
+T = TypeVar("T", bound=BaseModel)
+Method = Literal["auto", "json_schema", "function_calling", "json_mode", "prompt"]
+ErrorKind = Literal["invalid_json", "schema", "length", "empty", "refused", "api", "other"]
+
+
+class CutCompletion(Exception):
+    """The reply stopped at the token limit (finish_reason == "length")."""
+
+
+@dataclass
+class CallRecord:
+    """What one logical call cost and how it ended (attempts include the repair)."""
+
+    purpose: str
+    model: str
+    method: str
+    attempts: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    latency_s: float = 0.0
+    ok: bool = False
+    error_kind: ErrorKind | None = None
+    error: str | None = None
+    raw_text: str | None = None
+    finish_reasons: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class StructuredResult(Generic[T]):
+    value: T | None
+    record: CallRecord
+
+
+def _json_block(text: str) -> str:
+    """The outermost JSON object in a reply that may wrap it in prose or code fences."""
+    fenced = re.search(r"```(?:json)?\s*(\{.*\})\s*```", text, re.S)
+    if fenced:
+        return fenced.group(1)
+    start, end = text.find("{"), text.rfind("}")
+    return text[start : end + 1] if 0 <= start < end else text
+
+
+def _parse(schema: type[T], text: str) -> T:
+    return schema.model_validate_json(_json_block(text))
+
+
+def resolve_method(model: BaseChatModel, method: Method) -> Method:
+    if method != "auto":
+        return method
+    from langchain_openai import ChatOpenAI
+
+    from explore_instruct.tools.local_llm import ChatLocalLlama
+
+    if isinstance(model, ChatOpenAI | ChatLocalLlama):
+        return "json_schema"
+    try:
+        model.with_structured_output(BaseModel)
+    except NotImplementedError:
+        return "prompt"
+    except Exception:
+        pass
+    return "function_calling"
+
+
+def _describe(e: Exception) -> tuple[ErrorKind, str]:
+    if isinstance(e, openai.LengthFinishReasonError | CutCompletion):
+        return "length", "completion cut at the token limit"
+    if isinstance(e, openai.ContentFilterFinishReasonError):
+        return "refused", "completion stopped by the content filter"
+    if isinstance(e, openai.APIStatusError):
+        return "api", f"HTTP {e.status_code}: {type(e).__name__}"
+    if isinstance(e, openai.APIError):
+        return "api", type(e).__name__
+    if isinstance(e, IndexError):
+        return "empty", "reply had no choices"
+    if isinstance(e, json.JSONDecodeError):
+        return "invalid_json", f"invalid JSON: {e.msg}"
+    if isinstance(e, ValidationError):
+        err = e.errors()[0]
+        if err["type"] == "json_invalid":
+            return "invalid_json", f"invalid JSON: {err['msg']}"
+        loc = ".".join(str(p) for p in err["loc"])
+        return "schema", f"does not match the schema at {loc or 'top level'}: {err['msg']}"
+    first = str(e).splitlines()[0][:300] if str(e) else ""
+    return "other", f"{type(e).__name__}: {first}"
+
+
+def _usage(record: CallRecord, raw: Any) -> None:
+    if isinstance(raw, AIMessage):
+        if raw.usage_metadata:
+            record.input_tokens += raw.usage_metadata.get("input_tokens", 0)
+            record.output_tokens += raw.usage_metadata.get("output_tokens", 0)
+        finish = raw.response_metadata.get("finish_reason")
+        if finish:
+            record.finish_reasons.append(str(finish))
+
+
+async def _attempt(
+    model: BaseChatModel, schema: type[T], messages: list[BaseMessage], method: Method, record: CallRecord
+) -> tuple[T | None, str | None, Exception | None]:
+    """One round trip: (parsed, raw text, error)."""
+    record.attempts += 1
+    try:
+        if method == "prompt":
+            raw = await model.ainvoke(messages)
+            _usage(record, raw)
+            content = str(raw.text) if isinstance(raw, BaseMessage) else str(raw)
+            if isinstance(raw, AIMessage) and raw.response_metadata.get("finish_reason") == "length":
+                return None, content, CutCompletion()
+            try:
+                return _parse(schema, content), content, None
+            except (ValidationError, ValueError) as e:
+                return None, content, e
+        runnable = model.with_structured_output(schema, method=method, include_raw=True)
+        out = await runnable.ainvoke(messages)
+    except openai.LengthFinishReasonError as e:
+        return None, None, e
+    except (openai.APIError, IndexError, ValidationError, ValueError) as e:
+        return None, None, e
+    assert isinstance(out, dict)
+    raw_out = out.get("raw")
+    _usage(record, raw_out)
+    text = str(raw_out.text) if isinstance(raw_out, BaseMessage) else None
+    if isinstance(raw_out, AIMessage) and not text and raw_out.tool_calls:
+        text = json.dumps(raw_out.tool_calls[0].get("args", {}))
+    parsed = out.get("parsed")
+    if isinstance(parsed, schema):
+        return parsed, text, None
+    if isinstance(raw_out, AIMessage) and raw_out.response_metadata.get("finish_reason") == "length":
+        return None, text, CutCompletion()
+    error = out.get("parsing_error")
+    if text:  # function calling hands back None on broken arguments; try the text ourselves
+        try:
+            return _parse(schema, text), text, None
+        except (ValidationError, ValueError) as e:
+            error = error or e
+    return (
+        None,
+        text,
+        error if isinstance(error, Exception) else ValueError("no structured output in the reply"),
+    )
+
+
+async def call_structured(
+    model: BaseChatModel,
+    schema: type[T],
+    prompt: str,
+    *,
+    system: str | None = None,
+    method: Method = "auto",
+    purpose: str = "call",
+    model_label: str = "",
+    repair: bool = True,
+) -> StructuredResult[T]:
+    resolved = resolve_method(model, method)
+    schema_text = json.dumps(schema.model_json_schema())
+    if resolved in {"prompt", "json_mode"}:
+        prompt = f"{prompt}\n\n{JSON_ONLY.format(schema=schema_text)}"
+    messages: list[BaseMessage] = [*([SystemMessage(system)] if system else []), HumanMessage(prompt)]
+    record = CallRecord(purpose=purpose, model=model_label, method=resolved)
+    started = time.perf_counter()
+    value, text, error = await _attempt(model, schema, messages, resolved, record)
+    if value is None and repair and error is not None and not isinstance(error, openai.APIError):
+        _kind, detail = _describe(error)
+        fix = [*messages]
+        if text:
+            fix.append(AIMessage(text[:8000]))
+        fix.append(HumanMessage(REPAIR.format(error=detail, schema=schema_text)))
+        value, text2, error = await _attempt(model, schema, fix, resolved, record)
+        text = text2 or text
+    record.latency_s = time.perf_counter() - started
+    record.ok = value is not None
+    if value is None:
+        record.error_kind, record.error = _describe(error or ValueError("no output"))
+        record.raw_text = text
+    return StructuredResult(value=value, record=record)
