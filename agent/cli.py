@@ -16,6 +16,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from explore_instruct.tools.decompose import DecomposeRequest, decompose
@@ -56,7 +57,7 @@ def _guard(fn: Callable[[], T]) -> T:
     except (SeedError, ModelConfigError, ValueError) as e:
         if _State.debug:
             raise
-        err.print(f"[red]error:[/red] {e}", markup=True, highlight=False, soft_wrap=True)
+        err.print(f"[red]error:[/red] {escape(str(e))}", markup=True, highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except (KeyboardInterrupt, typer.Exit):
         raise
@@ -64,18 +65,22 @@ def _guard(fn: Callable[[], T]) -> T:
         if _State.debug:
             raise
         first = str(e).splitlines()[0] if str(e) else ""
-        err.print(f"[red]error:[/red] {type(e).__name__}: {first}", markup=True, highlight=False, soft_wrap=True)
+        err.print(
+            f"[red]error:[/red] {type(e).__name__}: {escape(first)}", markup=True, highlight=False, soft_wrap=True
+        )
         raise typer.Exit(1) from None
 
 
 def _print_tree(tree: DomainTree) -> None:
-    table = Table(title=f"Domain: {tree.root.name}", show_lines=False)
+    table = Table(title=f"Domain: {escape(tree.root.name)}", show_lines=False)
     table.add_column("task")
     table.add_column("depth", justify="right")
     table.add_column("examples", justify="right")
     for node in tree.preorder(include_pruned=True):
         label = (
-            "  " * node.depth + node.name + (f" [dim]({node.status.value})[/dim]" if node.status != "accepted" else "")
+            "  " * node.depth
+            + escape(node.name)
+            + (f" [dim]({node.status.value})[/dim]" if node.status != "accepted" else "")
         )
         table.add_row(label, str(node.depth), str(len(node.examples)))
     out.print(table)
@@ -104,7 +109,7 @@ def tree_cmd(
         else:
             _print_tree(tree)
             if written:
-                out.print(f"wrote {len(written)} files to {export_ei}")
+                out.print(f"wrote {len(written)} files to {escape(str(export_ei))}")
 
     _guard(run)
 
@@ -144,7 +149,7 @@ async def _try(
     kids = tree.children(root.id)
     t0 = time.perf_counter()
     if not quiet:
-        out.print(f"[bold]Domain:[/bold] {root.name}   [dim]model {spec.model}[/dim]")
+        out.print(f"[bold]Domain:[/bold] {escape(root.name)}   [dim]model {escape(spec.model)}[/dim]")
     dec = await decompose(
         chat,
         DecomposeRequest(
@@ -168,9 +173,9 @@ async def _try(
     }
     if not quiet:
         if dec.call and not dec.call.ok:
-            err.print(f"decompose failed: {dec.call.error_kind}: {dec.call.error}", highlight=False)
+            err.print(f"decompose failed: {dec.call.error_kind}: {escape(str(dec.call.error))}", highlight=False)
         for s in dec.subtasks:
-            out.print(f"\n[bold cyan]Subtask:[/bold cyan] {s.name}\n  [dim]reason:[/dim] {s.reason}")
+            out.print(f"\n[bold cyan]Subtask:[/bold cyan] {escape(s.name)}\n  [dim]reason:[/dim] {escape(s.reason)}")
             for e in s.examples:
                 _print_example(e.instruction, e.input, e.output)
         if dec.skipped:
@@ -195,7 +200,7 @@ async def _try(
         result["generated"] = {"task": first.name, "examples": [e.model_dump() for e in gen.examples]}
         result["generate_skipped"] = [s.__dict__ for s in gen.skipped]
         if not quiet:
-            out.print(f"\n[bold green]Generated for[/bold green] {first.name}: {len(gen.examples)} examples")
+            out.print(f"\n[bold green]Generated for[/bold green] {escape(first.name)}: {len(gen.examples)} examples")
             for e in gen.examples:
                 _print_example(e.instruction, e.input, e.output)
     result["calls"] = [c.as_dict() | {"raw_text": None} for c in calls]
@@ -208,10 +213,10 @@ async def _try(
 
 
 def _print_example(instruction: str, inp: str, output: str) -> None:
-    out.print(f"  • [bold]{instruction}[/bold]", highlight=False)
+    out.print(f"  • [bold]{escape(instruction)}[/bold]", highlight=False)
     if inp:
-        out.print(f"    [dim]input:[/dim] {inp}", highlight=False)
-    out.print(f"    [dim]output:[/dim] {output}", highlight=False)
+        out.print(f"    [dim]input:[/dim] {escape(inp)}", highlight=False)
+    out.print(f"    [dim]output:[/dim] {escape(output)}", highlight=False)
 
 
 def main() -> None:

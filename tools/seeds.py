@@ -109,6 +109,8 @@ def load_seed_file(path: Path) -> DomainTree:
     except (json.JSONDecodeError, yaml.YAMLError) as e:
         first = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise SeedError(f"{path}: cannot parse: {first}") from None
+    except RecursionError:
+        raise SeedError(f"{path}: cannot parse: nesting is too deep") from None
     if not isinstance(data, dict):
         raise SeedError(f"{path}: top level must be a mapping with 'name' (the domain), got {type(data).__name__}")
     _check_acyclic(data, path)
@@ -171,6 +173,8 @@ def load_ei_dir(directory: Path) -> DomainTree:
         data = json.loads(text)
     except json.JSONDecodeError as e:
         raise SeedError(f"{meta_path}: cannot parse: {e.msg} at line {e.lineno}") from None
+    except RecursionError:
+        raise SeedError(f"{meta_path}: cannot parse: nesting is too deep") from None
     if not isinstance(data, dict):
         raise SeedError(f"{meta_path}: top level must be the root task object, got {type(data).__name__}")
     _check_acyclic(data, meta_path)
@@ -194,6 +198,12 @@ def load_ei_dir(directory: Path) -> DomainTree:
         examples: list[Example] = []
         extra: dict[str, Any] = {"config_filename": m.config_filename} if m.config_filename else {}
         meta_extra = {k: v for k, v in (m.model_extra or {}).items() if k != "parent"}
+        # `status`/`status_reason` are what tree_meta writes for non-accepted nodes; read them back.
+        status, status_reason = NodeStatus.ACCEPTED, None
+        if meta_extra.get("status") in {NodeStatus.PROPOSED.value, NodeStatus.PRUNED.value}:
+            status = NodeStatus(meta_extra.pop("status"))
+            if isinstance(meta_extra.get("status_reason"), str):
+                status_reason = meta_extra.pop("status_reason")
         if meta_extra:
             extra["meta_extra"] = meta_extra
         reason = m.reason or ""
@@ -204,6 +214,8 @@ def load_ei_dir(directory: Path) -> DomainTree:
                 ndata = json.loads(ntext)
             except json.JSONDecodeError as e:
                 raise SeedError(f"{node_file}: cannot parse: {e.msg} at line {e.lineno}") from None
+            except RecursionError:
+                raise SeedError(f"{node_file}: cannot parse: nesting is too deep") from None
             if not isinstance(ndata, dict):
                 raise SeedError(f"{node_file}: top level must be an object, got {type(ndata).__name__}")
             raw_examples = ndata.get("examples", [])
@@ -240,6 +252,8 @@ def load_ei_dir(directory: Path) -> DomainTree:
             depth=depth,
             parent=parent.id if parent else None,
             origin=Origin.SEED,
+            status=status,
+            status_reason=status_reason,
             extra=extra,
         )
         nodes[node.id] = node

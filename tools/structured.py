@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
 import openai
+from langchain_core.exceptions import ModelRefusalError
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, ValidationError
@@ -93,6 +94,8 @@ def _describe(e: Exception) -> tuple[ErrorKind, str]:
         return "length", "completion cut at the token limit"
     if isinstance(e, openai.ContentFilterFinishReasonError):
         return "refused", "completion stopped by the content filter"
+    if isinstance(e, ModelRefusalError):
+        return "refused", "the model refused"
     if isinstance(e, openai.APIStatusError):
         return "api", f"HTTP {e.status_code}: {type(e).__name__}"
     if isinstance(e, openai.APIError):
@@ -121,6 +124,37 @@ def _usage(record: CallRecord, raw: Any) -> None:
             record.finish_reasons.append(str(finish))
 
 
+def _salvage(record: CallRecord, e: Exception) -> str | None:
+    """Usage and text of a reply that arrived but failed inside the client (json_schema parses there).
+
+    Without this a cut or unparsable json_schema reply is paid for but not counted, and its text is
+    lost to both the repair prompt and the recorded skip.
+    """
+    body: Any = None
+    completion = getattr(e, "completion", None)  # openai.LengthFinishReasonError
+    if completion is not None and hasattr(completion, "model_dump"):
+        body = completion.model_dump()
+    else:
+        response = getattr(e, "response", None)  # LangChain attaches the HTTP response to parse errors
+        if response is not None and getattr(response, "status_code", None) == 200:
+            try:
+                body = response.json()
+            except Exception:
+                body = None
+    if not isinstance(body, dict):
+        return None
+    usage = body.get("usage") or {}
+    record.input_tokens += int(usage.get("prompt_tokens") or 0)
+    record.output_tokens += int(usage.get("completion_tokens") or 0)
+    choices = body.get("choices") or []
+    if not choices or not isinstance(choices[0], dict):
+        return None
+    if choices[0].get("finish_reason"):
+        record.finish_reasons.append(str(choices[0]["finish_reason"]))
+    content = (choices[0].get("message") or {}).get("content")
+    return content if isinstance(content, str) else None
+
+
 async def _attempt(
     model: BaseChatModel, schema: type[T], messages: list[BaseMessage], method: Method, record: CallRecord
 ) -> tuple[T | None, str | None, Exception | None]:
@@ -140,15 +174,17 @@ async def _attempt(
         runnable = model.with_structured_output(schema, method=method, include_raw=True)
         out = await runnable.ainvoke(messages)
     except openai.LengthFinishReasonError as e:
-        return None, None, e
+        return None, _salvage(record, e), e
     except (openai.APIError, IndexError, ValidationError, ValueError) as e:
-        return None, None, e
+        return None, _salvage(record, e), e
     assert isinstance(out, dict)
     raw_out = out.get("raw")
     _usage(record, raw_out)
     text = str(raw_out.text) if isinstance(raw_out, BaseMessage) else None
     if isinstance(raw_out, AIMessage) and not text and raw_out.tool_calls:
         text = json.dumps(raw_out.tool_calls[0].get("args", {}))
+    elif isinstance(raw_out, AIMessage) and not text and raw_out.invalid_tool_calls:
+        text = raw_out.invalid_tool_calls[0].get("args") or None  # the unparsable arguments string
     parsed = out.get("parsed")
     if isinstance(parsed, schema):
         return parsed, text, None

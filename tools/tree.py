@@ -201,7 +201,8 @@ class DomainTree(BaseModel):
         every = list(self.preorder(include_pruned=True))
         return {
             "root": self.root.name,
-            "nodes": sum(1 for n in every if n.status != NodeStatus.PRUNED),
+            # Descendants of a pruned node are gone with it, as in nodes_per_depth.
+            "nodes": sum(1 for _ in self.preorder()),
             "pruned": sum(1 for n in every if n.status == NodeStatus.PRUNED),
             "max_depth": max(n.depth for n in every),
             "nodes_per_depth": self.nodes_per_depth(),

@@ -1,0 +1,157 @@
+"""Run parameters: a typed context with defaults from the method and `EXPLORE_INSTRUCT_*` env fallbacks.
+
+Context is given at every invoke and is never checkpointed, so secrets and live objects (an injected
+chat model) can travel here without reaching the run's files.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal
+
+from langchain_core.language_models import BaseChatModel
+
+from explore_instruct.tools.llm import DEFAULT_MODEL, ModelSpec
+from explore_instruct.tools.prompts import Flavour
+
+ENV_PREFIX = "EXPLORE_INSTRUCT_"
+Strategy = Literal["dfs", "bfs"]
+
+
+class ContextError(ValueError):
+    """A run parameter that cannot work; one line."""
+
+
+def _ints(value: str | list[int] | tuple[int, ...]) -> list[int]:
+    if isinstance(value, str):
+        value = [int(v) for v in value.replace(" ", "").split(",") if v]
+    return [int(v) for v in value]
+
+
+@dataclass(kw_only=True)
+class Context:
+    """Parameters of one exploration run."""
+
+    model: str = field(default=DEFAULT_MODEL, metadata={"description": "provider:model, e.g. local:smollm2"})
+    base_url: str | None = field(default=None, metadata={"description": "OpenAI-compatible endpoint base URL"})
+    api_key_env: str = field(default="OPENAI_API_KEY", metadata={"description": "env var holding the API key"})
+    temperature: float = field(default=1.0, metadata={"description": "sampling temperature (method: 1.0)"})
+    strategy: Strategy = field(default="dfs", metadata={"description": "dfs (the paper) or bfs (reference code)"})
+    max_depth: int = field(default=2, metadata={"description": "max depth K of the task tree"})
+    breadth: list[int] = field(
+        default_factory=lambda: [8, 6],
+        metadata={"description": "new subtasks per node at each depth 0..K-1 (the paper's B)"},
+    )
+    subtasks_per_call: int = field(
+        default=3, metadata={"description": "subtasks asked for per lookahead/backtracking call (the paper's M)"}
+    )
+    examples: list[int] = field(
+        default_factory=lambda: [50], metadata={"description": "examples per node at each depth 0..K (last repeats)"}
+    )
+    examples_per_subtask: int = field(default=2, metadata={"description": "examples with each proposed subtask"})
+    examples_per_call: int = field(default=10, metadata={"description": "examples asked for per enrich call"})
+    max_children: int = field(default=12, metadata={"description": "hard cap on children per task"})
+    demonstrations: int = field(default=2, metadata={"description": "demonstration examples per prompt"})
+    flavour: Flavour = field(default=Flavour.GENERIC, metadata={"description": "prompt flavour"})
+    prune_threshold: float = field(default=0.7, metadata={"description": "task-name similarity threshold"})
+    filter_threshold: float = field(default=0.7, metadata={"description": "instruction similarity threshold"})
+    seed: int = field(default=42, metadata={"description": "random seed"})
+    max_concurrency: int = field(default=8, metadata={"description": "parallel LLM calls in fan-outs"})
+    max_fruitless: int = field(default=3, metadata={"description": "calls in a row that add nothing before giving up"})
+    max_calls: int | None = field(default=None, metadata={"description": "budget: LLM calls"})
+    max_tokens: int | None = field(default=None, metadata={"description": "budget: prompt + completion tokens"})
+    max_cost_usd: float | None = field(default=None, metadata={"description": "budget: USD (known prices only)"})
+    review: bool = field(default=False, metadata={"description": "pause for a person to review proposed subtasks"})
+    runs_root: str = field(default="runs", metadata={"description": "where run directories go by default"})
+    run_dir: str | None = field(default=None, metadata={"description": "this run's directory"})
+    chat_model: BaseChatModel | None = field(
+        default=None, repr=False, metadata={"description": "injected model (tests, embedding apps)", "env": False}
+    )
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            if f.metadata.get("env") is False:
+                continue
+            env = os.environ.get(ENV_PREFIX + f.name.upper())
+            if env is None or getattr(self, f.name) != _default(f):
+                continue
+            setattr(self, f.name, _coerce(f.name, env, getattr(self, f.name)))
+        self.breadth = _ints(self.breadth)
+        self.examples = _ints(self.examples)
+        self.flavour = Flavour(self.flavour)
+        self.validate()
+
+    def validate(self) -> None:
+        def bad(msg: str) -> ContextError:
+            return ContextError(msg)
+
+        if not 0 <= self.max_depth <= 8:
+            raise bad(f"max_depth: {self.max_depth} is outside 0..8")
+        if self.strategy not in ("dfs", "bfs"):
+            raise bad(f"strategy: {self.strategy!r} is not dfs or bfs")
+        if any(b < 0 for b in self.breadth) or (self.max_depth > 0 and not self.breadth):
+            raise bad("breadth: give one non-negative count per depth, e.g. 8,6")
+        if not self.examples or any(e < 0 for e in self.examples):
+            raise bad("examples: give one non-negative count per depth, e.g. 50,50,50")
+        for name in ("subtasks_per_call", "examples_per_call", "max_children", "max_concurrency", "max_fruitless"):
+            if getattr(self, name) < 1:
+                raise bad(f"{name}: must be at least 1")
+        if self.max_children > 12:
+            raise bad("max_children: the method caps children at 12")
+        for name in ("prune_threshold", "filter_threshold"):
+            v = getattr(self, name)
+            if not 0 < v <= 1:
+                raise bad(f"{name}: {v} is outside (0, 1]")
+        if self.examples_per_subtask < 1 or self.demonstrations < 0:
+            raise bad("examples_per_subtask must be ≥ 1 and demonstrations ≥ 0")
+
+    def breadth_at(self, depth: int) -> int:
+        if depth >= self.max_depth or not self.breadth:
+            return 0
+        return self.breadth[min(depth, len(self.breadth) - 1)]
+
+    def examples_at(self, depth: int) -> int:
+        return self.examples[min(depth, len(self.examples) - 1)]
+
+    def model_spec(self) -> ModelSpec:
+        return ModelSpec(
+            model=self.model,
+            base_url=self.base_url,
+            api_key_env=self.api_key_env,
+            temperature=self.temperature,
+            seed=self.seed,
+        )
+
+    def public(self) -> dict[str, Any]:
+        """What may be written to the run directory: no live objects, no secrets (keys never live here)."""
+        return {f.name: _plain(getattr(self, f.name)) for f in fields(self) if f.name != "chat_model"}
+
+
+def _default(f: Any) -> Any:
+    from dataclasses import MISSING
+
+    if f.default is not MISSING:
+        return f.default
+    if f.default_factory is not MISSING:
+        return f.default_factory()
+    return None
+
+
+def _coerce(name: str, raw: str, current: Any) -> Any:
+    try:
+        if isinstance(current, bool):
+            return raw.strip().lower() in {"1", "true", "yes", "on"}
+        if isinstance(current, int) or name in {"max_calls", "max_tokens"}:
+            return int(raw)
+        if isinstance(current, float) or name == "max_cost_usd":
+            return float(raw)
+        if isinstance(current, list):
+            return _ints(raw)
+    except ValueError:
+        raise ContextError(f"{ENV_PREFIX}{name.upper()}: cannot read {raw!r}") from None
+    return raw
+
+
+def _plain(v: Any) -> Any:
+    return v.value if isinstance(v, Flavour) else v

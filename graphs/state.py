@@ -1,0 +1,84 @@
+"""Graph state: a narrow input, a wider internal state, a compact output.
+
+Everything is plain JSON (dicts, lists, str, int) so checkpoints stay portable and Studio shows it.
+Examples themselves live in the run directory; the state keeps counts, demonstrations and the byte
+offset of the last committed example, which is what an exact resume needs.
+`typing_extensions.TypedDict` because the Agent Server reads these schemas on Python 3.11.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, NotRequired
+
+from typing_extensions import TypedDict
+
+
+def merge_by_id(left: dict[str, dict[str, Any]] | None, right: dict[str, dict[str, Any] | None] | None) -> dict:
+    """Shallow-merge per id; a `None` value deletes the id."""
+    out = dict(left or {})
+    for key, value in (right or {}).items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = {**out.get(key, {}), **value}
+    return out
+
+
+def add_stats(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str, Any]:
+    """Sum numeric counters; nested dicts (counts by kind) sum per key."""
+    out = dict(left or {})
+    for key, value in (right or {}).items():
+        if isinstance(value, dict):
+            out[key] = add_stats(out.get(key), value)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            out[key] = out.get(key, 0) + value
+        else:
+            out[key] = value
+    return out
+
+
+def extend_or_clear(left: list[Any] | None, right: list[Any] | None) -> list[Any]:
+    """Append; an explicit `None` in the update list clears what came before it."""
+    out = list(left or [])
+    for item in right or []:
+        if item is None:
+            out = []
+        else:
+            out.append(item)
+    return out
+
+
+class InputState(TypedDict):
+    """What a caller gives: a one-sentence domain, or a seed (YAML/JSON file, Explore-Instruct directory)."""
+
+    domain: NotRequired[str]
+    seed: NotRequired[str]
+
+
+class State(InputState):
+    run_dir: NotRequired[str]
+    root_id: NotRequired[str]
+    # Task nodes: TaskNode fields (examples = a few demonstrations only) plus exploration flags.
+    nodes: Annotated[dict[str, dict[str, Any]], merge_by_id]
+    cursor: NotRequired[str | None]
+    queue: NotRequired[list[str]]
+    visits: Annotated[list[dict[str, Any]], extend_or_clear]
+    # Proposed subtasks waiting for the similarity check.
+    proposals: Annotated[list[dict[str, Any]], extend_or_clear]
+    # Generated examples waiting for dedup, keyed by batch id.
+    candidates: Annotated[dict[str, dict[str, Any]], merge_by_id]
+    enrich_round: NotRequired[int]
+    examples_offset: NotRequired[int]
+    example_seq: NotRequired[int]
+    stats: Annotated[dict[str, Any], add_stats]
+    status: NotRequired[str]
+    summary: NotRequired[dict[str, Any]]
+
+
+class OutputState(TypedDict):
+    """A compact summary; the data itself is in `run_dir`."""
+
+    run_dir: NotRequired[str]
+    status: NotRequired[str]
+    summary: NotRequired[dict[str, Any]]
+    stats: NotRequired[dict[str, Any]]

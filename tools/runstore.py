@@ -1,0 +1,140 @@
+"""The run directory: everything a run writes and everything a resume needs, in one place.
+
+Examples are appended to `examples.jsonl` only through `commit_examples`, which first truncates the file
+to the offset the caller last committed (held in the graph's checkpoint). A step that was killed after
+writing but before its checkpoint landed therefore rewrites the same bytes instead of duplicating them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from explore_instruct.tools.seeds import write_ei_dir
+from explore_instruct.tools.tree import DomainTree, Example
+
+EXAMPLES = "examples.jsonl"
+QUERY_LOG = "query_log.jsonl"
+BAD_COMPLETIONS = "bad_completions.jsonl"
+DROPPED = "dropped.jsonl"
+CHECKPOINTS = "checkpoints.sqlite"
+RUN_META = "run.json"
+TREE_DIR = "tree"
+
+
+class RunDirError(ValueError):
+    """The run directory cannot be used (not writable, not a run, ...)."""
+
+
+@dataclass(frozen=True)
+class ExampleRecord:
+    """One kept example with where it belongs; the line format of examples.jsonl."""
+
+    id: str
+    node_id: str
+    example: Example
+    depth: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "node_id": self.node_id, "depth": self.depth, **self.example.model_dump()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ExampleRecord:
+        data = dict(data)
+        rid, node_id, depth = data.pop("id"), data.pop("node_id"), int(data.pop("depth", 0))
+        return cls(id=rid, node_id=node_id, depth=depth, example=Example.model_validate(data))
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class RunStore:
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+
+    def ensure(self) -> RunStore:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            probe = self.root / ".write_probe"
+            probe.write_text("")
+            probe.unlink()
+        except OSError as e:
+            raise RunDirError(f"{self.root}: run directory is not writable ({e.strerror})") from None
+        return self
+
+    def path(self, name: str) -> Path:
+        return self.root / name
+
+    # ---- run parameters -------------------------------------------------------------------------
+
+    def write_meta(self, meta: dict[str, Any]) -> None:
+        _atomic_write_text(self.path(RUN_META), json.dumps(meta, ensure_ascii=False, indent=2))
+
+    def read_meta(self) -> dict[str, Any]:
+        path = self.path(RUN_META)
+        if not path.is_file():
+            raise RunDirError(f"{self.root}: not a run directory (no {RUN_META})")
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise RunDirError(f"{path}: unreadable ({e})") from None
+        if not isinstance(data, dict):
+            raise RunDirError(f"{path}: must hold an object")
+        return data
+
+    # ---- examples -------------------------------------------------------------------------------
+
+    def commit_examples(self, records: Iterable[ExampleRecord], committed_offset: int) -> int:
+        """Append after `committed_offset` (dropping anything an interrupted step left); return the new end."""
+        path = self.path(EXAMPLES)
+        with open(path, "a+b") as f:
+            f.truncate(committed_offset)
+            f.seek(committed_offset)
+            for rec in records:
+                f.write((json.dumps(rec.to_json(), ensure_ascii=False) + "\n").encode("utf-8"))
+            f.flush()
+            os.fsync(f.fileno())
+            return f.tell()
+
+    def iter_examples(self, upto_offset: int | None = None) -> Iterator[ExampleRecord]:
+        path = self.path(EXAMPLES)
+        if not path.exists():
+            return
+        with open(path, "rb") as f:
+            data = f.read() if upto_offset is None else f.read(upto_offset)
+        for line in data.splitlines():
+            if line.strip():
+                yield ExampleRecord.from_json(json.loads(line))
+
+    # ---- logs (append-only; a resumed step may log a call twice, which is the truth) -------------
+
+    def append_jsonl(self, name: str, rows: Iterable[dict[str, Any]]) -> None:
+        lines = [json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows]
+        if lines:
+            with open(self.path(name), "a", encoding="utf-8") as f:
+                f.writelines(lines)
+
+    # ---- the tree, in the Explore-Instruct layout ------------------------------------------------
+
+    def write_tree(self, tree: DomainTree, upto_offset: int | None = None) -> list[Path]:
+        """Snapshot the tree with all committed examples, so a person can look at a run in progress."""
+        full = tree.model_copy(deep=True)
+        for node in full.nodes.values():
+            node.examples = []
+        for rec in self.iter_examples(upto_offset):
+            if rec.node_id in full.nodes:
+                full.nodes[rec.node_id].examples.append(rec.example)
+        return write_ei_dir(full, self.path(TREE_DIR))
