@@ -15,10 +15,14 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+import yaml
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from explore_instruct.agent.runner import RunOutcome, resume_run, run_status, start_run
+from explore_instruct.graphs.context import Context
 from explore_instruct.tools.decompose import DecomposeRequest, decompose
 from explore_instruct.tools.generate import GenerateRequest, generate_examples
 from explore_instruct.tools.llm import ModelConfigError, ModelSpec, make_chat_model
@@ -217,6 +221,226 @@ def _print_example(instruction: str, inp: str, output: str) -> None:
     if inp:
         out.print(f"    [dim]input:[/dim] {escape(inp)}", highlight=False)
     out.print(f"    [dim]output:[/dim] {escape(output)}", highlight=False)
+
+
+# ---- run / resume / status ------------------------------------------------------------------------
+
+
+def _context_from(config: Path | None, **flags: Any) -> Context:
+    params: dict[str, Any] = {}
+    if config is not None:
+        try:
+            loaded = yaml.safe_load(config.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+            raise ValueError(f"{config}: cannot read config ({str(e).splitlines()[0] if str(e) else e})") from None
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise ValueError(f"{config}: config must be a mapping of parameter names to values")
+        unknown = sorted(set(loaded) - set(Context.__dataclass_fields__) - {"chat_model"})
+        if unknown:
+            raise ValueError(f"{config}: unknown parameter {unknown[0]!r}")
+        params.update(loaded)
+    params.update({k: v for k, v in flags.items() if v is not None})
+    try:
+        return Context(**params)
+    except TypeError as e:
+        raise ValueError(f"config: {e}") from None
+
+
+class _Progress:
+    """Live bars: exploration (tasks proposed) and enrichment (calls done, with ETA)."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            transient=False,
+        )
+        self.explore = self.bar.add_task("explore", total=None)
+        self.enrich = self.bar.add_task("enrich", total=0, visible=False)
+        self.tokens = 0
+        self.tasks = 0
+
+    def __enter__(self) -> _Progress:
+        if not self.quiet:
+            self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self.quiet:
+            self.bar.stop()
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        kind = event.get("event")
+        if kind == "proposed":
+            self.tasks += len(event.get("subtasks", []))
+            self.bar.update(self.explore, advance=1, description=f"explore: {self.tasks} subtasks proposed")
+        elif kind == "enrich_round":
+            task = self.bar.tasks[self.enrich]
+            self.bar.update(self.enrich, total=(task.total or 0) + event["calls"], visible=True)
+            self.bar.update(self.explore, total=self.bar.tasks[self.explore].completed)
+        elif kind == "generated":
+            self.tokens += int(event.get("tokens", 0))
+            self.bar.update(self.enrich, advance=1, description=f"enrich: {self.tokens} tokens")
+
+
+def _report(outcome: RunOutcome, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(outcome.as_dict(), ensure_ascii=False, indent=2, default=str))
+        return
+    s = outcome.summary
+    if s:
+        out.print(
+            escape(
+                f"{s.get('root')}: tasks per depth {s.get('nodes_per_depth')}, examples {s.get('examples')} "
+                f"{s.get('examples_per_depth')}, pruned {s.get('tasks_pruned')}"
+            ),
+            highlight=False,
+        )
+        if s.get("shortfall"):
+            out.print(escape(f"short of the target: {s['shortfall']}"), highlight=False)
+    st = outcome.stats
+    cost = "unknown" if st.get("cost_unknown_calls") else f"${st.get('cost_usd', 0.0):.4f}"
+    out.print(
+        escape(
+            f"calls {st.get('calls', 0)} ({st.get('calls_ok', 0)} valid), tokens {st.get('input_tokens', 0)} in / "
+            f"{st.get('output_tokens', 0)} out, cost {cost}, faults {st.get('faults', {})}, drops {st.get('drops', {})}"
+        ),
+        highlight=False,
+    )
+    out.print(escape(f"run directory: {outcome.run_dir}"), highlight=False)
+    if outcome.status == "budget":
+        err.print(
+            escape(
+                f"stopped: {(outcome.interrupt or {}).get('reason')}; resume with a larger budget: "
+                f"explore-instruct resume {outcome.run_dir} --max-calls N"
+            ),
+            highlight=False,
+        )
+
+
+def _review_prompt(request: dict[str, Any]) -> dict[str, Any]:
+    proposals = request.get("proposals", [])
+    for i, p in enumerate(proposals, 1):
+        err.print(escape(f"  {i}. {p['name']} (under {p['target']}): {p['reason']}"), highlight=False)
+    answer = typer.prompt("Numbers to reject (comma-separated, empty keeps all)", default="", show_default=False)
+    reject = []
+    for part in answer.replace(" ", "").split(","):
+        if part.isdigit() and 1 <= int(part) <= len(proposals):
+            reject.append(proposals[int(part) - 1]["name"])
+    return {"reject": reject}
+
+
+def _exit_for(outcome: RunOutcome) -> None:
+    if outcome.status == "budget":
+        raise typer.Exit(EXIT_BUDGET)
+    if outcome.status != "done":
+        raise typer.Exit(1)
+
+
+@app.command("run")
+def run_cmd(
+    out_dir: Annotated[Path, typer.Option("--out", help="Run directory (everything to resume lives here).")],
+    domain: Annotated[str | None, typer.Option(help="A one-sentence domain.")] = None,
+    seed_path: Annotated[str | None, typer.Option("--seed", help="A YAML/JSON seed file or a tree directory.")] = None,
+    model: Annotated[str | None, typer.Option(help="provider:model (default local:smollm2).")] = None,
+    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint.")] = None,
+    depth: Annotated[int | None, typer.Option("--depth", help="Max depth K.")] = None,
+    breadth: Annotated[str | None, typer.Option(help="New subtasks per node per depth, e.g. 8,6.")] = None,
+    examples: Annotated[str | None, typer.Option(help="Examples per node per depth, e.g. 50,50,50.")] = None,
+    subtasks_per_call: Annotated[int | None, typer.Option(help="Subtasks per lookahead/backtracking call.")] = None,
+    examples_per_call: Annotated[int | None, typer.Option(help="Examples per enrich call.")] = None,
+    strategy: Annotated[str | None, typer.Option(help="dfs (default) or bfs.")] = None,
+    flavour: Annotated[Flavour | None, typer.Option(help="Prompt flavour.")] = None,
+    concurrency: Annotated[int | None, typer.Option(help="Parallel LLM calls.")] = None,
+    max_calls: Annotated[int | None, typer.Option(help="Budget: LLM calls.")] = None,
+    max_tokens: Annotated[int | None, typer.Option(help="Budget: tokens.")] = None,
+    max_cost: Annotated[float | None, typer.Option(help="Budget: USD.")] = None,
+    random_seed: Annotated[int | None, typer.Option("--random-seed", help="Random seed.")] = None,
+    review: Annotated[bool, typer.Option(help="Review proposed subtasks at a prompt.")] = False,
+    config: Annotated[Path | None, typer.Option(help="YAML file of run parameters.")] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
+) -> None:
+    """Explore a domain and enrich every task; the API key comes from the environment only."""
+
+    def run() -> RunOutcome:
+        if bool(domain) == bool(seed_path):
+            raise ValueError("run: give exactly one of --domain or --seed")
+        ctx = _context_from(
+            config,
+            model=model,
+            base_url=base_url,
+            max_depth=depth,
+            breadth=breadth,
+            examples=examples,
+            subtasks_per_call=subtasks_per_call,
+            examples_per_call=examples_per_call,
+            strategy=strategy,
+            flavour=flavour,
+            max_concurrency=concurrency,
+            max_calls=max_calls,
+            max_tokens=max_tokens,
+            max_cost_usd=max_cost,
+            seed=random_seed,
+            review=review or None,
+            run_dir=str(out_dir),
+        )
+        if seed_path:
+            load_seed(seed_path)  # fail fast, before anything is written
+        make_chat_model(ctx.model_spec())  # a bad model string or a missing key fails here, not mid-run
+        with _Progress(quiet or as_json) as progress:
+            return asyncio.run(
+                start_run(
+                    ctx, domain=domain, seed=seed_path, progress=progress, on_review=_review_prompt if review else None
+                )
+            )
+
+    outcome = _guard(run)
+    _report(outcome, as_json)
+    _exit_for(outcome)
+
+
+@app.command("resume")
+def resume_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory made by `run`.")],
+    concurrency: Annotated[int | None, typer.Option(help="Parallel LLM calls.")] = None,
+    max_calls: Annotated[int | None, typer.Option(help="Budget: LLM calls.")] = None,
+    max_tokens: Annotated[int | None, typer.Option(help="Budget: tokens.")] = None,
+    max_cost: Annotated[float | None, typer.Option(help="Budget: USD.")] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
+) -> None:
+    """Continue a stopped or killed run where it was."""
+
+    def run() -> RunOutcome:
+        with _Progress(quiet or as_json) as progress:
+            return asyncio.run(
+                resume_run(
+                    str(run_dir),
+                    progress=progress,
+                    max_concurrency=concurrency,
+                    max_calls=max_calls,
+                    max_tokens=max_tokens,
+                    max_cost_usd=max_cost,
+                )
+            )
+
+    outcome = _guard(run)
+    _report(outcome, as_json)
+    _exit_for(outcome)
+
+
+@app.command("status")
+def status_cmd(run_dir: Annotated[Path, typer.Argument(help="A run directory.")]) -> None:
+    """Where a run stands (JSON)."""
+    typer.echo(json.dumps(_guard(lambda: asyncio.run(run_status(str(run_dir)))), indent=2, default=str))
 
 
 def main() -> None:

@@ -18,9 +18,11 @@ _EXTRA_BLACKLIST: dict[Flavour, list[str]] = {
     Flavour.BRAINSTORMING: ["graph", "graphs"],
 }
 _NO_INPUT = re.compile(r"^\s*<\s*no\s*input\s*>\s*$|^\s*(none|n/?a|\(empty\)|empty)\s*\.?\s*$", re.I)
-_PLACEHOLDER = re.compile(r"^\s*(<.*>|\(.*\))\s*$", re.S)
+# One bracketed phrase ("<insert text>", "(your text)"), not markup such as "<p>Hi</p>".
+_PLACEHOLDER = re.compile(r"^\s*(<[^<>]*>|\([^()]*\))\s*$")
 _BOXED = re.compile(r"\\boxed\{")
-_ANSWER = re.compile(r"(?:final\s+)?answer\s*(?:is|:)\s*(.+?)\s*\.?\s*$", re.I | re.S)
+# The leading greedy `.*` anchors on the LAST "answer is/:" so earlier prose is not boxed.
+_ANSWER = re.compile(r".*\banswer\s*(?:is|:)\s*(.+?)\s*\.?\s*$", re.I | re.S)
 
 
 def _blacklist_re(flavour: Flavour) -> re.Pattern[str]:

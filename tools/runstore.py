@@ -81,7 +81,9 @@ class RunStore:
     # ---- run parameters -------------------------------------------------------------------------
 
     def write_meta(self, meta: dict[str, Any]) -> None:
-        _atomic_write_text(self.path(RUN_META), json.dumps(meta, ensure_ascii=False, indent=2))
+        """Merge into run.json (the CLI writes the run id, the graph the parameters)."""
+        current = self.read_meta() if self.path(RUN_META).is_file() else {}
+        _atomic_write_text(self.path(RUN_META), json.dumps(current | meta, ensure_ascii=False, indent=2))
 
     def read_meta(self) -> dict[str, Any]:
         path = self.path(RUN_META)

@@ -1,0 +1,164 @@
+"""Start and resume exploration runs on disk: one run directory = one thread = one SQLite checkpoint.
+
+Shared by the CLI and (later) the LangChain tool and MCP server, so every face resumes the same way.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+from langgraph.types import Command
+
+from explore_instruct.graphs.context import Context
+from explore_instruct.graphs.explore import builder
+from explore_instruct.tools.runstore import CHECKPOINTS, RUN_META, RunDirError, RunStore
+
+RECURSION_LIMIT = 1_000_000
+ProgressFn = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class RunOutcome:
+    run_dir: str
+    thread_id: str
+    status: str  # done | budget | review | interrupted
+    summary: dict[str, Any] = field(default_factory=dict)
+    stats: dict[str, Any] = field(default_factory=dict)
+    interrupt: dict[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _config(thread_id: str, ctx: Context) -> RunnableConfig:
+    return {
+        "configurable": {"thread_id": thread_id},
+        "max_concurrency": ctx.max_concurrency,
+        "recursion_limit": RECURSION_LIMIT,
+    }
+
+
+async def _drive(
+    store: RunStore,
+    thread_id: str,
+    ctx: Context,
+    payload: Any,
+    progress: ProgressFn | None,
+    on_review: Callable[[dict[str, Any]], dict[str, Any]] | None,
+) -> RunOutcome:
+    async with AsyncSqliteSaver.from_conn_string(str(store.path(CHECKPOINTS))) as saver:
+        graph = builder.compile(checkpointer=saver)
+        config = _config(thread_id, ctx)
+        while True:
+            async for mode, chunk in graph.astream(payload, config, context=ctx, stream_mode=["custom", "updates"]):
+                if mode == "custom" and progress is not None and isinstance(chunk, dict):
+                    progress(chunk)
+            snapshot = await graph.aget_state(config)
+            values = snapshot.values
+            pending = [i.value for i in snapshot.interrupts]
+            outcome = RunOutcome(
+                run_dir=str(store.root),
+                thread_id=thread_id,
+                status="done" if not snapshot.next else "interrupted",
+                summary=values.get("summary", {}),
+                stats=values.get("stats", {}),
+            )
+            if not pending:
+                return outcome
+            first = pending[0] if isinstance(pending[0], dict) else {"value": pending[0]}
+            outcome.interrupt = first
+            if first.get("kind") == "review_subtasks" and on_review is not None:
+                payload = Command(resume=on_review(first))
+                continue
+            outcome.status = "budget" if first.get("kind") == "budget" else "review"
+            return outcome
+
+
+async def start_run(
+    ctx: Context,
+    *,
+    domain: str | None = None,
+    seed: str | None = None,
+    progress: ProgressFn | None = None,
+    on_review: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> RunOutcome:
+    if not ctx.run_dir:
+        raise RunDirError("run: an output directory is required")
+    store = RunStore(ctx.run_dir)
+    if store.path(RUN_META).exists() or store.path(CHECKPOINTS).exists():
+        raise RunDirError(f"{store.root}: already holds a run; use `explore-instruct resume {store.root}`")
+    store.ensure()
+    thread_id = f"run-{secrets.token_hex(6)}"
+    inputs = {k: v for k, v in (("domain", domain), ("seed", seed)) if v}
+    if seed:
+        inputs["seed"] = str(Path(seed).resolve())
+    store.write_meta({"thread_id": thread_id, "input": inputs, "context": ctx.public()})
+    return await _drive(store, thread_id, ctx, inputs, progress, on_review)
+
+
+def load_run(run_dir: str, **overrides: Any) -> tuple[RunStore, str, Context]:
+    """The stored parameters of a run, with caller overrides (budgets, concurrency) applied."""
+    store = RunStore(run_dir)
+    meta = store.read_meta()
+    thread_id = meta.get("thread_id")
+    if not isinstance(thread_id, str):
+        raise RunDirError(f"{store.root}: run.json has no thread_id")
+    params = dict(meta.get("context", {}))
+    params.update({k: v for k, v in overrides.items() if v is not None})
+    params["run_dir"] = str(store.root)
+    known = set(Context.__dataclass_fields__)
+    ctx = Context(**{k: v for k, v in params.items() if k in known})
+    return store, thread_id, ctx
+
+
+async def resume_run(
+    run_dir: str,
+    *,
+    progress: ProgressFn | None = None,
+    on_review: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    chat_model: Any = None,
+    **overrides: Any,
+) -> RunOutcome:
+    store, thread_id, ctx = load_run(run_dir, **overrides)
+    if chat_model is not None:
+        ctx.chat_model = chat_model
+    async with AsyncSqliteSaver.from_conn_string(str(store.path(CHECKPOINTS))) as saver:
+        snapshot = await builder.compile(checkpointer=saver).aget_state(_config(thread_id, ctx))
+    if not snapshot.values:  # killed before the first checkpoint: start over from the stored input
+        payload: Any = store.read_meta().get("input", {})
+    elif snapshot.interrupts:
+        payload = Command(resume={})
+    elif not snapshot.next:
+        return RunOutcome(
+            run_dir=str(store.root),
+            thread_id=thread_id,
+            status="done",
+            summary=snapshot.values.get("summary", {}),
+            stats=snapshot.values.get("stats", {}),
+        )
+    else:
+        payload = None
+    return await _drive(store, thread_id, ctx, payload, progress, on_review)
+
+
+async def run_status(run_dir: str) -> dict[str, Any]:
+    store, thread_id, ctx = load_run(run_dir)
+    async with AsyncSqliteSaver.from_conn_string(str(store.path(CHECKPOINTS))) as saver:
+        snapshot = await builder.compile(checkpointer=saver).aget_state(_config(thread_id, ctx))
+    values = snapshot.values or {}
+    return {
+        "run_dir": str(store.root),
+        "thread_id": thread_id,
+        "status": values.get("status", "not started") if snapshot.next or not values else "done",
+        "next": list(snapshot.next),
+        "interrupt": [i.value for i in snapshot.interrupts],
+        "nodes": len(values.get("nodes", {})),
+        "examples": values.get("example_seq", 0),
+        "stats": values.get("stats", {}),
+    }
