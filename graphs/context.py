@@ -10,8 +10,6 @@ import os
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
-from langchain_core.language_models import BaseChatModel
-
 from explore_instruct.tools.llm import DEFAULT_MODEL, ModelSpec
 from explore_instruct.tools.prompts import Flavour
 
@@ -65,7 +63,8 @@ class Context:
     review: bool = field(default=False, metadata={"description": "pause for a person to review proposed subtasks"})
     runs_root: str = field(default="runs", metadata={"description": "where run directories go by default"})
     run_dir: str | None = field(default=None, metadata={"description": "this run's directory"})
-    chat_model: BaseChatModel | None = field(
+    # Typed Any so the context's JSON schema (Studio, /mcp) can be generated; holds a BaseChatModel.
+    chat_model: Any = field(
         default=None, repr=False, metadata={"description": "injected model (tests, embedding apps)", "env": False}
     )
 

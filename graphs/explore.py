@@ -21,7 +21,7 @@ from __future__ import annotations
 import random
 from typing import Any, Literal
 
-from langgraph.config import get_stream_writer
+from langgraph.config import get_config, get_stream_writer
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command, RetryPolicy, Send, interrupt
@@ -294,7 +294,8 @@ async def load_seed(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     if not source:
         raise ValueError("input: give 'domain' (a sentence) or 'seed' (a seed file or tree directory)")
     tree = load_seed_tree(source) if state.get("seed") else domain_tree_from_sentence(source)
-    run_dir = ctx.run_dir or f"{ctx.runs_root}/{tree.root_id}"
+    thread_id = get_config().get("configurable", {}).get("thread_id")
+    run_dir = ctx.run_dir or f"{ctx.runs_root}/{thread_id or tree.root_id}"
     store = RunStore(run_dir).ensure()
     store.write_meta(
         {

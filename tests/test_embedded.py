@@ -1,0 +1,87 @@
+"""The real embedded model (SmolLM2-135M via llama.cpp), offline: its structured output must validate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+
+from explore_instruct.graphs.context import Context
+from explore_instruct.graphs.explore import builder
+from explore_instruct.tools.decompose import DecomposeRequest, SubtaskSpec, decompose
+from explore_instruct.tools.generate import GenerateRequest, generate
+from explore_instruct.tools.llm import ModelSpec, make_chat_model
+from explore_instruct.tools.local_llm import ChatLocalLlama
+from explore_instruct.tools.seeds import load_ei_dir
+from explore_instruct.tools.tree import Example
+
+pytestmark = pytest.mark.embedded
+
+
+@pytest.fixture(scope="module")
+def model() -> ChatLocalLlama:
+    chat = make_chat_model(ModelSpec(model="local:smollm2", seed=7, temperature=0.8))
+    assert isinstance(chat, ChatLocalLlama)
+    return chat
+
+
+async def test_decompose_validates(model: ChatLocalLlama) -> None:
+    result = await decompose(
+        model,
+        DecomposeRequest(target="rewriting business emails", existing_children=["fixing grammar"], k=3),
+        model_label="local:smollm2",
+    )
+    assert result.call is not None and result.call.ok, result.call
+    assert result.call.output_tokens > 0 and result.call.input_tokens > 0
+    assert 1 <= len(result.subtasks) <= 3
+    for sub in result.subtasks:
+        SubtaskSpec.model_validate({"name": sub.name, "reason": sub.reason, "examples": []})
+        assert sub.name.strip() and sub.examples
+        assert sub.name.casefold() != "fixing grammar"
+
+
+async def test_generate_validates(model: ChatLocalLlama) -> None:
+    result = await generate(
+        model,
+        GenerateRequest(
+            task="making an email more polite",
+            parent="rewriting business emails",
+            demonstrations=[
+                Example(
+                    instruction="Make this email sound friendlier.",
+                    input="Send it now.",
+                    output="Could you send it when you have a moment?",
+                )
+            ],
+            n=4,
+        ),
+        model_label="local:smollm2",
+    )
+    assert result.calls[0].ok, result.calls[0]
+    assert len(result.examples) + len(result.skipped) >= 1
+    assert all(e.instruction and e.output for e in result.examples)
+
+
+async def test_small_exploration_on_the_embedded_model(tmp_path: Path) -> None:
+    graph = builder.compile(checkpointer=InMemorySaver())
+    ctx = Context(
+        model="local:smollm2",
+        max_depth=1,
+        breadth=[2],
+        subtasks_per_call=2,
+        examples=[2],
+        examples_per_call=2,
+        run_dir=str(tmp_path / "run"),
+    )
+    out = await graph.ainvoke(
+        {"domain": "writing product descriptions"},
+        {"configurable": {"thread_id": "embedded"}, "recursion_limit": 1000},
+        context=ctx,
+    )
+    assert out["status"] == "done"
+    assert out["stats"]["calls"] >= 2
+    assert out["summary"]["nodes_per_depth"]["0"] == 1
+    tree = load_ei_dir(tmp_path / "run" / "tree")
+    assert tree.root.name == "writing product descriptions"
+    assert sum(len(n.examples) for n in tree.nodes.values()) == out["summary"]["examples"]
