@@ -6,6 +6,7 @@ never a loop: the reference looped until it had enough children and hung once a 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -32,16 +33,18 @@ class SubtaskSpec(BaseModel):
     examples: list[ExampleSpec]
 
 
+@functools.lru_cache(maxsize=128)
 def proposal_schema(k: int, examples_per_subtask: int) -> type[BaseModel]:
-    """Array bounds in the schema let grammar-constrained models emit exactly the counts asked for."""
+    """maxItems lets grammar-constrained models emit exactly the counts asked for; validation does not
+    enforce it, so a remote model that over-delivers loses only the surplus (recorded), not the batch."""
     sub = create_model(
         "Subtask",
         __base__=SubtaskSpec,
-        examples=(list[ExampleSpec], Field(min_length=1, max_length=examples_per_subtask)),
+        examples=(list[ExampleSpec], Field(min_length=1, json_schema_extra={"maxItems": examples_per_subtask})),
     )
     return create_model(
         "SubtaskProposal",
-        subtasks=(list[sub], Field(min_length=1, max_length=k)),
+        subtasks=(list[sub], Field(min_length=1, json_schema_extra={"maxItems": k})),
     )
 
 

@@ -7,6 +7,7 @@ reference looped forever on unparsable replies.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -22,8 +23,11 @@ from explore_instruct.tools.tree import Example
 EXAMPLES_PER_CALL = 10
 
 
+@functools.lru_cache(maxsize=128)
 def batch_schema(n: int) -> type[BaseModel]:
-    return create_model("ExampleBatch", examples=(list[ExampleSpec], Field(min_length=1, max_length=n)))
+    return create_model(
+        "ExampleBatch", examples=(list[ExampleSpec], Field(min_length=1, json_schema_extra={"maxItems": n}))
+    )
 
 
 @dataclass

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlparse
 
 from langchain_core.language_models import BaseChatModel
 from pydantic import SecretStr
@@ -99,6 +100,9 @@ def make_chat_model(spec: ModelSpec) -> BaseChatModel:
 
         base_url = spec.base_url or OPENAI_COMPATIBLE[provider] or os.environ.get("OPENAI_BASE_URL") or None
         key = os.environ.get(spec.api_key_env)
+        if key and spec.api_key_env == "OPENAI_API_KEY" and not _is_openai_host(base_url):
+            # Never hand the user's OpenAI key to some other server just because it is the default variable.
+            key = os.environ.get("EXPLORE_INSTRUCT_API_KEY")
         if not key:
             if base_url is None:
                 raise ModelConfigError(
@@ -130,6 +134,13 @@ def make_chat_model(spec: ModelSpec) -> BaseChatModel:
     except (ImportError, ValueError) as e:
         first = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise ModelConfigError(f"model {spec.model!r}: {first}") from None
+
+
+def _is_openai_host(base_url: str | None) -> bool:
+    if base_url is None:
+        return True
+    host = urlparse(base_url).hostname or ""
+    return host == "api.openai.com" or host.endswith(".openai.com") or host.endswith(".openai.azure.com")
 
 
 def price_for(model: str) -> tuple[float, float] | None:

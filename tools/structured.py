@@ -8,6 +8,7 @@ recorded skip carrying the raw text.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import time
@@ -69,6 +70,11 @@ def _json_block(text: str) -> str:
 
 def _parse(schema: type[T], text: str) -> T:
     return schema.model_validate_json(_json_block(text))
+
+
+@functools.lru_cache(maxsize=256)
+def schema_text(schema: type[BaseModel]) -> str:
+    return json.dumps(schema.model_json_schema())
 
 
 def resolve_method(model: BaseChatModel, method: Method) -> Method:
@@ -215,9 +221,8 @@ async def call_structured(
     repair: bool = True,
 ) -> StructuredResult[T]:
     resolved = resolve_method(model, method)
-    schema_text = json.dumps(schema.model_json_schema())
     if resolved in {"prompt", "json_mode"}:
-        prompt = f"{prompt}\n\n{JSON_ONLY.format(schema=schema_text)}"
+        prompt = f"{prompt}\n\n{JSON_ONLY.format(schema=schema_text(schema))}"
     messages: list[BaseMessage] = [*([SystemMessage(system)] if system else []), HumanMessage(prompt)]
     record = CallRecord(purpose=purpose, model=model_label, method=resolved)
     started = time.perf_counter()
@@ -227,7 +232,7 @@ async def call_structured(
         fix = [*messages]
         if text:
             fix.append(AIMessage(text[:8000]))
-        fix.append(HumanMessage(REPAIR.format(error=detail, schema=schema_text)))
+        fix.append(HumanMessage(REPAIR.format(error=detail, schema=schema_text(schema))))
         value, text2, error = await _attempt(model, schema, fix, resolved, record)
         text = text2 or text
     record.latency_s = time.perf_counter() - started

@@ -1,0 +1,172 @@
+"""Orchestration overhead: the same exploration at concurrency 1 (the reference's sequential design)
+and at concurrency 16, against a local OpenAI-compatible server that answers after a fixed latency.
+
+    .venv/bin/python bench/orchestration.py [--latency 0.5] [--concurrency 16]
+
+Prints both wall times, the critical-path lower bound (sequential extend calls + each enrich round in
+waves of C calls, times the latency) and the ratios. Goal: concurrency 16 within 1.15x of its bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import math
+import os
+import re
+import socket
+import tempfile
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from explore_instruct.agent.runner import start_run
+from explore_instruct.graphs.context import Context
+from explore_instruct.tools.runstore import QUERY_LOG
+
+
+class LatencyServer:
+    """Answers every chat completion after `latency` seconds with valid JSON for our prompts."""
+
+    def __init__(self, latency: float) -> None:
+        self.latency = latency
+        self.counter = itertools.count(1)
+        self.lock = threading.Lock()
+        self.in_flight = 0
+        self.max_in_flight = 0
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def setup(self) -> None:
+                super().setup()
+                # Headers and body go out as separate writes; without this, Nagle + delayed ACK adds ~40 ms.
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
+                with server.lock:
+                    server.in_flight += 1
+                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                time.sleep(server.latency)
+                content = server.reply("\n".join(str(m.get("content", "")) for m in body.get("messages", [])))
+                with server.lock:
+                    server.in_flight -= 1
+                data = json.dumps(
+                    {
+                        "id": "cmpl",
+                        "object": "chat.completion",
+                        "created": int(time.time()),
+                        "model": body["model"],
+                        "choices": [
+                            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}
+                        ],
+                        "usage": {"prompt_tokens": 500, "completion_tokens": 300, "total_tokens": 800},
+                    }
+                ).encode()
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+    def reply(self, prompt: str) -> str:
+        def example() -> dict[str, str]:
+            n = next(self.counter)
+            return {
+                "instruction": f"Rewrite the following note number {n} so it reads clearly.",
+                "input": f"note {n} text",
+                "output": f"A clear version of note {n}.",
+            }
+
+        m = re.search(r"Propose (\d+) NEW subtasks", prompt)
+        if m:
+            subs = []
+            for _ in range(int(m.group(1))):
+                n = next(self.counter)
+                subs.append(
+                    {"name": f"facet {n}", "reason": f"covers situation {n}", "examples": [example(), example()]}
+                )
+            return json.dumps({"subtasks": subs})
+        k = re.search(r"Write (\d+) new", prompt)
+        return json.dumps({"examples": [example() for _ in range(int(k.group(1)) if k else 1)]})
+
+    def __enter__(self) -> LatencyServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def critical_path(run_dir: str, latency: float, concurrency: int) -> tuple[float, int, Counter[str]]:
+    rows = [json.loads(line) for line in (Path(run_dir) / QUERY_LOG).read_text().splitlines()]
+    sequential = sum(r["attempts"] for r in rows if r["purpose"] == "decompose")
+    rounds: Counter[str] = Counter(r["batch"].split(":")[0] for r in rows if r["purpose"] == "generate")
+    waves = sum(math.ceil(n / concurrency) for n in rounds.values())
+    return latency * (sequential + waves), len(rows), rounds
+
+
+async def one_run(base_url: str, concurrency: int, root: str) -> tuple[float, str]:
+    ctx = Context(
+        model="openai:bench",
+        base_url=base_url,
+        max_depth=2,
+        breadth=[3, 2],
+        subtasks_per_call=3,
+        examples=[40],
+        examples_per_call=10,
+        max_concurrency=concurrency,
+        run_dir=f"{root}/c{concurrency}",
+    )
+    t0 = time.perf_counter()
+    outcome = await start_run(ctx, domain="rewriting workplace messages")
+    assert outcome.status == "done", outcome
+    return time.perf_counter() - t0, ctx.run_dir or ""
+
+
+async def main(latency: float, concurrency: int) -> None:
+    os.environ.setdefault("OPENAI_API_KEY", "bench-not-a-key")
+    os.environ["NO_PROXY"] = "127.0.0.1,localhost"
+    with tempfile.TemporaryDirectory() as root, LatencyServer(latency) as server:
+        wall_1, dir_1 = await one_run(server.base_url, 1, root)
+        seq_calls = len((Path(dir_1) / QUERY_LOG).read_text().splitlines())
+        server.max_in_flight = 0
+        wall_c, dir_c = await one_run(server.base_url, concurrency, root)
+        bound, calls, rounds = critical_path(dir_c, latency, concurrency)
+        bound_inf, _, _ = critical_path(dir_c, latency, 10**9)
+        print(
+            f"latency {latency:.2f} s per call; {calls} calls ({sum(rounds.values())} enrich in {len(rounds)} rounds)"
+        )
+        print(f"concurrency 1 : {wall_1:7.2f} s  ({seq_calls} calls; sequential floor {latency * seq_calls:.2f} s)")
+        print(f"concurrency {concurrency:<2d}: {wall_c:7.2f} s  (max in flight {server.max_in_flight})")
+        print(f"critical-path bound at C={concurrency}: {bound:.2f} s (unbounded C: {bound_inf:.2f} s)")
+        print(f"speed-up C={concurrency} vs C=1: {wall_1 / wall_c:.2f}x")
+        if bound > 0:
+            print(f"C={concurrency} wall / bound: {wall_c / bound:.3f}x  (goal <= 1.15x)")
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser()
+    p.add_argument("--latency", type=float, default=0.5)
+    p.add_argument("--concurrency", type=int, default=16)
+    a = p.parse_args()
+    asyncio.run(main(a.latency, a.concurrency))
