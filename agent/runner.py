@@ -159,6 +159,6 @@ async def run_status(run_dir: str) -> dict[str, Any]:
         "next": list(snapshot.next),
         "interrupt": [i.value for i in snapshot.interrupts],
         "nodes": len(values.get("nodes", {})),
-        "examples": values.get("example_seq", 0),
+        "examples": values.get("examples_total", 0),
         "stats": values.get("stats", {}),
     }

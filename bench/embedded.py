@@ -37,8 +37,10 @@ async def main(n: int) -> None:
         records["decompose"].append(d.call)
         g = await generate(model, GenerateRequest(task=domain, n=5), model_label="local:smollm2")
         records["generate"].extend(g.calls)
-    print(f"embedded model: local:smollm2 (SmolLM2-135M-Instruct Q4_1), {n} calls of each kind, "
-          f"load+run {time.perf_counter() - t0:.1f} s")
+    print(
+        f"embedded model: local:smollm2 (SmolLM2-135M-Instruct Q4_1), {n} calls of each kind, "
+        f"load+run {time.perf_counter() - t0:.1f} s"
+    )
     for kind, recs in records.items():
         lat = sorted(r.latency_s / r.attempts for r in recs)
         toks = sum(r.output_tokens for r in recs)

@@ -10,8 +10,10 @@ import os
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
+from explore_instruct.tools.embeddings import DEFAULT_EMBEDDER
 from explore_instruct.tools.llm import DEFAULT_MODEL, ModelSpec
 from explore_instruct.tools.prompts import Flavour
+from explore_instruct.tools.similarity import DEFAULT_THRESHOLDS, Mode, Scope
 
 ENV_PREFIX = "EXPLORE_INSTRUCT_"
 Strategy = Literal["dfs", "bfs"]
@@ -52,8 +54,26 @@ class Context:
     max_children: int = field(default=12, metadata={"description": "hard cap on children per task"})
     demonstrations: int = field(default=2, metadata={"description": "demonstration examples per prompt"})
     flavour: Flavour = field(default=Flavour.GENERIC, metadata={"description": "prompt flavour"})
-    prune_threshold: float = field(default=0.7, metadata={"description": "task-name similarity threshold"})
-    filter_threshold: float = field(default=0.7, metadata={"description": "instruction similarity threshold"})
+    similarity: Mode = field(
+        default="embedding",
+        metadata={"description": "embedding (Chroma, cosine), rouge (ROUGE-L, the method) or exact"},
+    )
+    prune_threshold: float | None = field(
+        default=None, metadata={"description": "task-name similarity above which a proposal is pruned (mode default)"}
+    )
+    filter_threshold: float | None = field(
+        default=None,
+        metadata={"description": "instruction similarity above which an example is dropped (mode default)"},
+    )
+    dedup_scope: Scope = field(
+        default="tree", metadata={"description": "dedup instructions across the tree or per node"}
+    )
+    prune_with_reason: bool = field(
+        default=False, metadata={"description": "compare task name + reason, not name only"}
+    )
+    embedder: str = field(default=DEFAULT_EMBEDDER, metadata={"description": "embedding model for similarity"})
+    chroma_host: str | None = field(default=None, metadata={"description": "Chroma server host (else on disk)"})
+    chroma_port: int | None = field(default=None, metadata={"description": "Chroma server port"})
     seed: int = field(default=42, metadata={"description": "random seed"})
     max_concurrency: int = field(default=8, metadata={"description": "parallel LLM calls in fan-outs"})
     max_fruitless: int = field(default=3, metadata={"description": "calls in a row that add nothing before giving up"})
@@ -98,12 +118,24 @@ class Context:
                 raise bad(f"{name}: must be at least 1")
         if self.max_children > 12:
             raise bad("max_children: the method caps children at 12")
+        if self.similarity not in DEFAULT_THRESHOLDS:
+            raise bad(f"similarity: {self.similarity!r} is not embedding, rouge or exact")
+        if self.dedup_scope not in ("node", "tree"):
+            raise bad(f"dedup_scope: {self.dedup_scope!r} is not node or tree")
         for name in ("prune_threshold", "filter_threshold"):
             v = getattr(self, name)
-            if not 0 < v <= 1:
+            if v is not None and not 0 < v <= 1:
                 raise bad(f"{name}: {v} is outside (0, 1]")
         if self.examples_per_subtask < 1 or self.demonstrations < 0:
             raise bad("examples_per_subtask must be ≥ 1 and demonstrations ≥ 0")
+
+    @property
+    def prune_at(self) -> float:
+        return self.prune_threshold or DEFAULT_THRESHOLDS[self.similarity][0]
+
+    @property
+    def filter_at(self) -> float:
+        return self.filter_threshold or DEFAULT_THRESHOLDS[self.similarity][1]
 
     def breadth_at(self, depth: int) -> int:
         if depth >= self.max_depth or not self.breadth:
@@ -141,9 +173,9 @@ def _coerce(name: str, raw: str, current: Any) -> Any:
     try:
         if isinstance(current, bool):
             return raw.strip().lower() in {"1", "true", "yes", "on"}
-        if isinstance(current, int) or name in {"max_calls", "max_tokens"}:
+        if isinstance(current, int) or name in {"max_calls", "max_tokens", "chroma_port"}:
             return int(raw)
-        if isinstance(current, float) or name == "max_cost_usd":
+        if isinstance(current, float) or name in {"max_cost_usd", "prune_threshold", "filter_threshold"}:
             return float(raw)
         if isinstance(current, list):
             return _ints(raw)

@@ -18,7 +18,10 @@ Read it top to bottom:
 
 from __future__ import annotations
 
+import hashlib
 import random
+import re
+from pathlib import Path
 from typing import Any, Literal
 
 from langgraph.config import get_config, get_stream_writer
@@ -29,12 +32,20 @@ from langgraph.types import Command, RetryPolicy, Send, interrupt
 from explore_instruct.graphs.context import Context
 from explore_instruct.graphs.state import InputState, OutputState, State
 from explore_instruct.tools.decompose import DecomposeRequest, decompose
+from explore_instruct.tools.embeddings import ChromaIndex, chroma_client, make_embedder
 from explore_instruct.tools.generate import GenerateRequest, generate
 from explore_instruct.tools.llm import cost_usd, make_chat_model
-from explore_instruct.tools.runstore import BAD_COMPLETIONS, DROPPED, QUERY_LOG, ExampleRecord, RunStore
+from explore_instruct.tools.runstore import (
+    BAD_COMPLETIONS,
+    CHROMA_DIR,
+    DROPPED,
+    QUERY_LOG,
+    ExampleRecord,
+    RunStore,
+)
 from explore_instruct.tools.seeds import domain_tree_from_sentence
 from explore_instruct.tools.seeds import load_seed as load_seed_tree
-from explore_instruct.tools.similarity import ExactIndex, check_and_add
+from explore_instruct.tools.similarity import Item, Match, SimilarityIndex, memory_index
 from explore_instruct.tools.structured import CallRecord
 from explore_instruct.tools.tree import DomainTree, Example, NodeStatus, Origin, TaskNode
 
@@ -87,7 +98,13 @@ def route(state: State, ctx: Context) -> Transition:
         return "expand_level" if state.get("queue") else "plan_enrich"
     cursor = state["nodes"][state["cursor"]]  # type: ignore[index]
     kids = accepted_children(state, cursor["id"])
-    if not cursor.get("extended") and cursor["depth"] < ctx.max_depth and room(cursor, len(kids), ctx) > 0:
+    # A lookahead that added nothing (empty reply, all pruned or rejected) is retried until max_fruitless;
+    # otherwise one bad decomposition of the root would end the whole exploration.
+    if (
+        (not cursor.get("extended") or not kids)
+        and cursor["depth"] < ctx.max_depth
+        and room(cursor, len(kids), ctx) > 0
+    ):
         return "lookahead"
     if any(not k.get("entered") for k in kids):
         return "descend"
@@ -209,64 +226,143 @@ def _count_rules(rules: Any) -> dict[str, int]:
     return out
 
 
-_DEDUP_CACHE: dict[str, tuple[int, ExactIndex]] = {}
+_INDEXES: dict[str, tuple[int, SimilarityIndex]] = {}
 
 
-def instruction_index(store: RunStore, offset: int) -> ExactIndex:
-    """The kept instructions at `offset`, rebuilt from the run directory after a restart."""
-    key = str(store.root.resolve())
-    cached = _DEDUP_CACHE.get(key)
-    if cached and cached[0] == offset:
-        return cached[1]
-    index = ExactIndex()
-    for rec in store.iter_examples(offset):
-        index.add(rec.id, rec.example.instruction)
-    _DEDUP_CACHE[key] = (offset, index)
+def _index_key(store: RunStore, ctx: Context, kind: str) -> str:
+    return f"{store.root.resolve()}|{kind}|{ctx.similarity}|{ctx.dedup_scope}|{ctx.filter_at}|{ctx.prune_at}"
+
+
+def instruction_index(state: State, store: RunStore, ctx: Context) -> SimilarityIndex:
+    """The kept instructions as of the last checkpoint; anything a killed step added is rolled back."""
+    seq = state.get("example_seq", 0)
+    key = _index_key(store, ctx, "instructions")
+    cached = _INDEXES.get(key)
+    if ctx.similarity == "embedding":
+        index = (
+            cached[1]
+            if cached
+            else ChromaIndex(
+                chroma_client(str(store.path(CHROMA_DIR)), ctx.chroma_host, ctx.chroma_port),
+                _collection_name(state, "instructions"),
+                make_embedder(ctx.embedder),
+                ctx.filter_at,
+                ctx.dedup_scope,
+            )
+        )
+        index.rollback(seq)
+        if len(index) < state.get("examples_total", 0):  # a new or emptied collection: add what is missing
+            have = index.ids()  # type: ignore[attr-defined]
+            index.add([_item(r) for r in store.iter_examples(state.get("examples_offset", 0)) if r.id not in have])
+    elif cached and cached[0] == seq:
+        index = cached[1]
+    else:
+        index = memory_index(ctx.similarity, ctx.filter_at, ctx.dedup_scope)
+        index.add([_item(r) for r in store.iter_examples(state.get("examples_offset", 0))])
+    _INDEXES[key] = (seq, index)
     return index
 
 
+def _collection_name(state: State, kind: str) -> str:
+    """Chroma names: 3-512 chars of [a-zA-Z0-9._-]; one collection per run (and kind) on a shared server."""
+    run = re.sub(r"[^a-zA-Z0-9._-]", "-", Path(state["run_dir"]).resolve().name)[:200].strip("-._") or "run"
+    return f"ei-{kind}-{run}-{hashlib.sha1(str(Path(state['run_dir']).resolve()).encode()).hexdigest()[:10]}"
+
+
+def _item(rec: ExampleRecord) -> Item:
+    return Item(id=rec.id, text=rec.example.instruction, seq=rec.seq, group=rec.node_id)
+
+
 def commit(
-    state: State, store: RunStore, batches: list[tuple[str, list[Example]]], seq_key: str
+    state: State,
+    store: RunStore,
+    batches: list[tuple[str, list[Example]]],
+    seq_key: str,
+    ctx: Context,
+    *,
+    check: bool = True,
 ) -> tuple[dict[str, Any], dict[str, int], list[dict[str, Any]]]:
-    """Dedup examples in order against everything kept, append the kept ones; idempotent on rerun."""
+    """Dedup examples in order against everything kept, append the kept ones; idempotent on rerun.
+
+    Every candidate gets the next sequence number, kept or not, so ids and seqs are the same on a replay.
+    """
     offset = state.get("examples_offset", 0)
-    index = instruction_index(store, offset)
-    seq = state.get("example_seq", 0)
+    base = state.get("example_seq", 0)
+    index = instruction_index(state, store, ctx)
+    flat = [(node_id, ex) for node_id, exs in batches for ex in exs]
+    items = [
+        Item(id=f"{node_id}:{seq_key}:{base + i}", text=ex.instruction, seq=base + i, group=node_id)
+        for i, (node_id, ex) in enumerate(flat)
+    ]
+    if check:
+        matches = index.greedy(items)
+    else:
+        index.add(items)
+        matches = [Match(True)] * len(items)
     records: list[ExampleRecord] = []
     kept: dict[str, int] = {}
     dropped: list[dict[str, Any]] = []
-    pending = ExactIndex()  # the index is only advanced once the commit is written
-    for node_id, examples in batches:
+    for item, (node_id, ex), match in zip(items, flat, matches, strict=True):
+        if not match.keep:
+            dropped.append(
+                {
+                    "stage": "dedup",
+                    "node_id": node_id,
+                    "rule": "similar_instruction",
+                    "instruction": ex.instruction,
+                    "nearest_id": match.nearest_id,
+                    "nearest": match.nearest_text,
+                    "score": round(match.score, 4),
+                }
+            )
+            continue
         depth = state["nodes"][node_id]["depth"] if node_id in state["nodes"] else 0
-        for ex in examples:
-            match = index.check(ex.instruction)
-            if match.keep:
-                match = pending.check(ex.instruction)
-            if not match.keep:
-                dropped.append(
-                    {
-                        "stage": "dedup",
-                        "node_id": node_id,
-                        "rule": "duplicate",
-                        "instruction": ex.instruction,
-                        "nearest_id": match.nearest_id,
-                        "score": match.score,
-                    }
-                )
-                continue
-            rid = f"{node_id}:{seq_key}:{seq}"
-            seq += 1
-            pending.add(rid, ex.instruction)
-            records.append(ExampleRecord(id=rid, node_id=node_id, example=ex, depth=depth))
-            kept[node_id] = kept.get(node_id, 0) + 1
+        records.append(ExampleRecord(id=item.id, node_id=node_id, example=ex, depth=depth, seq=item.seq))
+        kept[node_id] = kept.get(node_id, 0) + 1
     new_offset = store.commit_examples(records, offset)
-    for rec in records:
-        index.add(rec.id, rec.example.instruction)
-    _DEDUP_CACHE[str(store.root.resolve())] = (new_offset, index)
+    new_seq = base + len(items)
+    _INDEXES[_index_key(store, ctx, "instructions")] = (new_seq, index)
     if dropped:
         store.append_jsonl(DROPPED, dropped)
-    update = {"examples_offset": new_offset, "example_seq": seq}
+    update = {
+        "examples_offset": new_offset,
+        "example_seq": new_seq,
+        "examples_total": state.get("examples_total", 0) + len(records),
+    }
     return update, kept, dropped
+
+
+def name_index(state: State, store: RunStore, ctx: Context, tree: DomainTree) -> SimilarityIndex:
+    """Every accepted task of the tree, for the similarity check of new proposals."""
+
+    def text(n: TaskNode) -> str:
+        return f"{n.name}: {n.reason}" if ctx.prune_with_reason and n.reason else n.name
+
+    items = [Item(id=n.id, text=text(n), seq=i) for i, n in enumerate(tree.preorder())]
+    if ctx.similarity != "embedding":
+        index = memory_index(ctx.similarity, ctx.prune_at, "tree")
+        index.add(items)
+        return index
+    key = _index_key(store, ctx, "tasks")
+    cached = _INDEXES.get(key)
+    chroma = (
+        cached[1]
+        if cached
+        else ChromaIndex(
+            chroma_client(str(store.path(CHROMA_DIR)), ctx.chroma_host, ctx.chroma_port),
+            _collection_name(state, "tasks"),
+            make_embedder(ctx.embedder),
+            ctx.prune_at,
+            "tree",
+        )
+    )
+    assert isinstance(chroma, ChromaIndex)
+    have, want = chroma.ids(), {i.id for i in items}
+    if have - want:
+        chroma.collection.delete(ids=sorted(have - want))
+    chroma.add([i for i in items if i.id not in have])
+    _INDEXES[key] = (0, chroma)
+    return chroma
 
 
 def node_updates_for_kept(state: State, kept: dict[str, int], batches: list[tuple[str, list[Example]]]) -> dict:
@@ -312,13 +408,16 @@ async def load_seed(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         "run_dir": run_dir,  # type: ignore[typeddict-item]
         "examples_offset": 0,
         "example_seq": 0,
+        "examples_total": 0,
     }
     seeds = [(n.id, n.examples) for n in tree.preorder() if n.examples]
-    update, kept, _ = commit(partial, store, seeds, "seed")
+    # Seeds are a person's data: kept as they are (the reference never filters them), but indexed so that
+    # generated examples are compared with them.
+    update, kept, _ = commit(partial, store, seeds, "seed", ctx, check=False)
     nodes = {**nodes, **{k: {**nodes[k], **v} for k, v in node_updates_for_kept(partial, kept, seeds).items()}}
     store.write_tree(tree_of({**partial, "nodes": nodes}), update["examples_offset"])
     queue = [n.id for n in tree.preorder() if n.depth < ctx.max_depth] if ctx.strategy == "bfs" else []
-    get_stream_writer()({"event": "seeded", "nodes": len(nodes), "examples": update["example_seq"]})
+    get_stream_writer()({"event": "seeded", "nodes": len(nodes), "examples": update["examples_total"]})
     return {
         "run_dir": run_dir,
         "root_id": tree.root_id,
@@ -459,9 +558,7 @@ async def similarity_check(state: State, runtime: Runtime[Context]) -> dict[str,
     ctx = runtime.context
     store = RunStore(state["run_dir"])
     tree = tree_of(state)
-    names = ExactIndex()
-    for n in tree.preorder():
-        names.add(n.id, n.name)
+    names = name_index(state, store, ctx, tree)
     new_nodes: dict[str, dict[str, Any]] = {}
     accepted_per_target: dict[str, int] = {}
     to_commit: list[tuple[str, list[Example]]] = []
@@ -476,9 +573,26 @@ async def similarity_check(state: State, runtime: Runtime[Context]) -> dict[str,
         if p.get("rejected_by"):
             status, why = NodeStatus.PRUNED, "rejected in review"
         else:
-            match = check_and_add(names, f"proposal:{p['name']}", p["name"])
+            node_id = tree.unique_id(p["name"])
+            text = f"{p['name']}: {p['reason']}" if ctx.prune_with_reason and p["reason"] else p["name"]
+            (match,) = names.greedy([Item(id=node_id, text=text, seq=len(tree.nodes))])
             status = NodeStatus.ACCEPTED if match.keep else NodeStatus.PRUNED
             why = None if match.keep else f"similar to {match.nearest_text!r} (score {match.score:.2f})"
+            if not match.keep:
+                store.append_jsonl(
+                    DROPPED,
+                    [
+                        {
+                            "stage": "similarity_check",
+                            "rule": "similar_task",
+                            "name": p["name"],
+                            "target": target,
+                            "nearest_id": match.nearest_id,
+                            "nearest": match.nearest_text,
+                            "score": round(match.score, 4),
+                        }
+                    ],
+                )
         node = tree.add_child(
             target, p["name"], reason=p["reason"], origin=Origin(p["origin"]), status=status, status_reason=why
         )
@@ -503,7 +617,7 @@ async def similarity_check(state: State, runtime: Runtime[Context]) -> dict[str,
         **state,
         "nodes": {**state["nodes"], **{k: {**state["nodes"].get(k, {}), **v} for k, v in new_nodes.items()}},
     }
-    update, kept, _ = commit(merged, store, to_commit, "x")
+    update, kept, _ = commit(merged, store, to_commit, "x", ctx)
     for node_id, upd in node_updates_for_kept(merged, kept, to_commit).items():
         new_nodes[node_id] = {**new_nodes.get(node_id, {}), **upd}
     out: dict[str, Any] = {"nodes": new_nodes, "proposals": [None], "stats": {"tasks_pruned": pruned}, **update}
@@ -640,7 +754,7 @@ async def dedup(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     batches = [
         (c["node_id"], [Example.model_validate(e) for e in c["examples"]]) for _, c in sorted(candidates.items())
     ]
-    update, kept, dropped = commit(state, store, batches, f"r{state.get('enrich_round', 0)}")
+    update, kept, dropped = commit(state, store, batches, f"r{state.get('enrich_round', 0)}", ctx)
     nodes = node_updates_for_kept(state, kept, batches)
     for node_id in {n for n, _ in batches}:
         info = state["nodes"][node_id]
@@ -654,7 +768,10 @@ async def dedup(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     return {
         "nodes": nodes,
         "candidates": dict.fromkeys(candidates),
-        "stats": {"examples_kept": sum(kept.values()), "drops": {"duplicate": len(dropped)} if dropped else {}},
+        "stats": {
+            "examples_kept": sum(kept.values()),
+            "drops": {"similar_instruction": len(dropped)} if dropped else {},
+        },
         **update,
     }
 

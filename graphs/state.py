@@ -69,7 +69,8 @@ class State(InputState):
     candidates: Annotated[dict[str, dict[str, Any]], merge_by_id]
     enrich_round: NotRequired[int]
     examples_offset: NotRequired[int]
-    example_seq: NotRequired[int]
+    example_seq: NotRequired[int]  # candidates seen (kept or dropped): ids and index rollback use it
+    examples_total: NotRequired[int]  # examples kept
     stats: Annotated[dict[str, Any], add_stats]
     status: NotRequired[str]
     summary: NotRequired[dict[str, Any]]

@@ -23,6 +23,7 @@ QUERY_LOG = "query_log.jsonl"
 BAD_COMPLETIONS = "bad_completions.jsonl"
 DROPPED = "dropped.jsonl"
 CHECKPOINTS = "checkpoints.sqlite"
+CHROMA_DIR = "chroma"
 RUN_META = "run.json"
 TREE_DIR = "tree"
 
@@ -39,15 +40,23 @@ class ExampleRecord:
     node_id: str
     example: Example
     depth: int = 0
+    seq: int = 0  # position among every candidate the run has seen (kept or not)
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "node_id": self.node_id, "depth": self.depth, **self.example.model_dump()}
+        return {
+            "id": self.id,
+            "node_id": self.node_id,
+            "depth": self.depth,
+            "seq": self.seq,
+            **self.example.model_dump(),
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ExampleRecord:
         data = dict(data)
         rid, node_id, depth = data.pop("id"), data.pop("node_id"), int(data.pop("depth", 0))
-        return cls(id=rid, node_id=node_id, depth=depth, example=Example.model_validate(data))
+        seq = int(data.pop("seq", 0))
+        return cls(id=rid, node_id=node_id, depth=depth, seq=seq, example=Example.model_validate(data))
 
 
 def _atomic_write_text(path: Path, text: str) -> None:

@@ -1,15 +1,46 @@
 """Similarity checks for task names (pruning) and instructions (dedup), behind one small interface.
 
 Greedy and order-dependent by design, as in the method: an item is kept unless it is too close to an
-item kept before it. `ExactIndex` is the baseline implementation (normalised exact match).
+item kept before it (within its group when the scope is per node). Three implementations:
+
+- `ExactIndex`: normalised exact match (a baseline, and a cheap guard).
+- `RougeIndex`: ROUGE-L F-measure (`rouge-score`, no stemmer), keep iff max score <= threshold: the
+  reference's kept set exactly, but a token-overlap bound proves most pairs cannot pass the threshold,
+  so exact ROUGE-L runs only on a shortlist (no O(n^2) LCS, no process pool per item).
+- `ChromaIndex` (tools/embeddings.py): cosine similarity of sentence embeddings in a Chroma collection.
+
+Every kept item carries a sequence number; `rollback(seq)` forgets items at or beyond it, so a step that
+was killed after adding but before its checkpoint landed can be replayed without double counting.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
+
+from rouge_score import rouge_scorer, tokenizers
+
+Scope = Literal["node", "tree"]
+Mode = Literal["exact", "rouge", "embedding"]
+# Exact ROUGE-L is computed whenever the bound is within this of the threshold, so float rounding in
+# the bound can never keep an item the reference would drop.
+_BOUND_SLACK = 1e-9
+
+
+class SimilarityError(ValueError):
+    """Bad similarity settings or input; one line."""
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    text: str
+    seq: int = 0
+    group: str = ""  # the node id, for per-node scope
 
 
 @dataclass(frozen=True)
@@ -21,11 +52,27 @@ class Match:
 
 
 class SimilarityIndex(Protocol):
-    def check(self, text: str) -> Match:
-        """How `text` compares with what the index holds; does not add it."""
+    threshold: float
+
+    def greedy(self, items: Sequence[Item]) -> list[Match]:
+        """Check each item, in order, against everything kept so far; kept items join the index."""
         ...
 
-    def add(self, item_id: str, text: str) -> None: ...
+    def add(self, items: Sequence[Item]) -> None:
+        """Insert without checking (seeds, or a rebuild after a restart)."""
+        ...
+
+    def rollback(self, upto_seq: int) -> None:
+        """Forget every item whose seq >= upto_seq."""
+        ...
+
+    def __len__(self) -> int: ...
+
+
+def check_threshold(threshold: float) -> float:
+    if not 0 < threshold <= 1:
+        raise SimilarityError(f"threshold: {threshold} is outside (0, 1]")
+    return threshold
 
 
 def normalise(text: str) -> str:
@@ -34,27 +81,161 @@ def normalise(text: str) -> str:
     return " ".join(text.split())
 
 
-class ExactIndex:
-    """Keeps an item unless its normalised text equals a kept one."""
+class _Grouped:
+    """Shared bookkeeping: items by id in insertion order, optional per-group scope."""
 
-    def __init__(self) -> None:
-        self._items: dict[str, tuple[str, str]] = {}
+    def __init__(self, threshold: float, scope: Scope) -> None:
+        self.threshold = check_threshold(threshold)
+        if scope not in ("node", "tree"):
+            raise SimilarityError(f"scope: {scope!r} is not node or tree")
+        self.scope = scope
+        self.items: list[Item] = []
+
+    def _group(self, item: Item) -> str:
+        return item.group if self.scope == "node" else ""
 
     def __len__(self) -> int:
-        return len(self._items)
-
-    def check(self, text: str) -> Match:
-        hit = self._items.get(normalise(text))
-        if hit is None:
-            return Match(keep=True)
-        return Match(keep=False, nearest_id=hit[0], nearest_text=hit[1], score=1.0)
-
-    def add(self, item_id: str, text: str) -> None:
-        self._items.setdefault(normalise(text), (item_id, text))
+        return len(self.items)
 
 
-def check_and_add(index: SimilarityIndex, item_id: str, text: str) -> Match:
-    match = index.check(text)
-    if match.keep:
-        index.add(item_id, text)
-    return match
+class ExactIndex(_Grouped):
+    """Keeps an item unless its normalised text equals a kept one."""
+
+    def __init__(self, threshold: float = 1.0, scope: Scope = "tree") -> None:
+        super().__init__(threshold, scope)
+        self._keys: dict[tuple[str, str], Item] = {}
+
+    def greedy(self, items: Sequence[Item]) -> list[Match]:
+        out = []
+        for item in items:
+            key = (self._group(item), normalise(item.text))
+            hit = self._keys.get(key)
+            if hit is not None:
+                out.append(Match(False, hit.id, hit.text, 1.0))
+                continue
+            self._keys[key] = item
+            self.items.append(item)
+            out.append(Match(True))
+        return out
+
+    def add(self, items: Sequence[Item]) -> None:
+        for item in items:
+            self._keys.setdefault((self._group(item), normalise(item.text)), item)
+            self.items.append(item)
+
+    def rollback(self, upto_seq: int) -> None:
+        self.items = [i for i in self.items if i.seq < upto_seq]
+        self._keys = {}
+        for i in self.items:
+            self._keys.setdefault((self._group(i), normalise(i.text)), i)
+
+
+class _CachedTokenizer(tokenizers.Tokenizer):
+    """rouge-score's own tokenizer, memoised: each kept text is tokenised once, not once per pair."""
+
+    def __init__(self) -> None:
+        self._inner = tokenizers.DefaultTokenizer(use_stemmer=False)
+        self._cache: dict[str, list[str]] = {}
+
+    def tokenize(self, text: str) -> list[str]:
+        toks = self._cache.get(text)
+        if toks is None:
+            toks = self._inner.tokenize(text)
+            if len(self._cache) > 200_000:
+                self._cache.clear()
+            self._cache[text] = toks
+        return toks
+
+
+class RougeIndex(_Grouped):
+    """Greedy ROUGE-L F (no stemmer): drop an item whose max score against kept items exceeds the threshold."""
+
+    def __init__(self, threshold: float = 0.7, scope: Scope = "tree") -> None:
+        super().__init__(threshold, scope)
+        self.tokenizer = _CachedTokenizer()
+        self.scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False, tokenizer=self.tokenizer)
+        self._counts: list[Counter[str]] = []
+        self._lengths: list[int] = []
+        self._postings: dict[tuple[str, str], list[int]] = defaultdict(list)
+
+    def _shortlist(self, group: str, counts: Counter[str], n: int) -> list[tuple[int, int]]:
+        """Kept items whose token-overlap bound on ROUGE-L could exceed the threshold: (index, overlap)."""
+        overlap: dict[int, int] = defaultdict(int)
+        for tok, c in counts.items():
+            for idx in self._postings.get((group, tok), ()):
+                overlap[idx] += min(c, self._counts[idx][tok])
+        # LCS <= multiset overlap, and ROUGE-L F = 2*LCS/(m+n), so this bound is exact-safe.
+        limit = self.threshold - _BOUND_SLACK
+        return sorted((i, ov) for i, ov in overlap.items() if 2 * ov / (self._lengths[i] + n) > limit)
+
+    def score(self, kept_text: str, text: str) -> float:
+        return float(self.scorer.score(kept_text, text)["rougeL"].fmeasure)
+
+    def greedy(self, items: Sequence[Item]) -> list[Match]:
+        out = []
+        for item in items:
+            toks = self.tokenizer.tokenize(item.text)
+            counts = Counter(toks)
+            group = self._group(item)
+            best = Match(True)
+            for idx, _ in self._shortlist(group, counts, len(toks)):
+                kept = self.items[idx]
+                s = self.score(kept.text, item.text)
+                if s > best.score:
+                    best = Match(s <= self.threshold, kept.id, kept.text, s)
+            if best.keep:
+                self._add(item, counts, len(toks), group)
+                best = Match(True, best.nearest_id, best.nearest_text, best.score)
+            out.append(best)
+        return out
+
+    def add(self, items: Sequence[Item]) -> None:
+        for item in items:
+            toks = self.tokenizer.tokenize(item.text)
+            self._add(item, Counter(toks), len(toks), self._group(item))
+
+    def _add(self, item: Item, counts: Counter[str], n: int, group: str) -> None:
+        idx = len(self.items)
+        self.items.append(item)
+        self._counts.append(counts)
+        self._lengths.append(n)
+        for tok in counts:
+            self._postings[(group, tok)].append(idx)
+
+    def rollback(self, upto_seq: int) -> None:
+        keep = [i for i in self.items if i.seq < upto_seq]
+        if len(keep) == len(self.items):
+            return
+        self.items, self._counts, self._lengths = [], [], []
+        self._postings = defaultdict(list)
+        self.add(keep)
+
+
+def reference_greedy_rouge(texts: Sequence[str], threshold: float = 0.7) -> list[bool]:
+    """The reference's algorithm, plainly: all pairs, per call. Used as the oracle in tests and benches."""
+    scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
+    kept: list[str] = []
+    out = []
+    for text in texts:
+        best = max((scorer.score(k, text)["rougeL"].fmeasure for k in kept), default=0.0)
+        keep = best <= threshold
+        if keep:
+            kept.append(text)
+        out.append(keep)
+    return out
+
+
+DEFAULT_THRESHOLDS: dict[str, tuple[float, float]] = {
+    # mode: (task-name prune threshold, instruction filter threshold)
+    "exact": (1.0, 1.0),
+    "rouge": (0.7, 0.7),  # the method's
+    "embedding": (0.80, 0.90),  # cosine, all-MiniLM-L6-v2; see docs/similarity.md for the measurement
+}
+
+
+def memory_index(mode: Mode, threshold: float, scope: Scope = "tree") -> ExactIndex | RougeIndex:
+    if mode == "exact":
+        return ExactIndex(threshold, scope)
+    if mode == "rouge":
+        return RougeIndex(threshold, scope)
+    raise SimilarityError(f"mode: {mode!r} has no in-memory index")
