@@ -18,6 +18,7 @@ Read it top to bottom:
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import random
 import re
@@ -203,10 +204,9 @@ async def propose(state: State, target_id: str, origin: Origin, k: int, ctx: Con
     }
     if not result.subtasks:
         update["proposals"].append({"target": target_id, "origin": origin.value, "empty": True})
-    if result.skipped:
-        store.append_jsonl(DROPPED, [{"stage": "decompose", "target": target_id, **s.__dict__} for s in result.skipped])
+    # File writes leave the event loop: parallel LLM calls keep running while one task logs.
+    await asyncio.to_thread(record_decompose, store, result.skipped, result.call, target=target_id, origin=origin.value)
     if result.call is not None:
-        log_call(store, result.call, purpose="decompose", target=target_id, origin=origin.value)
         update["stats"] = call_stats(result.call, ctx.model) | {"drops": _count_rules(s.rule for s in result.skipped)}
     get_stream_writer()(
         {
@@ -217,6 +217,22 @@ async def propose(state: State, target_id: str, origin: Origin, k: int, ctx: Con
         }
     )
     return update
+
+
+def record_decompose(store: RunStore, skipped: list[Any], call: CallRecord | None, **where: Any) -> None:
+    if skipped:
+        store.append_jsonl(DROPPED, [{"stage": "decompose", **where, **s.__dict__} for s in skipped])
+    if call is not None:
+        log_call(store, call, purpose="decompose", **where)
+
+
+def record_generate(store: RunStore, result: Any, payload: dict[str, Any]) -> None:
+    for call in result.calls:
+        log_call(store, call, purpose="generate", node_id=payload["node_id"], batch=payload["batch_id"])
+    if result.skipped:
+        store.append_jsonl(
+            DROPPED, [{"stage": "generate", "node_id": payload["node_id"], **s.__dict__} for s in result.skipped]
+        )
 
 
 def _count_rules(rules: Any) -> dict[str, int]:
@@ -384,7 +400,7 @@ def node_state(node: TaskNode, **flags: Any) -> dict[str, Any]:
 # ---- 1. seed ------------------------------------------------------------------------------------
 
 
-async def load_seed(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+def load_seed(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     ctx = runtime.context
     source = state.get("seed") or state.get("domain")
     if not source:
@@ -434,7 +450,7 @@ async def load_seed(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
 # ---- 2. the cursor decides ------------------------------------------------------------------------
 
 
-async def choose(state: State) -> dict[str, Any]:
+def choose(state: State) -> dict[str, Any]:
     """Where the cursor stands still; the edge out of here is the transition `route` picks."""
     return {}
 
@@ -456,7 +472,7 @@ async def lookahead(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     return update
 
 
-async def descend(state: State) -> dict[str, Any]:
+def descend(state: State) -> dict[str, Any]:
     """Move the cursor into the next child nobody has visited yet."""
     assert state["cursor"] is not None
     child = next(k for k in accepted_children(state, state["cursor"]) if not k.get("entered"))
@@ -489,7 +505,7 @@ def after_proposing(state: State, runtime: Runtime[Context]) -> Literal["review"
     return "review" if runtime.context.review else "similarity_check"
 
 
-async def expand_level(state: State, runtime: Runtime[Context]) -> Command[Literal["extend_worker", "choose"]]:
+def expand_level(state: State, runtime: Runtime[Context]) -> Command[Literal["extend_worker", "choose"]]:
     """BFS: take the queue's front level and extend each of its tasks in parallel."""
     ctx = runtime.context
     queue = list(state.get("queue", []))
@@ -516,7 +532,7 @@ async def extend_worker(payload: dict[str, Any], runtime: Runtime[Context]) -> d
 # ---- 3. human review and the similarity check ---------------------------------------------------
 
 
-async def review(state: State) -> dict[str, Any]:
+def review(state: State) -> dict[str, Any]:
     """Pause so a person can accept, rename or reject each proposed subtask.
 
     Resume with `{"reject": [names], "rename": {old: new}}`; anything not mentioned is accepted.
@@ -553,7 +569,7 @@ async def review(state: State) -> dict[str, Any]:
     return {"proposals": kept}
 
 
-async def similarity_check(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+def similarity_check(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Accept a proposal only if no accepted task anywhere in the tree is too similar to it."""
     ctx = runtime.context
     store = RunStore(state["run_dir"])
@@ -633,7 +649,7 @@ async def similarity_check(state: State, runtime: Runtime[Context]) -> dict[str,
 # ---- budget -------------------------------------------------------------------------------------
 
 
-async def budget_gate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+def budget_gate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Stop resumably: the run pauses here until resumed with a larger budget."""
     reason = over_budget(state.get("stats", {}), runtime.context)
     if reason:
@@ -660,9 +676,7 @@ def enrich_needs(state: State, ctx: Context) -> dict[str, int]:
     return needs
 
 
-async def plan_enrich(
-    state: State, runtime: Runtime[Context]
-) -> Command[Literal["enrich_batch", "finish", "budget_gate"]]:
+def plan_enrich(state: State, runtime: Runtime[Context]) -> Command[Literal["enrich_batch", "finish", "budget_gate"]]:
     """One `Send` per LLM call; the run's max_concurrency bounds how many run at once."""
     ctx = runtime.context
     if over_budget(state.get("stats", {}), ctx):
@@ -721,15 +735,10 @@ async def enrich_batch(payload: dict[str, Any], runtime: Runtime[Context]) -> di
         ),
         model_label=ctx.model,
     )
-    store = RunStore(payload["run_dir"])
+    await asyncio.to_thread(record_generate, RunStore(payload["run_dir"]), result, payload)
     stats: dict[str, Any] = {"drops": _count_rules(s.rule for s in result.skipped)}
     for call in result.calls:
-        log_call(store, call, purpose="generate", node_id=payload["node_id"], batch=payload["batch_id"])
         stats = {**stats, **call_stats(call, ctx.model)}
-    if result.skipped:
-        store.append_jsonl(
-            DROPPED, [{"stage": "generate", "node_id": payload["node_id"], **s.__dict__} for s in result.skipped]
-        )
     get_stream_writer()(
         {
             "event": "generated",
@@ -746,7 +755,7 @@ async def enrich_batch(payload: dict[str, Any], runtime: Runtime[Context]) -> di
     }
 
 
-async def dedup(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+def dedup(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Fold the round's candidates into the run in a fixed order, so a resumed run ends the same."""
     ctx = runtime.context
     store = RunStore(state["run_dir"])
@@ -779,7 +788,7 @@ async def dedup(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
 # ---- 5. finish ----------------------------------------------------------------------------------
 
 
-async def finish(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+def finish(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     store = RunStore(state["run_dir"])
     tree = tree_of(state)
     store.write_tree(tree, state.get("examples_offset", 0))
