@@ -3,14 +3,17 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TORCH_VERSION ?= 2.13.0
 
 .PHONY: install demo test test-fast lint typecheck clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+	# A CPU build of torch first: a bare requirement would pull a multi-GB CUDA build.
+	$(BIN)/python -m pip install -q torch==$(TORCH_VERSION)
 	# llama-cpp-python compiles from source the first time (several minutes on 2 cores).
-	$(BIN)/python -m pip install -q -e '.[local,dev]'
+	$(BIN)/python -m pip install -q -e '.[local,embeddings,dev]'
 	@touch $(STAMP)
 
 install: $(STAMP)

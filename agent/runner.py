@@ -133,7 +133,9 @@ async def resume_run(
     if not snapshot.values:  # killed before the first checkpoint: start over from the stored input
         payload: Any = store.read_meta().get("input", {})
     elif snapshot.interrupts:
-        payload = Command(resume={})
+        # Not `{}`: LangGraph reads a dict as a map of interrupt ids, and an empty map answers no interrupt,
+        # so a review pause would never move. This continues a budget pause and accepts a review as proposed.
+        payload = Command(resume={"reject": []})
     elif not snapshot.next:
         return RunOutcome(
             run_dir=str(store.root),

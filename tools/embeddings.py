@@ -97,7 +97,7 @@ def chroma_client(path: str | None = None, host: str | None = None, port: int | 
             raise SimilarityError(f"Chroma server at {host}:{port or 8000} is not reachable ({first})") from None
         return client
     if not path:
-        raise SimilarityError("chroma: give a path for a local collection or --chroma-host for a server")
+        return chromadb.EphemeralClient()  # in memory: one-off checks of an existing tree
     return chromadb.PersistentClient(path=path)
 
 
