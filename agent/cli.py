@@ -577,6 +577,23 @@ def drops_cmd(
     out.print(table)
 
 
+def _register_faces() -> None:
+    """Commands that live in their own modules (dataset out, MCP, run listing) join the same app."""
+    import importlib
+
+    for module in ("explore_instruct.agent.dataset_cli", "explore_instruct.agent.faces_cli"):
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as e:
+            if e.name != module:
+                raise
+            continue
+        mod.register(app)
+
+
+_register_faces()
+
+
 def main() -> None:
     try:
         app()
