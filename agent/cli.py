@@ -328,6 +328,16 @@ def _report(outcome: RunOutcome, as_json: bool) -> None:
         )
 
 
+def check_similarity(ctx: Context) -> None:
+    """An embedder that cannot load or a Chroma server that is down fails before the run starts."""
+    if ctx.similarity == "embedding":
+        from explore_instruct.tools.embeddings import chroma_client, make_embedder
+
+        make_embedder(ctx.embedder)
+        if ctx.chroma_host:
+            chroma_client(None, ctx.chroma_host, ctx.chroma_port)
+
+
 def _review_prompt(request: dict[str, Any]) -> dict[str, Any]:
     proposals = request.get("proposals", [])
     for i, p in enumerate(proposals, 1):
@@ -367,6 +377,15 @@ def run_cmd(
     max_cost: Annotated[float | None, typer.Option(help="Budget: USD.")] = None,
     random_seed: Annotated[int | None, typer.Option("--random-seed", help="Random seed.")] = None,
     review: Annotated[bool, typer.Option(help="Review proposed subtasks at a prompt.")] = False,
+    similarity: Annotated[str | None, typer.Option(help="embedding (default), rouge or exact.")] = None,
+    prune_threshold: Annotated[float | None, typer.Option(help="Task-name similarity limit.")] = None,
+    filter_threshold: Annotated[float | None, typer.Option(help="Instruction similarity limit.")] = None,
+    dedup_scope: Annotated[str | None, typer.Option(help="tree (default) or node.")] = None,
+    embedder: Annotated[
+        str | None, typer.Option(help="local:all-minilm-l6-v2, openai:<model>, chroma:default.")
+    ] = None,
+    chroma_host: Annotated[str | None, typer.Option(help="Chroma server host (default: on disk in the run).")] = None,
+    chroma_port: Annotated[int | None, typer.Option(help="Chroma server port.")] = None,
     config: Annotated[Path | None, typer.Option(help="YAML file of run parameters.")] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
@@ -392,12 +411,20 @@ def run_cmd(
             max_tokens=max_tokens,
             max_cost_usd=max_cost,
             seed=random_seed,
+            similarity=similarity,
+            prune_threshold=prune_threshold,
+            filter_threshold=filter_threshold,
+            dedup_scope=dedup_scope,
+            embedder=embedder,
+            chroma_host=chroma_host,
+            chroma_port=chroma_port,
             review=review or None,
             run_dir=str(out_dir),
         )
         if seed_path:
             load_seed(seed_path)  # fail fast, before anything is written
         make_chat_model(ctx.model_spec())  # a bad model string or a missing key fails here, not mid-run
+        check_similarity(ctx)
         with _Progress(quiet or as_json) as progress:
             return asyncio.run(
                 start_run(
