@@ -65,7 +65,7 @@ async def _drive(
             outcome = RunOutcome(
                 run_dir=str(store.root),
                 thread_id=thread_id,
-                status="done" if not snapshot.next else "interrupted",
+                status="done" if not snapshot.tasks else "interrupted",
                 summary=values.get("summary", {}),
                 stats=values.get("stats", {}),
             )
@@ -136,7 +136,7 @@ async def resume_run(
         # Not `{}`: LangGraph reads a dict as a map of interrupt ids, and an empty map answers no interrupt,
         # so a review pause would never move. This continues a budget pause and accepts a review as proposed.
         payload = Command(resume={"reject": []})
-    elif not snapshot.next:
+    elif not snapshot.tasks:  # not `next`: it leaves out tasks whose writes landed before a kill
         return RunOutcome(
             run_dir=str(store.root),
             thread_id=thread_id,
@@ -157,7 +157,7 @@ async def run_status(run_dir: str) -> dict[str, Any]:
     return {
         "run_dir": str(store.root),
         "thread_id": thread_id,
-        "status": values.get("status", "not started") if snapshot.next or not values else "done",
+        "status": values.get("status", "not started") if snapshot.tasks or not values else "done",
         "next": list(snapshot.next),
         "interrupt": [i.value for i in snapshot.interrupts],
         "nodes": len(values.get("nodes", {})),

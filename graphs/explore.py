@@ -505,6 +505,10 @@ def after_proposing(state: State, runtime: Runtime[Context]) -> Literal["review"
     return "review" if runtime.context.review else "similarity_check"
 
 
+def after_worker(state: State, runtime: Runtime[Context]) -> Literal["review", "similarity_check"]:
+    return "review" if runtime.context.review else "similarity_check"
+
+
 def expand_level(state: State, runtime: Runtime[Context]) -> Command[Literal["extend_worker", "choose"]]:
     """BFS: take the queue's front level and extend each of its tasks in parallel."""
     ctx = runtime.context
@@ -842,7 +846,7 @@ builder.add_conditional_edges("choose", route_from_choose)
 builder.add_conditional_edges("lookahead", after_proposing)
 builder.add_conditional_edges("backtracking", after_proposing)
 builder.add_edge("descend", "choose")
-builder.add_edge("extend_worker", "similarity_check")
+builder.add_conditional_edges("extend_worker", after_worker)
 builder.add_edge("review", "similarity_check")
 builder.add_edge("similarity_check", "choose")
 builder.add_conditional_edges("budget_gate", after_budget)

@@ -22,8 +22,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from rouge_score import rouge_scorer, tokenizers
-
 Scope = Literal["node", "tree"]
 Mode = Literal["exact", "rouge", "embedding"]
 # Exact ROUGE-L is computed whenever the bound is within this of the threshold, so float rounding in
@@ -130,10 +128,16 @@ class ExactIndex(_Grouped):
             self._keys.setdefault((self._group(i), normalise(i.text)), i)
 
 
-class _CachedTokenizer(tokenizers.Tokenizer):
-    """rouge-score's own tokenizer, memoised: each kept text is tokenised once, not once per pair."""
+class _CachedTokenizer:
+    """rouge-score's own tokenizer, memoised: each kept text is tokenised once, not once per pair.
+
+    rouge-score (and nltk under it) is imported on first use: it costs seconds of start-up that
+    commands not using ROUGE should not pay.
+    """
 
     def __init__(self) -> None:
+        from rouge_score import tokenizers
+
         self._inner = tokenizers.DefaultTokenizer(use_stemmer=False)
         self._cache: dict[str, list[str]] = {}
 
@@ -152,6 +156,8 @@ class RougeIndex(_Grouped):
 
     def __init__(self, threshold: float = 0.7, scope: Scope = "tree") -> None:
         super().__init__(threshold, scope)
+        from rouge_score import rouge_scorer
+
         self.tokenizer = _CachedTokenizer()
         self.scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False, tokenizer=self.tokenizer)
         self._counts: list[Counter[str]] = []
@@ -213,6 +219,8 @@ class RougeIndex(_Grouped):
 
 def reference_greedy_rouge(texts: Sequence[str], threshold: float = 0.7) -> list[bool]:
     """The reference's algorithm, plainly: all pairs, per call. Used as the oracle in tests and benches."""
+    from rouge_score import rouge_scorer
+
     scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
     kept: list[str] = []
     out = []
