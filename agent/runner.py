@@ -5,13 +5,16 @@ Shared by the CLI and (later) the LangChain tool and MCP server, so every face r
 
 from __future__ import annotations
 
+import os
 import secrets
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.types import Command
 
@@ -20,6 +23,36 @@ from explore_instruct.graphs.explore import builder
 from explore_instruct.tools.runstore import CHECKPOINTS, RUN_META, RunDirError, RunStore
 
 RECURSION_LIMIT = 1_000_000
+# A Postgres URL here puts checkpoints in a shared database (many workers, one state store). It is read
+# from the environment on every start and resume and never written to the run directory: it may hold a password.
+CHECKPOINT_URL_ENV = "EXPLORE_INSTRUCT_CHECKPOINT_URL"
+
+
+@asynccontextmanager
+async def open_checkpointer(store: RunStore) -> AsyncIterator[BaseCheckpointSaver[Any]]:
+    """SQLite in the run directory by default; Postgres when EXPLORE_INSTRUCT_CHECKPOINT_URL says so."""
+    url = os.environ.get(CHECKPOINT_URL_ENV, "").strip()
+    async with AsyncExitStack() as stack:
+        if not url:
+            yield await stack.enter_async_context(AsyncSqliteSaver.from_conn_string(str(store.path(CHECKPOINTS))))
+            return
+        if not url.startswith(("postgres://", "postgresql://")):
+            raise RunDirError(f"{CHECKPOINT_URL_ENV}: only postgres:// URLs are supported")
+        from urllib.parse import urlparse
+
+        import psycopg
+        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+        where = f"{urlparse(url).hostname or 'localhost'}:{urlparse(url).port or 5432}"
+        try:
+            saver = await stack.enter_async_context(AsyncPostgresSaver.from_conn_string(url))
+            await saver.setup()
+        except psycopg.Error as e:
+            first = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
+            raise RunDirError(f"Postgres checkpointer at {where}: {first}") from None
+        yield saver
+
+
 ProgressFn = Callable[[dict[str, Any]], None]
 
 
@@ -52,7 +85,7 @@ async def _drive(
     progress: ProgressFn | None,
     on_review: Callable[[dict[str, Any]], dict[str, Any]] | None,
 ) -> RunOutcome:
-    async with AsyncSqliteSaver.from_conn_string(str(store.path(CHECKPOINTS))) as saver:
+    async with open_checkpointer(store) as saver:
         graph = builder.compile(checkpointer=saver)
         config = _config(thread_id, ctx)
         while True:
@@ -98,7 +131,11 @@ async def start_run(
     inputs = {k: v for k, v in (("domain", domain), ("seed", seed)) if v}
     if seed:
         inputs["seed"] = str(Path(seed).resolve())
-    store.write_meta({"thread_id": thread_id, "input": inputs, "context": ctx.public()})
+    kind = "postgres" if os.environ.get(CHECKPOINT_URL_ENV, "").strip() else "sqlite"
+    if kind == "postgres":  # an unreachable database fails before the run directory holds a half-made run
+        async with open_checkpointer(store):
+            pass
+    store.write_meta({"thread_id": thread_id, "input": inputs, "context": ctx.public(), "checkpointer": kind})
     return await _drive(store, thread_id, ctx, inputs, progress, on_review)
 
 
@@ -109,6 +146,8 @@ def load_run(run_dir: str, **overrides: Any) -> tuple[RunStore, str, Context]:
     thread_id = meta.get("thread_id")
     if not isinstance(thread_id, str):
         raise RunDirError(f"{store.root}: run.json has no thread_id")
+    if meta.get("checkpointer") == "postgres" and not os.environ.get(CHECKPOINT_URL_ENV, "").strip():
+        raise RunDirError(f"{store.root}: this run keeps its checkpoints in Postgres; set {CHECKPOINT_URL_ENV}")
     params = dict(meta.get("context", {}))
     params.update({k: v for k, v in overrides.items() if v is not None})
     params["run_dir"] = str(store.root)
@@ -128,7 +167,7 @@ async def resume_run(
     store, thread_id, ctx = load_run(run_dir, **overrides)
     if chat_model is not None:
         ctx.chat_model = chat_model
-    async with AsyncSqliteSaver.from_conn_string(str(store.path(CHECKPOINTS))) as saver:
+    async with open_checkpointer(store) as saver:
         snapshot = await builder.compile(checkpointer=saver).aget_state(_config(thread_id, ctx))
     if not snapshot.values:  # killed before the first checkpoint: start over from the stored input
         payload: Any = store.read_meta().get("input", {})
@@ -151,7 +190,7 @@ async def resume_run(
 
 async def run_status(run_dir: str) -> dict[str, Any]:
     store, thread_id, ctx = load_run(run_dir)
-    async with AsyncSqliteSaver.from_conn_string(str(store.path(CHECKPOINTS))) as saver:
+    async with open_checkpointer(store) as saver:
         snapshot = await builder.compile(checkpointer=saver).aget_state(_config(thread_id, ctx))
     values = snapshot.values or {}
     return {
