@@ -318,6 +318,11 @@ def _report(outcome: RunOutcome, as_json: bool) -> None:
         highlight=False,
     )
     out.print(escape(f"run directory: {outcome.run_dir}"), highlight=False)
+    if outcome.status == "provider":
+        err.print(
+            escape(f"paused: {(outcome.interrupt or {}).get('reason')}: explore-instruct resume {outcome.run_dir}"),
+            highlight=False,
+        )
     if outcome.status == "budget":
         err.print(
             escape(

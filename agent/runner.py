@@ -60,7 +60,7 @@ ProgressFn = Callable[[dict[str, Any]], None]
 class RunOutcome:
     run_dir: str
     thread_id: str
-    status: str  # done | budget | review | interrupted
+    status: str  # done | budget | provider | review | interrupted
     summary: dict[str, Any] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
     interrupt: dict[str, Any] | None = None
@@ -109,7 +109,7 @@ async def _drive(
             if first.get("kind") == "review_subtasks" and on_review is not None:
                 payload = Command(resume=on_review(first))
                 continue
-            outcome.status = "budget" if first.get("kind") == "budget" else "review"
+            outcome.status = {"budget": "budget", "provider": "provider"}.get(str(first.get("kind")), "review")
             return outcome
 
 

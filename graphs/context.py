@@ -37,6 +37,8 @@ class Context:
     base_url: str | None = field(default=None, metadata={"description": "OpenAI-compatible endpoint base URL"})
     api_key_env: str = field(default="OPENAI_API_KEY", metadata={"description": "env var holding the API key"})
     temperature: float = field(default=1.0, metadata={"description": "sampling temperature (method: 1.0)"})
+    max_retries: int = field(default=6, metadata={"description": "client retries per call (backoff, Retry-After)"})
+    timeout_s: float = field(default=120.0, metadata={"description": "seconds before one call times out"})
     strategy: Strategy = field(default="dfs", metadata={"description": "dfs (the paper) or bfs (reference code)"})
     max_depth: int = field(default=2, metadata={"description": "max depth K of the task tree"})
     breadth: list[int] = field(
@@ -77,6 +79,9 @@ class Context:
     seed: int = field(default=42, metadata={"description": "random seed"})
     max_concurrency: int = field(default=8, metadata={"description": "parallel LLM calls in fan-outs"})
     max_fruitless: int = field(default=3, metadata={"description": "calls in a row that add nothing before giving up"})
+    max_provider_failures: int = field(
+        default=8, metadata={"description": "provider errors in a row (after the client's retries) before pausing"}
+    )
     max_calls: int | None = field(default=None, metadata={"description": "budget: LLM calls"})
     max_tokens: int | None = field(default=None, metadata={"description": "budget: prompt + completion tokens"})
     max_cost_usd: float | None = field(default=None, metadata={"description": "budget: USD (known prices only)"})
@@ -113,7 +118,14 @@ class Context:
             raise bad("breadth: give one non-negative count per depth, e.g. 8,6")
         if not self.examples or any(e < 0 for e in self.examples):
             raise bad("examples: give one non-negative count per depth, e.g. 50,50,50")
-        for name in ("subtasks_per_call", "examples_per_call", "max_children", "max_concurrency", "max_fruitless"):
+        for name in (
+            "subtasks_per_call",
+            "examples_per_call",
+            "max_children",
+            "max_concurrency",
+            "max_fruitless",
+            "max_provider_failures",
+        ):
             if getattr(self, name) < 1:
                 raise bad(f"{name}: must be at least 1")
         if self.max_children > 12:
@@ -152,6 +164,8 @@ class Context:
             api_key_env=self.api_key_env,
             temperature=self.temperature,
             seed=self.seed,
+            max_retries=self.max_retries,
+            timeout_s=self.timeout_s,
         )
 
     def public(self) -> dict[str, Any]:

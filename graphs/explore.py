@@ -76,6 +76,26 @@ def accepted_children(state: State, node_id: str) -> list[dict[str, Any]]:
     return [nodes[c] for c in nodes[node_id]["children"] if nodes[c]["status"] == NodeStatus.ACCEPTED]
 
 
+def stop_reason(state: State, ctx: Context) -> tuple[str, str] | None:
+    """(kind, reason) when the run must pause: a budget is spent, or the provider keeps refusing."""
+    budget = over_budget(state.get("stats", {}), ctx)
+    if budget:
+        return "budget", budget
+    if state.get("provider_streak", 0) >= ctx.max_provider_failures:
+        return "provider", (
+            f"the model provider failed {state.get('provider_streak')} calls in a row after retries "
+            f"(faults so far: {state.get('stats', {}).get('faults', {})}); resume when it is back"
+        )
+    return None
+
+
+def provider_mark(records: list[CallRecord]) -> int | None:
+    """The streak update for one task's calls: 1 if the provider refused, 0 if it answered, None if no call."""
+    if not records:
+        return None
+    return 1 if all(r.error_kind == "api" for r in records) else 0
+
+
 def over_budget(stats: dict[str, Any], ctx: Context) -> str | None:
     if ctx.max_calls is not None and stats.get("calls", 0) >= ctx.max_calls:
         return f"max_calls {ctx.max_calls} reached"
@@ -93,7 +113,7 @@ Transition = Literal["lookahead", "descend", "backtracking", "expand_level", "bu
 
 
 def route(state: State, ctx: Context) -> Transition:
-    if over_budget(state.get("stats", {}), ctx):
+    if stop_reason(state, ctx):
         return "budget_gate"
     if ctx.strategy == "bfs":
         return "expand_level" if state.get("queue") else "plan_enrich"
@@ -123,7 +143,7 @@ def chat_model(ctx: Context) -> Any:
     if ctx.chat_model is not None:
         return ctx.chat_model
     spec = ctx.model_spec()
-    key = (spec.model, spec.base_url, spec.api_key_env, spec.temperature, spec.seed)
+    key = (spec.model, spec.base_url, spec.api_key_env, spec.temperature, spec.seed, spec.max_retries, spec.timeout_s)
     if key not in _MODELS:
         _MODELS[key] = make_chat_model(spec)
     return _MODELS[key]
@@ -208,6 +228,7 @@ async def propose(state: State, target_id: str, origin: Origin, k: int, ctx: Con
     await asyncio.to_thread(record_decompose, store, result.skipped, result.call, target=target_id, origin=origin.value)
     if result.call is not None:
         update["stats"] = call_stats(result.call, ctx.model) | {"drops": _count_rules(s.rule for s in result.skipped)}
+        update["provider_streak"] = provider_mark([result.call])
     get_stream_writer()(
         {
             "event": "proposed",
@@ -654,11 +675,11 @@ def similarity_check(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
 
 
 def budget_gate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Stop resumably: the run pauses here until resumed with a larger budget."""
-    reason = over_budget(state.get("stats", {}), runtime.context)
-    if reason:
-        interrupt({"kind": "budget", "reason": reason, "stats": state.get("stats", {})})
-    return {"status": "exploring"}
+    """Stop resumably: the run pauses here until resumed (with a larger budget, or once the provider is back)."""
+    stop = stop_reason(state, runtime.context)
+    if stop:
+        interrupt({"kind": stop[0], "reason": stop[1], "stats": state.get("stats", {})})
+    return {"status": "exploring", "provider_streak": 0}
 
 
 def after_budget(state: State) -> Literal["choose", "plan_enrich"]:
@@ -683,7 +704,7 @@ def enrich_needs(state: State, ctx: Context) -> dict[str, int]:
 def plan_enrich(state: State, runtime: Runtime[Context]) -> Command[Literal["enrich_batch", "finish", "budget_gate"]]:
     """One `Send` per LLM call; the run's max_concurrency bounds how many run at once."""
     ctx = runtime.context
-    if over_budget(state.get("stats", {}), ctx):
+    if stop_reason(state, ctx):
         return Command(goto="budget_gate", update={"enrich_round": max(1, state.get("enrich_round", 0))})
     left = None if ctx.max_calls is None else ctx.max_calls - state.get("stats", {}).get("calls", 0)
     rnd = state.get("enrich_round", 0) + 1
@@ -751,7 +772,9 @@ async def enrich_batch(payload: dict[str, Any], runtime: Runtime[Context]) -> di
             "tokens": sum(c.output_tokens for c in result.calls),
         }
     )
+    mark = provider_mark(result.calls)
     return {
+        **({"provider_streak": mark} if mark is not None else {}),
         "candidates": {
             payload["batch_id"]: {"node_id": payload["node_id"], "examples": [e.model_dump() for e in result.examples]}
         },

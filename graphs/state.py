@@ -48,6 +48,11 @@ def extend_or_clear(left: list[Any] | None, right: list[Any] | None) -> list[Any
     return out
 
 
+def streak(left: int | None, right: int | None) -> int:
+    """Calls in a row that the provider refused: +1 counts one more, 0 resets."""
+    return (left or 0) + 1 if right == 1 else 0
+
+
 class InputState(TypedDict):
     """What a caller gives: a one-sentence domain, or a seed (YAML/JSON file, Explore-Instruct directory)."""
 
@@ -72,6 +77,7 @@ class State(InputState):
     example_seq: NotRequired[int]  # candidates seen (kept or dropped): ids and index rollback use it
     examples_total: NotRequired[int]  # examples kept
     stats: Annotated[dict[str, Any], add_stats]
+    provider_streak: Annotated[int, streak]
     status: NotRequired[str]
     summary: NotRequired[dict[str, Any]]
 
