@@ -658,10 +658,15 @@ def similarity_check(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         **state,
         "nodes": {**state["nodes"], **{k: {**state["nodes"].get(k, {}), **v} for k, v in new_nodes.items()}},
     }
-    update, kept, _ = commit(merged, store, to_commit, "x", ctx)
+    update, kept, dropped = commit(merged, store, to_commit, "x", ctx)
     for node_id, upd in node_updates_for_kept(merged, kept, to_commit).items():
         new_nodes[node_id] = {**new_nodes.get(node_id, {}), **upd}
-    out: dict[str, Any] = {"nodes": new_nodes, "proposals": [None], "stats": {"tasks_pruned": pruned}, **update}
+    out: dict[str, Any] = {
+        "nodes": new_nodes,
+        "proposals": [None],
+        "stats": {"tasks_pruned": pruned, "drops": {"similar_instruction": len(dropped)} if dropped else {}},
+        **update,
+    }
     if ctx.strategy == "bfs":
         # Tasks that still have room go round again before the next level; new tasks join the back.
         again = [t for t in accepted_per_target if room({**merged["nodes"][t]}, len(accepted_children(merged, t)), ctx)]

@@ -150,11 +150,18 @@ def render_card(
         "## Sampling",
         "",
         f"- {result.describe()}",
-        "- quota per task: `min(int(N * w / sum(w)) + 1, n)` with `w = min(n, weight_cap)`, tasks at depth "
-        "<= max_depth in level order, truncated to N; a shortfall is topped up from tasks with spare examples; "
-        "pruned tasks and their subtrees are left out",
-        f"- N: {result.requested if result.requested is not None else 'all'}; seed: {result.seed}; "
-        f"max_depth: {result.max_depth if result.max_depth is not None else 'any'}; weight_cap: {result.weight_cap}",
+    ]
+    if result.requested is None:
+        lines.append("- every kept example of the tasks that are not pruned (nor under a pruned task)")
+    else:
+        lines += [
+            "- quota per task: `min(int(N * w / sum(w)) + 1, n)` with `w = min(n, weight_cap)`, tasks at depth "
+            "<= max_depth in level order, truncated to N; a shortfall is topped up from tasks with spare examples; "
+            "pruned tasks and their subtrees are left out",
+            f"- N: {result.requested}; seed: {result.seed}; weight_cap: {result.weight_cap}",
+        ]
+    lines.append(f"- max_depth: {result.max_depth if result.max_depth is not None else 'any'}")
+    lines += [
         "",
         "## Counts per depth",
         "",

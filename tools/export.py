@@ -11,11 +11,11 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast, get_args
 
+from explore_instruct.tools.fileio import _umask_mode, write_text_atomic
 from explore_instruct.tools.sampling import SampledExample
 
 Format = Literal["alpaca", "jsonl", "sharegpt", "messages", "hf"]
@@ -133,29 +133,6 @@ def check_writable(plan: OutputPlan, *, force: bool) -> None:
 # ---- atomic writes ----------------------------------------------------------------------------
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_file_atomic(path: Path, write: Callable[[Path], None]) -> None:
-    """`write(tmp)` fills a temp file beside `path` (e.g. a plot), which then replaces `path` in one step."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _replace_dir(tmp: Path, target: Path) -> None:
     """Move a finished directory into place; an old target is moved aside first and removed after."""
     old: Path | None = None
@@ -205,6 +182,7 @@ def write_dataset(
             ds.save_to_disk(str(tmp / "data"))
             if card is not None:
                 (tmp / "data" / CARD).write_text(card, encoding="utf-8")
+            os.chmod(tmp / "data", _umask_mode(0o777))
             _replace_dir(tmp / "data", plan.data)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from explore_instruct.tools.export import ExportError, confined, write_file_atomic
+from explore_instruct.tools.export import ExportError, confined
+from explore_instruct.tools.fileio import write_file_atomic
 from explore_instruct.tools.tree import DomainTree
 
 Pair = tuple[str | None, str | None]
@@ -62,7 +63,7 @@ def plot_tree(tree: DomainTree, path: Path) -> None:
     ax = fig.add_subplot(projection="polar")
     ax.set_axis_off()
     colours = dict(zip([c.id for c in kids[tree.root_id]], _colours(len(kids[tree.root_id])), strict=True))
-    ax.bar(0, 1, width=2 * math.pi, bottom=0, color="#dddddd", edgecolor="white")
+    ax.bar(0, 1, width=2 * math.pi, bottom=0, color="#dddddd", edgecolor="none")
     ax.text(0, 0, "\n".join(textwrap.wrap(tree.root.name, 16)[:3]), ha="center", va="center", fontsize=8)
 
     def draw(node_id: str, start: float, span: float, branch: str | None) -> None:
@@ -86,7 +87,8 @@ def plot_tree(tree: DomainTree, path: Path) -> None:
     draw(tree.root_id, 0.0, 2 * math.pi, None)
     depth = max((n.depth for n in tree.preorder()), default=0)
     ax.set_ylim(0, depth + 1)
-    ax.set_title(f"{_short(tree.root.name, 60)}: tasks sized by kept examples", fontsize=10)
+    gap = "; the open arc is the root's own examples" if tree.root.examples and kids[tree.root_id] else ""
+    ax.set_title(f"{_short(tree.root.name, 60)}: tasks sized by kept examples{gap}", fontsize=10)
     fig.savefig(path, format="png", bbox_inches="tight")
 
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from explore_instruct.tools.fileio import write_text_atomic
 from explore_instruct.tools.seeds import write_ei_dir
 from explore_instruct.tools.tree import DomainTree, Example
 
@@ -59,17 +59,6 @@ class ExampleRecord:
         return cls(id=rid, node_id=node_id, depth=depth, seq=seq, example=Example.model_validate(data))
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class RunStore:
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
@@ -92,7 +81,7 @@ class RunStore:
     def write_meta(self, meta: dict[str, Any]) -> None:
         """Merge into run.json (the CLI writes the run id, the graph the parameters)."""
         current = self.read_meta() if self.path(RUN_META).is_file() else {}
-        _atomic_write_text(self.path(RUN_META), json.dumps(current | meta, ensure_ascii=False, indent=2))
+        write_text_atomic(self.path(RUN_META), json.dumps(current | meta, ensure_ascii=False, indent=2))
 
     def read_meta(self) -> dict[str, Any]:
         path = self.path(RUN_META)

@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from explore_instruct.tools.fileio import write_text_atomic
 from explore_instruct.tools.tree import DomainTree, Example, NodeStatus, Origin, TaskNode, slugify
 
 META_FILENAME = "tree_meta_info.json"
@@ -267,14 +267,7 @@ def load_ei_dir(directory: Path) -> DomainTree:
 
 
 def _atomic_write_json(path: Path, data: Any) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, ensure_ascii=False, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, json.dumps(data, ensure_ascii=False, indent=2))
 
 
 def node_filename(node: TaskNode) -> str:
