@@ -8,6 +8,7 @@ can only emit text that parses; the caller's validation path is the same as for 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import copy
 import json
 import threading
@@ -67,7 +68,11 @@ def _load(path: str, n_ctx: int, n_threads: int | None) -> Any:
             "the embedded model needs llama-cpp-python: pip install 'explore-instruct[local]'"
         ) from None
     _LOCKS.setdefault(path, threading.Lock())
-    return Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads, verbose=False)
+    llm = Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads, verbose=False)
+    # Free the model before interpreter teardown: llama.cpp's own finaliser runs after its C bindings are
+    # gone and prints a TypeError at exit.
+    atexit.register(llm.close)
+    return llm
 
 
 def grammar_schema(schema: dict[str, Any]) -> dict[str, Any]:
