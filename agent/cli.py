@@ -57,6 +57,12 @@ def _main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks."
     _State.debug = debug
 
 
+def _one_line(text: str) -> str:
+    """Some ValueErrors (pydantic's) span lines; the error line holds them all, without the docs link."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return " ".join(line for line in lines if not line.startswith("For further information visit"))
+
+
 def _guard(fn: Callable[[], T]) -> T:
     """Map known failures to one-line errors and exit codes."""
     try:
@@ -64,7 +70,7 @@ def _guard(fn: Callable[[], T]) -> T:
     except (SeedError, ModelConfigError, SimilarityError, ValueError) as e:
         if _State.debug:
             raise
-        err.print(f"[red]error:[/red] {escape(str(e))}", markup=True, highlight=False, soft_wrap=True)
+        err.print(f"[red]error:[/red] {escape(_one_line(str(e)))}", markup=True, highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except (KeyboardInterrupt, typer.Exit):
         raise
@@ -240,7 +246,8 @@ def _context_from(config: Path | None, **flags: Any) -> Context:
             loaded = {}
         if not isinstance(loaded, dict):
             raise ValueError(f"{config}: config must be a mapping of parameter names to values")
-        unknown = sorted(set(loaded) - set(Context.__dataclass_fields__) - {"chat_model"})
+        # Keys may be anything YAML can write (numbers, null); chat_model is a live object, never a setting.
+        unknown = sorted(set(loaded) - (set(Context.__dataclass_fields__) - {"chat_model"}), key=repr)
         if unknown:
             raise ValueError(f"{config}: unknown parameter {unknown[0]!r}")
         params.update(loaded)

@@ -5,6 +5,7 @@ Shared by the CLI and (later) the LangChain tool and MCP server, so every face r
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 from collections.abc import AsyncIterator, Callable
@@ -19,7 +20,7 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.types import Command
 
 from explore_instruct.graphs.context import Context
-from explore_instruct.graphs.explore import builder
+from explore_instruct.graphs.explore import builder, chat_model
 from explore_instruct.tools.runstore import CHECKPOINTS, RUN_META, RunDirError, RunStore
 
 RECURSION_LIMIT = 1_000_000
@@ -77,7 +78,24 @@ def _config(thread_id: str, ctx: Context) -> RunnableConfig:
     }
 
 
-async def _drive(
+def own_http_client(model: Any) -> tuple[Any, Any]:
+    """A copy of an OpenAI-compatible model with an async HTTP client of its own, and that client.
+
+    langchain-openai shares one pooled client per endpoint across the process, and pooled connections belong
+    to the event loop that opened them: a second `asyncio.run(start_run(...))` or `resume_run` in the same
+    process (a script, a notebook, the CLI invoked in process) failed with "Event loop is closed".
+    """
+    root = getattr(model, "root_async_client", None)
+    if root is None or not hasattr(root, "copy") or not hasattr(model, "model_copy"):
+        return model, None
+    import openai
+
+    http = openai.DefaultAsyncHttpxClient()
+    client = root.copy(http_client=http)
+    return model.model_copy(update={"root_async_client": client, "async_client": client.chat.completions}), http
+
+
+async def drive(
     store: RunStore,
     thread_id: str,
     ctx: Context,
@@ -85,6 +103,14 @@ async def _drive(
     progress: ProgressFn | None,
     on_review: Callable[[dict[str, Any]], dict[str, Any]] | None,
 ) -> RunOutcome:
+    if ctx.chat_model is None:  # the run's own model and HTTP client, closed when this drive ends
+        ctx.chat_model, http = own_http_client(chat_model(ctx))
+        try:
+            return await drive(store, thread_id, ctx, payload, progress, on_review)
+        finally:
+            ctx.chat_model = None
+            if http is not None:
+                await http.aclose()
     async with open_checkpointer(store) as saver:
         graph = builder.compile(checkpointer=saver)
         config = _config(thread_id, ctx)
@@ -113,6 +139,27 @@ async def _drive(
             return outcome
 
 
+async def begin_run(store: RunStore, ctx: Context, inputs: dict[str, str]) -> str:
+    """Write run.json (the run id, its input and parameters) once the checkpointer is known to work."""
+    kind = "postgres" if os.environ.get(CHECKPOINT_URL_ENV, "").strip() else "sqlite"
+    if kind == "postgres":  # an unreachable database fails before the run directory holds a half-made run
+        async with open_checkpointer(store):
+            pass
+    thread_id = f"run-{secrets.token_hex(6)}"
+    meta = {"thread_id": thread_id, "input": inputs, "context": ctx.public(), "checkpointer": kind}
+    await asyncio.to_thread(store.write_meta, meta)
+    return thread_id
+
+
+def new_run_dir(ctx: Context) -> RunStore:
+    if not ctx.run_dir:
+        raise RunDirError("run: an output directory is required")
+    store = RunStore(ctx.run_dir)
+    if store.path(RUN_META).exists() or store.path(CHECKPOINTS).exists():
+        raise RunDirError(f"{store.root}: already holds a run; use `explore-instruct resume {store.root}`")
+    return store.ensure()
+
+
 async def start_run(
     ctx: Context,
     *,
@@ -121,22 +168,12 @@ async def start_run(
     progress: ProgressFn | None = None,
     on_review: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> RunOutcome:
-    if not ctx.run_dir:
-        raise RunDirError("run: an output directory is required")
-    store = RunStore(ctx.run_dir)
-    if store.path(RUN_META).exists() or store.path(CHECKPOINTS).exists():
-        raise RunDirError(f"{store.root}: already holds a run; use `explore-instruct resume {store.root}`")
-    store.ensure()
-    thread_id = f"run-{secrets.token_hex(6)}"
+    store = await asyncio.to_thread(new_run_dir, ctx)
     inputs = {k: v for k, v in (("domain", domain), ("seed", seed)) if v}
     if seed:
         inputs["seed"] = str(Path(seed).resolve())
-    kind = "postgres" if os.environ.get(CHECKPOINT_URL_ENV, "").strip() else "sqlite"
-    if kind == "postgres":  # an unreachable database fails before the run directory holds a half-made run
-        async with open_checkpointer(store):
-            pass
-    store.write_meta({"thread_id": thread_id, "input": inputs, "context": ctx.public(), "checkpointer": kind})
-    return await _drive(store, thread_id, ctx, inputs, progress, on_review)
+    thread_id = await begin_run(store, ctx, inputs)
+    return await drive(store, thread_id, ctx, inputs, progress, on_review)
 
 
 def load_run(run_dir: str, **overrides: Any) -> tuple[RunStore, str, Context]:
@@ -162,8 +199,10 @@ async def resume_run(
     progress: ProgressFn | None = None,
     on_review: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     chat_model: Any = None,
+    decision: dict[str, Any] | None = None,
     **overrides: Any,
 ) -> RunOutcome:
+    """Continue a run; at a pause, `decision` answers it (a review: {"reject": [names], "rename": {...}})."""
     store, thread_id, ctx = load_run(run_dir, **overrides)
     if chat_model is not None:
         ctx.chat_model = chat_model
@@ -174,7 +213,7 @@ async def resume_run(
     elif snapshot.interrupts:
         # Not `{}`: LangGraph reads a dict as a map of interrupt ids, and an empty map answers no interrupt,
         # so a review pause would never move. This continues a budget pause and accepts a review as proposed.
-        payload = Command(resume={"reject": []})
+        payload = Command(resume=decision or {"reject": []})
     elif not snapshot.tasks:  # not `next`: it leaves out tasks whose writes landed before a kill
         return RunOutcome(
             run_dir=str(store.root),
@@ -185,7 +224,7 @@ async def resume_run(
         )
     else:
         payload = None
-    return await _drive(store, thread_id, ctx, payload, progress, on_review)
+    return await drive(store, thread_id, ctx, payload, progress, on_review)
 
 
 async def run_status(run_dir: str) -> dict[str, Any]:

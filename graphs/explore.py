@@ -326,6 +326,9 @@ def commit(
     offset = state.get("examples_offset", 0)
     base = state.get("example_seq", 0)
     index = instruction_index(state, store, ctx)
+    # Until this commit lands the index is ahead of the file: if it fails (a full disk), a rerun of the step in
+    # this process must not reuse it, or the step's own examples would count as duplicates of themselves.
+    _INDEXES[_index_key(store, ctx, "instructions")] = (-1, index)
     flat = [(node_id, ex) for node_id, exs in batches for ex in exs]
     items = [
         Item(id=f"{node_id}:{seq_key}:{base + i}", text=ex.instruction, seq=base + i, group=node_id)

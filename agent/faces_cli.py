@@ -1,0 +1,109 @@
+"""The `runs` and `mcp` commands, joined to the main app by `register`.
+
+`runs` lists what is under an output root; `mcp` serves the run operations to desktop MCP clients over
+stdio. The CLI module is imported inside the commands: it imports this one while it is being built.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from explore_instruct.graphs.context import Context
+
+
+def _run_defaults(config: Path | None, **flags: Any) -> dict[str, Any]:
+    """Operator run parameters for the MCP server: a YAML file like `run --config`, then flags."""
+    params: dict[str, Any] = {}
+    if config is not None:
+        try:
+            loaded = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+            raise ValueError(f"{config}: cannot read config ({str(e).splitlines()[0] if str(e) else e})") from None
+        if not isinstance(loaded, dict):
+            raise ValueError(f"{config}: config must be a mapping of parameter names to values")
+        params.update(loaded)
+    params.update({k: v for k, v in flags.items() if v is not None})
+    unknown = sorted(set(params) - set(Context.__dataclass_fields__) - {"chat_model", "run_dir"})
+    if unknown:
+        raise ValueError(f"mcp: unknown run parameter {unknown[0]!r}")
+    try:
+        Context(**params)  # fail now, not at the first tool call
+    except TypeError as e:
+        raise ValueError(f"mcp: {e}") from None
+    return params
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("runs")
+    def runs_cmd(
+        root: Annotated[
+            Path | None, typer.Argument(help="Output root (default: $EXPLORE_INSTRUCT_OUTPUT_ROOT or runs).")
+        ] = None,
+        limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 50,
+        as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+    ) -> None:
+        """List the runs under an output root with status and counts."""
+        from explore_instruct.agent.cli import _guard
+        from explore_instruct.agent.limits import Limits
+        from explore_instruct.agent.runs import Runs, run_sync
+
+        def run() -> list[dict[str, Any]]:
+            limits = Limits(output_root=str(root)) if root is not None else Limits()
+            if not limits.root.is_dir():
+                raise ValueError(f"{limits.output_root}: no such directory")
+            return run_sync(lambda: Runs(limits=limits).list_runs(limit))
+
+        rows = _guard(run)
+        if as_json:
+            typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+            return
+        table = Table(title=f"{len(rows)} runs")
+        for col in ("run", "status", "tasks", "examples", "calls", "cost", "domain"):
+            table.add_column(col)
+        for r in rows:
+            cost = r.get("cost_usd")
+            table.add_row(
+                escape(r["run_id"]),
+                escape(str(r.get("status"))),
+                str(r.get("tasks", "")),
+                str(r.get("examples", "")),
+                str(r.get("calls", "")),
+                "unknown" if cost is None and "error" not in r else ("" if cost is None else f"${cost:.4f}"),
+                escape(str(r.get("domain") or r.get("error") or "")),
+            )
+        Console().print(table)
+
+    @app.command("mcp")
+    def mcp_cmd(
+        root: Annotated[
+            Path | None, typer.Option(help="Output root for runs (default: $EXPLORE_INSTRUCT_OUTPUT_ROOT or runs).")
+        ] = None,
+        model: Annotated[str | None, typer.Option(help="Default model for runs (callers may pick another).")] = None,
+        base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint for runs.")] = None,
+        similarity: Annotated[str | None, typer.Option(help="embedding (default), rouge or exact.")] = None,
+        config: Annotated[Path | None, typer.Option(help="YAML file of default run parameters.")] = None,
+    ) -> None:
+        """Serve explore, status, list_runs, resume, export and stats to an MCP client over stdio.
+
+        Hard caps come from EXPLORE_INSTRUCT_HARD_MAX_NODES / _CALLS / _TOKENS / _COST_USD / _EXAMPLES.
+        """
+        from explore_instruct.agent.cli import _guard
+        from explore_instruct.agent.limits import Limits
+        from explore_instruct.agent.mcp_server import main
+        from explore_instruct.agent.runs import Runs
+
+        def build() -> Runs:
+            defaults = _run_defaults(config, model=model, base_url=base_url, similarity=similarity)
+            limits = Limits(output_root=str(root)) if root is not None else Limits()
+            return Runs(limits=limits, defaults=defaults)
+
+        runs = _guard(build)
+        main(runs)

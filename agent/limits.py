@@ -1,0 +1,166 @@
+"""Operator hard caps that no caller (an agent, an MCP client, a chat user) can raise.
+
+The operator sets them in code or through `EXPLORE_INSTRUCT_HARD_*` / `EXPLORE_INSTRUCT_OUTPUT_ROOT`; every face
+that starts runs for someone else passes the request through `Limits.check` first.
+
+Policy: a request above a cap is **rejected** with a one-line `LimitError`, never silently clamped, so a caller
+never gets a smaller dataset than it asked for without knowing. A budget the caller leaves out is filled in with
+the cap, so every run is bounded. Output directories must resolve (after `..` and symlinks) inside the output root.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from explore_instruct.graphs.context import Context
+
+ENV_PREFIX = "EXPLORE_INSTRUCT_HARD_"
+OUTPUT_ROOT_ENV = "EXPLORE_INSTRUCT_OUTPUT_ROOT"
+SEED_ROOT_ENV = "EXPLORE_INSTRUCT_SEED_ROOT"
+MODELS_ENV = "EXPLORE_INSTRUCT_ALLOWED_MODELS"
+
+
+class LimitError(ValueError):
+    """A request that breaks an operator cap or leaves the output root; one line."""
+
+
+def level_counts(
+    max_depth: int, breadth: list[int], max_children: int = 12, seeded: dict[int, int] | None = None
+) -> list[int]:
+    """The most tasks per depth: 1, b0, b0*b1, ... (each task gets at most `max_children` new ones).
+
+    `seeded` counts a seed's own tasks per depth; each of them may get new children too.
+    """
+    seeded = seeded or {0: 1}
+    counts = [seeded.get(0, 1)]
+    for d in range(max(max_depth, max(seeded))):
+        b = (breadth[min(d, len(breadth) - 1)] if breadth else 0) if d < max_depth else 0
+        counts.append(counts[-1] * min(b, max_children) + seeded.get(d + 1, 0))
+    return counts
+
+
+def node_count(max_depth: int, breadth: list[int], max_children: int = 12, seeded: dict[int, int] | None = None) -> int:
+    """The most tasks a tree can hold: 1 + b0 + b0*b1 + ..."""
+    return sum(level_counts(max_depth, breadth, max_children, seeded))
+
+
+def _env_number(name: str, kind: type) -> Any:
+    raw = os.environ.get(ENV_PREFIX + name.upper())
+    if raw is None or not raw.strip():
+        return None
+    try:
+        return kind(raw)
+    except ValueError:
+        raise LimitError(f"{ENV_PREFIX}{name.upper()}: cannot read {raw!r}") from None
+
+
+@dataclass(kw_only=True)
+class Limits:
+    """Hard caps on one run started by a caller, and where its files may go."""
+
+    max_nodes: int = field(default=200, metadata={"description": "tasks in the tree (from depth and breadth)"})
+    max_calls: int = field(default=2000, metadata={"description": "LLM calls per run"})
+    max_tokens: int = field(default=5_000_000, metadata={"description": "prompt + completion tokens per run"})
+    max_cost_usd: float = field(default=10.0, metadata={"description": "USD per run (known prices only)"})
+    max_examples: int = field(default=20_000, metadata={"description": "target examples per run"})
+    output_root: str = field(default="runs", metadata={"description": "every run directory lives under it"})
+    seed_root: str | None = field(default=None, metadata={"description": "seed files must live under it (if set)"})
+    models: tuple[str, ...] | None = field(default=None, metadata={"description": "allowed model strings (if set)"})
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            if f.name in {"output_root", "seed_root", "models"}:
+                continue
+            env = _env_number(f.name, float if f.name == "max_cost_usd" else int)
+            if env is not None and getattr(self, f.name) == f.default:
+                setattr(self, f.name, env)
+        if self.output_root == "runs" and os.environ.get(OUTPUT_ROOT_ENV):
+            self.output_root = os.environ[OUTPUT_ROOT_ENV]
+        if self.seed_root is None and os.environ.get(SEED_ROOT_ENV):
+            self.seed_root = os.environ[SEED_ROOT_ENV]
+        if self.models is None and os.environ.get(MODELS_ENV):
+            self.models = tuple(m.strip() for m in os.environ[MODELS_ENV].split(",") if m.strip())
+        for name in ("max_nodes", "max_calls", "max_tokens", "max_cost_usd", "max_examples"):
+            if getattr(self, name) <= 0:
+                raise LimitError(f"limits: {name} must be positive")
+
+    @property
+    def root(self) -> Path:
+        """The output root, symlinks resolved (it need not exist yet)."""
+        return Path(self.output_root).expanduser().resolve()
+
+    # ---- paths ------------------------------------------------------------------------------------
+
+    def run_dir(self, out: str | None, *, default_name: str) -> Path:
+        """Where a new run goes: `out` relative to the root (or absolute inside it), else `root/default_name`."""
+        root = self.root
+        name = out if out else default_name
+        if "\x00" in name:
+            raise LimitError("output_dir: contains a NUL byte")
+        candidate = Path(name).expanduser()
+        target = (candidate if candidate.is_absolute() else root / candidate).resolve()
+        if target == root or not target.is_relative_to(root):
+            raise LimitError(f"output_dir: {name!r} is outside the output root")
+        return target
+
+    def existing_run(self, ref: str) -> Path:
+        """A run a caller names by id (its directory name) or path; it must live under the root."""
+        if not ref or "\x00" in ref:
+            raise LimitError("run: give a run id or directory")
+        root = self.root
+        candidate = Path(ref).expanduser()
+        target = (candidate if candidate.is_absolute() else root / candidate).resolve()
+        if target == root or not target.is_relative_to(root):
+            raise LimitError(f"run: {ref!r} is outside the output root")
+        if not target.is_dir():
+            raise LimitError(f"run: no run {ref!r} under the output root")
+        return target
+
+    def seed(self, path: str) -> str:
+        if self.seed_root is None:
+            return path
+        root = Path(self.seed_root).expanduser().resolve()
+        target = Path(path).expanduser()
+        target = (target if target.is_absolute() else root / target).resolve()
+        if not target.is_relative_to(root):
+            raise LimitError(f"seed: {path!r} is outside the seed root")
+        return str(target)
+
+    # ---- the request ----------------------------------------------------------------------------
+
+    def check(self, ctx: Context, seeded: dict[int, int] | None = None) -> Context:
+        """Reject anything above a cap; fill budgets the caller left out with the caps. Returns `ctx`."""
+        levels = level_counts(ctx.max_depth, ctx.breadth, ctx.max_children, seeded)
+        nodes = sum(levels)
+        if nodes > self.max_nodes:
+            raise LimitError(
+                f"depth {ctx.max_depth} with breadth {ctx.breadth} allows up to {nodes} tasks; the cap is "
+                f"{self.max_nodes}"
+            )
+        examples = sum(n * ctx.examples_at(d) for d, n in enumerate(levels))
+        if examples > self.max_examples:
+            raise LimitError(f"up to {examples} examples requested; the cap is {self.max_examples}")
+        for name in ("max_calls", "max_tokens", "max_cost_usd"):
+            asked, cap = getattr(ctx, name), getattr(self, name)
+            if asked is None:
+                setattr(ctx, name, cap)
+            elif asked > cap:
+                raise LimitError(f"{name}: {asked} is above the cap {cap}")
+            elif asked <= 0:
+                raise LimitError(f"{name}: must be positive")
+        if self.models is not None and ctx.model not in self.models:
+            raise LimitError(f"model: {ctx.model!r} is not allowed here (allowed: {', '.join(self.models)})")
+        return ctx
+
+    def public(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def slug(text: str, limit: int = 40) -> str:
+    """A run-directory-safe name from a domain sentence."""
+    s = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:limit].strip("-")
+    return s or "run"
