@@ -46,7 +46,7 @@ from explore_instruct.tools.runstore import (
 )
 from explore_instruct.tools.seeds import domain_tree_from_sentence
 from explore_instruct.tools.seeds import load_seed as load_seed_tree
-from explore_instruct.tools.similarity import Item, Match, SimilarityIndex, memory_index
+from explore_instruct.tools.similarity import Item, Match, Scope, SimilarityIndex, memory_index
 from explore_instruct.tools.structured import CallRecord
 from explore_instruct.tools.tree import DomainTree, Example, NodeStatus, Origin, TaskNode
 
@@ -277,15 +277,7 @@ def instruction_index(state: State, store: RunStore, ctx: Context) -> Similarity
     cached = _INDEXES.get(key)
     if ctx.similarity == "embedding":
         index = (
-            cached[1]
-            if cached
-            else ChromaIndex(
-                chroma_client(str(store.path(CHROMA_DIR)), ctx.chroma_host, ctx.chroma_port),
-                _collection_name(state, "instructions"),
-                make_embedder(ctx.embedder),
-                ctx.filter_at,
-                ctx.dedup_scope,
-            )
+            cached[1] if cached else _chroma_index(state, store, ctx, "instructions", ctx.filter_at, ctx.dedup_scope)
         )
         index.rollback(seq)
         if len(index) < state.get("examples_total", 0):  # a new or emptied collection: add what is missing
@@ -298,6 +290,14 @@ def instruction_index(state: State, store: RunStore, ctx: Context) -> Similarity
         index.add([_item(r) for r in store.iter_examples(state.get("examples_offset", 0))])
     _INDEXES[key] = (seq, index)
     return index
+
+
+def _chroma_index(
+    state: State, store: RunStore, ctx: Context, kind: str, threshold: float, scope: Scope
+) -> ChromaIndex:
+    """This run's collection of `kind`: on disk in the run directory, or on the configured Chroma server."""
+    client = chroma_client(str(store.path(CHROMA_DIR)), ctx.chroma_host, ctx.chroma_port)
+    return ChromaIndex(client, _collection_name(state, kind), make_embedder(ctx.embedder), threshold, scope)
 
 
 def _collection_name(state: State, kind: str) -> str:
@@ -385,17 +385,7 @@ def name_index(state: State, store: RunStore, ctx: Context, tree: DomainTree) ->
         return index
     key = _index_key(store, ctx, "tasks")
     cached = _INDEXES.get(key)
-    chroma = (
-        cached[1]
-        if cached
-        else ChromaIndex(
-            chroma_client(str(store.path(CHROMA_DIR)), ctx.chroma_host, ctx.chroma_port),
-            _collection_name(state, "tasks"),
-            make_embedder(ctx.embedder),
-            ctx.prune_at,
-            "tree",
-        )
-    )
+    chroma = cached[1] if cached else _chroma_index(state, store, ctx, "tasks", ctx.prune_at, "tree")
     assert isinstance(chroma, ChromaIndex)
     have, want = chroma.ids(), {i.id for i in items}
     if have - want:

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from langgraph_sdk import get_client
+from support.langgraph_dev import langgraph_dev
 from support.openai_server import ScriptedOpenAIServer
 from support.scripted import Script
 
@@ -21,51 +17,10 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server_url() -> Iterator[str]:
-    port = _free_port()  # never 2024: taken on our build machines
-    env = {
-        **os.environ,
-        "LANGSMITH_TRACING": "false",
-        "LANGGRAPH_CLI_NO_ANALYTICS": "1",
-        "LANGGRAPH_NO_VERSION_CHECK": "true",
-        "NO_PROXY": "127.0.0.1,localhost",
-        "EXPLORE_INSTRUCT_API_KEY": "studio-test-key",
-    }
-    cli = Path(sys.executable).parent / "langgraph"
-    proc = subprocess.Popen(
-        [str(cli), "dev", "--port", str(port), "--host", "127.0.0.1", "--no-browser", "--no-reload"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/ok", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            assert proc.poll() is None, "langgraph dev exited"
-            assert time.monotonic() < deadline, "langgraph dev did not come up"
-            time.sleep(0.5)
+    with langgraph_dev({"EXPLORE_INSTRUCT_API_KEY": "studio-test-key"}) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 async def test_graph_is_registered_with_schemas(server_url: str) -> None:
