@@ -242,6 +242,8 @@ def _context_from(config: Path | None, **flags: Any) -> Context:
             loaded = yaml.safe_load(config.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
             raise ValueError(f"{config}: cannot read config ({str(e).splitlines()[0] if str(e) else e})") from None
+        except RecursionError:
+            raise ValueError(f"{config}: cannot read config (nesting is too deep)") from None
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, dict):

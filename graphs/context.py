@@ -101,14 +101,19 @@ class Context:
             if env is None or getattr(self, f.name) != _default(f):
                 continue
             setattr(self, f.name, _coerce(f.name, env, getattr(self, f.name)))
-        self.breadth = _ints(self.breadth)
-        self.examples = _ints(self.examples)
+        for name in ("breadth", "examples"):
+            try:
+                setattr(self, name, _ints(getattr(self, name)))
+            except (TypeError, ValueError) as e:
+                raise ContextError(f"{name}: {e}") from None
         self.flavour = Flavour(self.flavour)
         self.validate()
 
     def validate(self) -> None:
         def bad(msg: str) -> ContextError:
             return ContextError(msg)
+
+        _check_types(self)
 
         if not 0 <= self.max_depth <= 8:
             raise bad(f"max_depth: {self.max_depth} is outside 0..8")
@@ -171,6 +176,38 @@ class Context:
     def public(self) -> dict[str, Any]:
         """What may be written to the run directory: no live objects, no secrets (keys never live here)."""
         return {f.name: _plain(getattr(self, f.name)) for f in fields(self) if f.name != "chat_model"}
+
+
+# The plain types a parameter may hold, by its annotation (a config file or a caller can hand in anything).
+_PLAIN_TYPES: dict[str, tuple[type, ...]] = {
+    "str": (str,),
+    "Strategy": (str,),
+    "Mode": (str,),
+    "Scope": (str,),
+    "int": (int,),
+    "float": (int, float),
+    "bool": (bool,),
+}
+
+
+def _check_types(ctx: Context) -> None:
+    """A wrong type fails here, in one line, not deep inside a run or a model client."""
+    for f in fields(ctx):
+        parts = [p.strip() for p in str(f.type).split("|")]
+        kinds = [p for p in parts if p in _PLAIN_TYPES]
+        if not kinds:
+            continue
+        value = getattr(ctx, f.name)
+        if value is None and "None" in parts:
+            continue
+        allowed = tuple(t for k in kinds for t in _PLAIN_TYPES[k])
+        if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
+            names = {"int": "an integer", "float": "a number", "bool": "true or false"}
+            want = " or ".join(dict.fromkeys(names.get(k, "a string") for k in kinds))
+            if "None" in parts:
+                want += " or null"
+            shown = repr(value)
+            raise ContextError(f"{f.name}: {shown[:60] + '...' if len(shown) > 60 else shown} is not {want}")
 
 
 def _default(f: Any) -> Any:

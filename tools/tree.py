@@ -17,7 +17,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 MAX_ID_LENGTH = 64
 # Names that must never become node file names in an Explore-Instruct directory.
-RESERVED_IDS = frozenset({"tree_meta_info", "query_log", "bad_completions", "pruned_subtasks_name"})
+RESERVED_IDS = frozenset(
+    {"tree_meta_info", "query_log", "bad_completions", "pruned_subtasks_name"}
+    # Windows device names: `con.json` cannot be created or copied there, whatever the extension.
+    | {"con", "prn", "aux", "nul"}
+    | {f"{dev}{i}" for dev in ("com", "lpt") for i in range(1, 10)}
+)
 
 
 class Example(BaseModel):
