@@ -6,6 +6,7 @@ Shared by the CLI and (later) the LangChain tool and MCP server, so every face r
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import secrets
 from collections.abc import AsyncIterator, Callable
@@ -78,6 +79,27 @@ def _config(thread_id: str, ctx: Context) -> RunnableConfig:
     }
 
 
+def _eager_writes(saver: BaseCheckpointSaver[Any]) -> None:
+    """Save each finished task's writes at once, not when its turn comes under max_concurrency.
+
+    LangGraph queues the checkpointer's writes behind the tasks waiting on the max_concurrency semaphore
+    (first in, first out), so in a fan-out larger than the limit nothing a finished call returned was saved
+    until every call of the step had started: a kill mid-round lost, and paid again for, all of them. The
+    write starts when LangGraph submits it; LangGraph still awaits it under its semaphore as before.
+    """
+    put = saver.aput_writes
+
+    @functools.wraps(put)
+    def aput_writes(*args: Any, **kwargs: Any) -> Any:
+        coro = put(*args, **kwargs)
+        try:
+            return asyncio.get_running_loop().create_task(coro)
+        except RuntimeError:  # not on the event loop's thread: leave it to the caller, as before
+            return coro
+
+    saver.aput_writes = aput_writes  # type: ignore[method-assign]
+
+
 def own_http_client(model: Any) -> tuple[Any, Any]:
     """A copy of an OpenAI-compatible model with an async HTTP client of its own, and that client.
 
@@ -112,6 +134,7 @@ async def drive(
             if http is not None:
                 await http.aclose()
     async with open_checkpointer(store) as saver:
+        _eager_writes(saver)
         graph = builder.compile(checkpointer=saver)
         config = _config(thread_id, ctx)
         while True:

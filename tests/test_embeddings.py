@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import chromadb
 import numpy as np
 import pytest
 from chromadb.api.client import SharedSystemClient
+from support import chroma_server as support_chroma
 
 from explore_instruct.tools.embeddings import (
     MAX_EMBED_CHARS,
@@ -234,41 +236,16 @@ def free_port() -> int:
 
 @pytest.fixture
 def chroma_server(tmp_path: Path, no_proxy_for_localhost: None) -> Iterator[tuple[str, int]]:
-    port = free_port()
-    log = open(tmp_path / "chroma.log", "wb")  # noqa: SIM115 (closed in the finally)
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "chroma"), "run", "--path", str(tmp_path / "server"),
-         "--port", str(port), "--host", "127.0.0.1"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, (tmp_path / "chroma.log").read_text(errors="replace")[-2000:]
-            try:
-                chromadb.HttpClient(host="127.0.0.1", port=port).heartbeat()
-                break
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-        yield "127.0.0.1", port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
-        log.close()
+    with support_chroma.chroma_server(tmp_path) as address:
+        yield address
 
 
 @pytest.mark.slow
 @pytest.mark.embedded
 def test_greedy_against_a_real_chroma_server(chroma_server: tuple[str, int], embed: Embedder) -> None:
     host, port = chroma_server
-    index = ChromaIndex(chroma_client(host=host, port=port), "t-server", embed, threshold=0.6)
+    name = f"t-server-{uuid.uuid4().hex[:8]}"  # the server may be shared with other tests (CI)
+    index = ChromaIndex(chroma_client(host=host, port=port), name, embed, threshold=0.6)
     assert [m.keep for m in index.greedy(items(EMAIL, VOLCANO))] == [True, True]
     second = index.greedy(items(PARAPHRASE, RECIPE, start=2))
     assert [m.keep for m in second] == [False, True]
@@ -276,7 +253,7 @@ def test_greedy_against_a_real_chroma_server(chroma_server: tuple[str, int], emb
     index.rollback(3)
     assert index.ids() == {"i0", "i1"}
     # The server holds it: a separate client sees the same collection.
-    assert chromadb.HttpClient(host=host, port=port).get_collection("t-server").count() == 2
+    assert chromadb.HttpClient(host=host, port=port).get_collection(name).count() == 2
 
 
 def test_an_unreachable_chroma_server_is_a_one_line_error(no_proxy_for_localhost: None) -> None:

@@ -15,7 +15,7 @@ from explore_instruct.agent.runner import CHECKPOINT_URL_ENV, resume_run, start_
 from explore_instruct.graphs.context import Context
 from explore_instruct.tools.runstore import CHECKPOINTS, RunDirError
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(not postgres.available(), reason="no PostgreSQL binaries")]
+pytestmark = [pytest.mark.slow, postgres.needed]
 
 
 @pytest.fixture(scope="module")

@@ -108,7 +108,7 @@ def test_keys_reach_no_file_of_a_sqlite_run(
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not postgres.available(), reason="no PostgreSQL binaries")
+@postgres.needed
 def test_keys_and_database_password_reach_no_file_and_no_checkpoint_row(
     openai_server: ScriptedOpenAIServer, keys: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
