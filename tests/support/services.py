@@ -13,8 +13,8 @@ import os
 import shlex
 import shutil
 import signal
-import tempfile
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `support` as the tests import it
