@@ -6,9 +6,13 @@ chat model) can travel here without reaching the run's files.
 
 from __future__ import annotations
 
+import functools
 import os
+import typing
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
+
+from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from explore_instruct.tools.embeddings import DEFAULT_EMBEDDER
 from explore_instruct.tools.llm import DEFAULT_MODEL, ModelSpec
@@ -178,36 +182,36 @@ class Context:
         return {f.name: _plain(getattr(self, f.name)) for f in fields(self) if f.name != "chat_model"}
 
 
-# The plain types a parameter may hold, by its annotation (a config file or a caller can hand in anything).
-_PLAIN_TYPES: dict[str, tuple[type, ...]] = {
-    "str": (str,),
-    "Strategy": (str,),
-    "Mode": (str,),
-    "Scope": (str,),
-    "int": (int,),
-    "float": (int, float),
-    "bool": (bool,),
-}
+@functools.cache
+def _field_checkers() -> dict[str, TypeAdapter[Any]]:
+    """A strict pydantic validator per typed parameter (a config file or a caller can hand in anything).
+
+    Literal choices are checked as strings here; `validate` names the allowed values in its own words.
+    """
+    hints = typing.get_type_hints(Context)
+    checkers: dict[str, TypeAdapter[Any]] = {}
+    for name, hint in hints.items():
+        if hint is Any or name in {"breadth", "examples", "flavour"}:  # coerced before the check
+            continue
+        args = typing.get_args(hint)
+        if typing.get_origin(hint) is Literal:
+            hint = str
+        elif any(typing.get_origin(a) is Literal for a in args):
+            hint = str | None
+        checkers[name] = TypeAdapter(hint, config=ConfigDict(strict=True))
+    return checkers
 
 
 def _check_types(ctx: Context) -> None:
     """A wrong type fails here, in one line, not deep inside a run or a model client."""
-    for f in fields(ctx):
-        parts = [p.strip() for p in str(f.type).split("|")]
-        kinds = [p for p in parts if p in _PLAIN_TYPES]
-        if not kinds:
-            continue
-        value = getattr(ctx, f.name)
-        if value is None and "None" in parts:
-            continue
-        allowed = tuple(t for k in kinds for t in _PLAIN_TYPES[k])
-        if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
-            names = {"int": "an integer", "float": "a number", "bool": "true or false"}
-            want = " or ".join(dict.fromkeys(names.get(k, "a string") for k in kinds))
-            if "None" in parts:
-                want += " or null"
+    for name, checker in _field_checkers().items():
+        value = getattr(ctx, name)
+        try:
+            checker.validate_python(value)
+        except ValidationError as e:
             shown = repr(value)
-            raise ContextError(f"{f.name}: {shown[:60] + '...' if len(shown) > 60 else shown} is not {want}")
+            shown = shown[:60] + "..." if len(shown) > 60 else shown
+            raise ContextError(f"{name}: {shown} is not valid: {e.errors()[0]['msg'].lower()}") from None
 
 
 def _default(f: Any) -> Any:
