@@ -69,18 +69,11 @@ class NearDupScript(Script):
             names[1:] = [NEAR_NAME, *names[1:-1]]  # a near-copy of names[0], proposed in the same reply
         return names
 
-    def _subtask(self, name: str, ask: DecomposeAsk) -> dict[str, Any]:
+    def _subtask_example(self, name: str, j: int) -> dict[str, str]:
         return {
-            "name": name,
-            "reason": f"A common, practical part of {ask.target}.",
-            "examples": [
-                {
-                    "instruction": f"Describe {' '.join(_pick(f'{name}:{j}', 7))} for {name}.",
-                    "input": "",
-                    "output": f"An answer for {name} ({j}).",
-                }
-                for j in range(ask.examples_per_subtask)
-            ],
+            "instruction": f"Describe {' '.join(_pick(f'{name}:{j}', 7))} for {name}.",
+            "input": "",
+            "output": f"An answer for {name} ({j}).",
         }
 
     def _example(self, task: str, h: str, j: int) -> dict[str, str]:

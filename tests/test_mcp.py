@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
-from support.agent_script import AgentPlan
+from support.agent_script import EXPLORE_ARGUMENTS, AgentPlan
 from support.langgraph_dev import ROOT, langgraph_dev
 from support.openai_server import ScriptedOpenAIServer
 from support.scripted import Script
@@ -55,18 +55,7 @@ async def test_a_desktop_client_session(openai_server: ScriptedOpenAIServer, tmp
         await check_the_tools(session, tmp_path)
     assert set(tools) == {"explore", "status", "list_runs", "resume", "export", "stats"}
     props = tools["explore"].inputSchema["properties"]
-    assert set(props) == {
-        "domain",
-        "seed",
-        "depth",
-        "breadth",
-        "examples",
-        "model",
-        "max_calls",
-        "max_tokens",
-        "max_cost_usd",
-        "output_dir",
-    }
+    assert set(props) == EXPLORE_ARGUMENTS
     assert all(p.get("description") for p in props.values())
     assert tools["status"].annotations is not None and tools["status"].annotations.readOnlyHint
 

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from langchain_core.language_models import BaseChatModel
 from langchain_core.outputs import ChatResult
+from support.agent_script import EXPLORE_ARGUMENTS
 from support.openai_server import ScriptedOpenAIServer
 from support.scripted import Script
 
@@ -57,18 +58,7 @@ def error_of(result: Any) -> str:
 def test_schema_names_every_argument_and_forbids_others(tmp_path: Path) -> None:
     tool = make_explore_tool(limits=Limits(output_root=str(tmp_path)))
     schema = tool.args_schema.model_json_schema()  # type: ignore[union-attr]
-    assert set(schema["properties"]) == {
-        "domain",
-        "seed",
-        "depth",
-        "breadth",
-        "examples",
-        "model",
-        "max_calls",
-        "max_tokens",
-        "max_cost_usd",
-        "output_dir",
-    }
+    assert set(schema["properties"]) == EXPLORE_ARGUMENTS
     assert schema["additionalProperties"] is False
     assert all(p.get("description") for p in schema["properties"].values())
     assert tool.name == "explore_instruct" and "domain" in tool.description

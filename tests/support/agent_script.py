@@ -16,6 +16,12 @@ from typing import Any
 
 from support.scripted import Script
 
+# What every face (LangChain tool, MCP tool) must offer a caller for `explore`: no more, no less.
+EXPLORE_ARGUMENTS = {
+    "domain", "seed", "depth", "breadth", "examples", "model", "max_calls", "max_tokens", "max_cost_usd",
+    "output_dir",
+}  # fmt: skip
+
 
 @dataclass
 class AgentPlan:

@@ -58,18 +58,11 @@ class WordScript(Script):
             " ".join(pick(f"{ask.target}:{ask.existing + i}", 3)).capitalize() + " correspondence" for i in range(ask.k)
         ]
 
-    def _subtask(self, name: str, ask: DecomposeAsk) -> dict[str, Any]:
+    def _subtask_example(self, name: str, j: int) -> dict[str, str]:
         return {
-            "name": name,
-            "reason": f"A common, practical part of {ask.target}.",
-            "examples": [
-                {
-                    "instruction": f"Describe {' '.join(pick(f'{name}:{j}', 7))} for {name}.",
-                    "input": "",
-                    "output": f"An answer for {name} ({j}).",
-                }
-                for j in range(ask.examples_per_subtask)
-            ],
+            "instruction": f"Describe {' '.join(pick(f'{name}:{j}', 7))} for {name}.",
+            "input": "",
+            "output": f"An answer for {name} ({j}).",
         }
 
     def _example(self, task: str, h: str, j: int) -> dict[str, str]:

@@ -117,14 +117,14 @@ class Script:
         return {
             "name": name,
             "reason": f"A common, practical part of {ask.target}.",
-            "examples": [
-                {
-                    "instruction": f"Give a concrete tip for {name}, case {j + 1}.",
-                    "input": "",
-                    "output": f"Here is a useful tip for {name} in case {j + 1}.",
-                }
-                for j in range(ask.examples_per_subtask)
-            ],
+            "examples": [self._subtask_example(name, j) for j in range(ask.examples_per_subtask)],
+        }
+
+    def _subtask_example(self, name: str, j: int) -> dict[str, str]:
+        return {
+            "instruction": f"Give a concrete tip for {name}, case {j + 1}.",
+            "input": "",
+            "output": f"Here is a useful tip for {name} in case {j + 1}.",
         }
 
     def _example(self, task: str, h: str, j: int) -> dict[str, str]:
