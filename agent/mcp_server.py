@@ -10,14 +10,14 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from typing import Annotated, Any, Literal, TypeVar
 
 from mcp.server.fastmcp import Context as MCPContext
 from mcp.server.fastmcp import FastMCP
 from mcp.server.fastmcp.exceptions import ToolError
-from mcp.types import ToolAnnotations
-from pydantic import Field
+from mcp.types import ContentBlock, ToolAnnotations
+from pydantic import Field, ValidationError
 
 from explore_instruct.agent.runs import ExploreRequest, Runs, one_line
 
@@ -33,10 +33,23 @@ def _desc(name: str) -> Any:
     return Field(default=None, description=ExploreRequest.model_fields[name].description)
 
 
+class OneLineFastMCP(FastMCP):
+    """FastMCP whose tool errors are one line: its own argument check answers with pydantic's report
+    (several lines and a URL), and an unknown tool's name is the caller's text."""
+
+    async def call_tool(self, name: str, arguments: dict[str, Any]) -> Sequence[ContentBlock] | dict[str, Any]:
+        try:
+            return await super().call_tool(name, arguments)
+        except ToolError as e:
+            bad_args = e.__cause__ if isinstance(e.__cause__, ValidationError) else None
+            message = f"Error executing tool {name}: {one_line(bad_args)}" if bad_args is not None else str(e)
+            raise ToolError(" ".join(message.splitlines())) from None
+
+
 def build_server(runs: Runs | None = None) -> FastMCP:
     """The server's tools bound to one `Runs` (caps, output root, operator run defaults)."""
     runs = runs or Runs()
-    server = FastMCP("explore-instruct", instructions=INSTRUCTIONS, log_level="WARNING")
+    server = OneLineFastMCP("explore-instruct", instructions=INSTRUCTIONS, log_level="WARNING")
 
     async def guarded(work: Awaitable[T]) -> T:
         try:

@@ -31,7 +31,9 @@ def _error(e: ToolException) -> str:
 
 
 def _validation_error(e: ValidationError | Any) -> str:
-    return json.dumps({"error": one_line(e) if isinstance(e, ValidationError) else str(e)})
+    message = one_line(e) if isinstance(e, ValidationError) else str(e)
+    # The field path comes from the caller's keys, which may hold line breaks: keep the error one line.
+    return json.dumps({"error": " ".join(message.splitlines())})
 
 
 def as_tool(

@@ -7,12 +7,17 @@ the reference. Kill points come from a seeded RNG and are of six kinds:
 
 - request: the moment the server sees the n-th new request (a call in flight: extend or enrich);
 - idle: a random few milliseconds after the last reply while no new request has come: the process is
-  between calls (similarity check, dedup, file writes, checkpointing);
+  between calls (similarity check, dedup, file writes, checkpointing); inside an enrich round, where
+  calls leave no pause, it lands among the calls after six more requests;
 - dedup: the same, right after an enrich reply: the end of a round, where dedup runs;
 - append: the moment examples.jsonl grows: a step (similarity check or dedup) appended its kept examples
   and its checkpoint has not landed yet, the point where a naive resume would append them twice;
-- time: a random time after the segment's first request (anywhere, calls or not);
-- startup: a random time after the process started (loading, opening the checkpoint, first steps).
+- time: a random time (up to 0.15 s) after the segment's first request (anywhere, calls or not);
+- startup: a random time after the process started, before its first request (loading, opening the
+  checkpoint, first steps).
+
+Most kinds let a segment move only a few calls on, whatever the machine's speed; the two that wait for the
+end of an enrich round come where the run can afford them (`kill_plan`), so it cannot end before the 20th.
 
 After each kill the checkpoint must be readable and the run not done; after the last, `resume` finishes
 it and the run must equal the reference: the same tree, the same kept examples, no duplicate, none lost,
@@ -57,12 +62,12 @@ DELAY = 0.05  # seconds the server takes per reply
 SCRIPT = WordScript(dup_share=0.25, delay=DELAY)
 
 # Big enough for 20 kills: 13 tasks, 12 extend calls (each followed by a similarity check that appends),
-# ~130 enrich calls in several rounds.
+# ~175 enrich calls in several rounds.
 LARGE: dict[str, Any] = {
     "max_depth": 2,
     "breadth": [3, 3],
     "subtasks_per_call": 1,
-    "examples": [8],
+    "examples": [10],
     "examples_per_call": 1,
     "max_concurrency": 3,
 }
@@ -194,11 +199,15 @@ class Chain:
             if not self.wait(proc, lambda: self.server.request_count >= n):
                 return False
             gap = rng.uniform(0.0, 0.04)
+            # Inside an enrich round the calls follow each other without a pause: after 6 more requests
+            # with no idle moment, kill among the calls rather than skip the round.
+            cap = n + 6
             while True:  # idle since the last reply, and still no new request
                 seen = self.server.request_count
-                if not self.wait(proc, self.idle_for(gap)):
+                idle = self.idle_for(gap)
+                if not self.wait(proc, lambda idle=idle: idle() or self.server.request_count >= cap):
                     return False
-                if self.server.request_count == seen:
+                if self.server.request_count >= cap or self.server.request_count == seen:
                     return True
         if kind == "dedup":  # idle right after an enrich reply: the round's dedup, its writes, its checkpoint
             if not self.wait(proc, lambda: self.server.request_count > base and is_generate(self.server.requests[-1])):
@@ -219,17 +228,17 @@ class Chain:
         if kind == "time":
             if not self.wait(proc, lambda: self.server.request_count > base):
                 return False
-            at = time.monotonic() + rng.uniform(0.0, 0.4)
+            at = time.monotonic() + rng.uniform(0.0, 0.15)
             return self.wait(proc, lambda: time.monotonic() >= at)
-        at = started + rng.uniform(0.5, 4.0)  # startup
-        return self.wait(proc, lambda: time.monotonic() >= at)
+        at = started + rng.uniform(0.5, 4.0)  # startup: killed at that time or at its first request, if sooner
+        return self.wait(proc, lambda: time.monotonic() >= at or self.server.request_count > base)
 
-    def run(self, first: list[str], kills: int, kinds: list[str], weights: list[float]) -> dict[str, Any]:
+    def run(self, first: list[str], plan: list[str]) -> dict[str, Any]:
+        """Kill once per entry of `plan` (a kind each; the moment is random), then resume to the end."""
         argv = first
+        kills = len(plan)
         while len(self.kills) < kills:
-            kind = self.rng.choices(kinds, weights)[0]
-            if not self.kills and kind == "startup":
-                kind = "request"  # the first kill comes once the run directory exists
+            kind = plan[len(self.kills)]
             started = time.monotonic()
             proc = self.spawn(argv)
             try:
@@ -258,10 +267,13 @@ class Chain:
         assert outcome["status"] == "done", outcome
         return outcome
 
-    def report(self, name: str) -> str:
+    def report(self, name: str, ref_requests: int) -> str:
         kinds = Counter(k.kind for k in self.kills)
         phases = Counter(k.phase for k in self.kills)
-        line = f"{name}: {len(self.kills)} kills survived; kinds {dict(kinds)}; phases {dict(phases)}"
+        line = (
+            f"{name}: {len(self.kills)} kills survived; kinds {dict(kinds)}; phases {dict(phases)}; "
+            f"last kill at request {self.kills[-1].requests} (an uninterrupted run makes {ref_requests})"
+        )
         print(line)
         return line
 
@@ -308,7 +320,8 @@ def test_a_kill_mid_round_loses_only_the_calls_in_flight(openai_server: Scripted
     log = run_dir / "query_log.jsonl"
 
     def finished_enrich_calls() -> list[str]:
-        rows = [json.loads(x) for x in log.read_text(encoding="utf-8").splitlines()] if log.exists() else []
+        text = log.read_text(encoding="utf-8") if log.exists() else ""
+        rows = [json.loads(x) for x in text.split("\n")[:-1]]  # the last piece may be a line being written
         return [r["batch"] for r in rows if r["purpose"] == "generate"]
 
     chain = Chain(openai_server, run_dir, cli_env(), seed=0)
@@ -334,7 +347,15 @@ def test_a_kill_mid_round_loses_only_the_calls_in_flight(openai_server: Scripted
 
 # ---- exact similarity, SQLite checkpoints: 20 kills -----------------------------------------------------
 
-KINDS = ["request", "idle", "dedup", "append", "time", "startup"]
+
+def kill_plan(rng: random.Random) -> list[str]:
+    """20 kinds in a seeded order. A `dedup` kill, and an `append` kill once enrichment runs, waits for the end
+    of an enrich round (the first is ~130 calls), so those come early (an append after an extend's similarity
+    check) or last: anywhere else they could let the run finish before the 20th kill."""
+    light = ["request"] * 7 + ["idle"] * 4 + ["time"] * 3 + ["startup"] * 2
+    rng.shuffle(light)
+    light.insert(rng.randint(1, 3), "append")  # the first kill comes once the run directory exists
+    return ["request", *light, "dedup", "append"]
 
 
 def test_twenty_kills_then_resume_equal_an_uninterrupted_run(
@@ -345,8 +366,10 @@ def test_twenty_kills_then_resume_equal_an_uninterrupted_run(
     config = tmp_path / "run.yaml"
     config.write_text("similarity: exact\n", encoding="utf-8")
     chain = Chain(openai_server, tmp_path / "run", cli_env(), seed=18)
-    outcome = chain.run(run_argv(openai_server, chain.run_dir, LARGE, config), 20, KINDS, [5, 3, 1, 2, 3, 1])
-    chain.report("exact/sqlite")
+    plan = kill_plan(random.Random(18))
+    assert len(plan) == 20 and set(plan) == {"request", "idle", "dedup", "append", "time", "startup"}
+    outcome = chain.run(run_argv(openai_server, chain.run_dir, LARGE, config), plan)
+    chain.report("exact/sqlite", ref_requests)
 
     assert len(chain.kills) == 20
     phases = {k.phase for k in chain.kills}
@@ -388,8 +411,8 @@ def test_kills_in_embedding_mode_keep_chroma_in_step(
     config = tmp_path / "run.yaml"
     config.write_text("similarity: embedding\n", encoding="utf-8")
     chain = Chain(openai_server, tmp_path / "run", cli_env(), seed=3)
-    outcome = chain.run(run_argv(openai_server, chain.run_dir, SMALL, config), 4, KINDS[:4], [1, 1, 1, 1])
-    chain.report("embedding/chroma-on-disk")
+    outcome = chain.run(run_argv(openai_server, chain.run_dir, SMALL, config), ["request", "append", "idle", "dedup"])
+    chain.report("embedding/chroma-on-disk", ref_requests)
 
     check_chain(chain, outcome, reference, ref_requests, SMALL)
     names = {c.name for c in chromadb.PersistentClient(path=str(chain.run_dir / "chroma")).list_collections()}
@@ -425,8 +448,8 @@ def test_kills_with_postgres_checkpoints_and_a_chroma_server(
     with postgres.postgres_server() as url:
         monkeypatch.setenv(CHECKPOINT_URL_ENV, url)  # for run_status in this process
         chain = Chain(openai_server, tmp_path / "run", cli_env(**{CHECKPOINT_URL_ENV: url}), seed=22)
-        outcome = chain.run(run_argv(openai_server, chain.run_dir, SMALL, config), 3, KINDS[:4], [1, 1, 1, 1])
-    chain.report("embedding/postgres+chroma-server")
+        outcome = chain.run(run_argv(openai_server, chain.run_dir, SMALL, config), ["request", "append", "dedup"])
+    chain.report("embedding/postgres+chroma-server", ref_requests)
 
     assert json.loads((chain.run_dir / "run.json").read_text())["checkpointer"] == "postgres"
     assert not (chain.run_dir / "checkpoints.sqlite").exists()
