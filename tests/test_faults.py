@@ -23,7 +23,7 @@ from explore_instruct.graphs.context import Context
 class Flaky:
     """Wraps the scripted responder: `transient` share of HTTP faults, `malformed` share of bad completions."""
 
-    TRANSIENT = ("500", "502", "503", "429", "429-retry-after", "drop")
+    TRANSIENT = ("500", "502", "503", "429", "429-retry-after", "drop", "read_timeout")
     MALFORMED = ("truncated_json", "schema", "length", "empty_choices", "prose")
 
     def __init__(self, script: Script, transient: float, malformed: float, seed: int = 0) -> None:
@@ -61,6 +61,8 @@ class Flaky:
                 return Reply(status=429, retry_after=0.05)
             case "drop":
                 return Reply(drop=True)
+            case "read_timeout":  # answers after the client's timeout (timeout_s below): it gives up and retries
+                return Reply(content=content, delay=TIMEOUT_S + 0.5)
             case "truncated_json":
                 return Reply(content=content[: len(content) // 2])
             case "schema":
@@ -71,6 +73,9 @@ class Flaky:
                 return Reply(empty_choices=True)
             case _:
                 return Reply(content="Sure! Here are some ideas, written as prose instead of JSON.")
+
+
+TIMEOUT_S = 1.0
 
 
 def _ctx(base_url: str, run_dir: Path, **kw: Any) -> Context:
@@ -86,7 +91,7 @@ def _ctx(base_url: str, run_dir: Path, **kw: Any) -> Context:
         similarity="exact",
         max_concurrency=4,
         max_retries=4,
-        timeout_s=10,
+        timeout_s=TIMEOUT_S,
     )
     params.update(kw)
     return Context(**params)
@@ -101,7 +106,8 @@ def _key(monkeypatch: pytest.MonkeyPatch) -> None:
 async def test_run_finishes_through_30pct_transient_and_20pct_malformed(tmp_path: Path) -> None:
     flaky = Flaky(Script(), transient=0.30, malformed=0.20, seed=7)
     with ScriptedOpenAIServer(responder=flaky) as server:
-        outcome = await start_run(_ctx(server.base_url, tmp_path / "run"), domain="writing polite workplace emails")
+        ctx = _ctx(server.base_url, tmp_path / "run", breadth=[3, 2], examples=[6], examples_per_call=2)
+        outcome = await start_run(ctx, domain="writing polite workplace emails")
     assert outcome.status == "done", outcome
     stats = outcome.stats
     injected = flaky.injected
@@ -117,6 +123,10 @@ async def test_run_finishes_through_30pct_transient_and_20pct_malformed(tmp_path
     assert malformed >= 3
     assert repaired + sum(v for k, v in faults.items() if k != "api") == malformed, (injected, stats)
     assert set(faults) <= {"invalid_json", "schema", "length", "empty", "api", "other"}
+    print(
+        f"faults injected by kind: {dict(injected)} over {server.request_count} requests; "
+        f"{repaired} repaired, recorded as given up: {faults}"
+    )
     # The tree still grew and every task got examples despite the faults.
     assert outcome.summary["nodes_per_depth"]["1"] >= 1
     lines = [json.loads(x) for x in (tmp_path / "run" / "examples.jsonl").read_text().splitlines()]
