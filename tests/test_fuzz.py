@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import tempfile
 from collections import Counter
 from collections.abc import Iterator
@@ -25,8 +24,9 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from support.fuzzing import FUZZ, scratch_dir, tally_report
 from support.openai_server import ScriptedOpenAIServer
 from support.reliability import DOMAIN, WordScript, cli_env
 from typer.testing import CliRunner
@@ -36,20 +36,10 @@ from explore_instruct.graphs.context import Context
 from explore_instruct.tools.seeds import META_FILENAME, SeedError, load_seed
 from explore_instruct.tools.tree import DomainTree
 
-FUZZ = settings(
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large],
-)
 TRIED: Counter[str] = Counter()
 OUTCOMES: Counter[str] = Counter()
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _report() -> Iterator[None]:
-    yield
-    print(f"\nfuzz cases tried: {dict(TRIED)} (total {sum(TRIED.values())}); outcomes: {dict(OUTCOMES)}")
+_report = tally_report(TRIED, OUTCOMES)
 
 
 # ---- values --------------------------------------------------------------------------------------------
@@ -109,11 +99,7 @@ def assert_seed_outcome(source: Path) -> None:
     assert listing(root) == before  # nothing written
 
 
-@pytest.fixture
-def scratch() -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix="ei-fuzz-"))
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
+scratch = scratch_dir("ei-fuzz-")
 
 
 def fresh(scratch: Path) -> Path:

@@ -30,10 +30,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from langchain_core.messages import ToolMessage
 from mcp.shared.memory import create_connected_server_and_client_session
+from support.fuzzing import FUZZ, scratch_dir, tally_report
 from support.openai_server import ScriptedOpenAIServer
 from support.reliability import DOMAIN, WordScript, cli_env
 
@@ -42,12 +43,6 @@ from explore_instruct.agent.mcp_server import build_server
 from explore_instruct.agent.runs import ExploreRequest, Runs
 from explore_instruct.agent.tool import make_explore_tool
 
-FUZZ = settings(
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large],
-)
 TRIED: Counter[str] = Counter()
 OUTCOMES: Counter[str] = Counter()
 SEED = Path(__file__).parent / "fixtures" / "seed_tree.yaml"
@@ -55,11 +50,7 @@ ROOT_MARK = "<ROOT>"  # replaced by the example's output root: absolute paths in
 ALLOWED_MODELS = ("openai:scripted", "openai:", "nope:model")  # the bad ones reach the model factory
 RUN_FAILED = "(resume it once fixed)"  # a run that stopped on a fault: its directory is kept, by design
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _report() -> Iterator[None]:
-    yield
-    print(f"\nfuzz cases tried: {dict(TRIED)} (total {sum(TRIED.values())}); outcomes: {dict(OUTCOMES)}")
+_report = tally_report(TRIED, OUTCOMES)
 
 
 # ---- the world: one scripted server, a scratch directory per example -------------------------------------
@@ -119,11 +110,7 @@ def make_world(base: Path, template: Path | None = None) -> World:
     return World(scratch, root, seeds, outside)
 
 
-@pytest.fixture
-def scratch() -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix="ei-fuzz-faces-"))
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
+scratch = scratch_dir("ei-fuzz-faces-")
 
 
 def listing(directory: Path) -> dict[str, tuple[int, int]]:

@@ -45,14 +45,18 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _as_postgres() -> list[str]:
+    """initdb and pg_ctl refuse to run as root: run them as the postgres user then."""
+    return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+
 def start_cluster(root: Path) -> str:
     """initdb + start a cluster under `root` (kept until `stop_cluster`); its postgres:// URL."""
     bin_dir = _bin_dir()
     assert bin_dir is not None, "PostgreSQL binaries not found (initdb)"
     data = root / "data"
-    as_root = os.geteuid() == 0
-    prefix = ["runuser", "-u", "postgres", "--"] if as_root else []  # initdb refuses to run as root
-    if as_root:
+    prefix = _as_postgres()
+    if prefix:
         shutil.chown(root, "postgres", "postgres")
     port = _free_port()
     subprocess.run(
@@ -78,9 +82,8 @@ def start_cluster(root: Path) -> str:
 def stop_cluster(root: Path) -> None:
     bin_dir = _bin_dir()
     if bin_dir is not None and (root / "data").exists():
-        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
         subprocess.run(
-            [*prefix, str(bin_dir / "pg_ctl"), "-D", str(root / "data"), "-m", "immediate", "stop"],
+            [*_as_postgres(), str(bin_dir / "pg_ctl"), "-D", str(root / "data"), "-m", "immediate", "stop"],
             capture_output=True,
         )
     shutil.rmtree(root, ignore_errors=True)
