@@ -21,7 +21,8 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.types import Command
 
 from explore_instruct.graphs.context import Context
-from explore_instruct.graphs.explore import builder, chat_model
+from explore_instruct.graphs.explore import builder
+from explore_instruct.tools.llm import shared_chat_model
 from explore_instruct.tools.runstore import CHECKPOINTS, RUN_META, RunDirError, RunStore
 
 RECURSION_LIMIT = 1_000_000
@@ -134,7 +135,7 @@ async def drive(
     on_review: Callable[[dict[str, Any]], dict[str, Any]] | None,
 ) -> RunOutcome:
     if ctx.chat_model is None:  # the run's own model and HTTP client, closed when this drive ends
-        ctx.chat_model, http = own_http_client(chat_model(ctx))
+        ctx.chat_model, http = own_http_client(shared_chat_model(ctx.model_spec()))
         try:
             return await drive(store, thread_id, ctx, payload, progress, on_review)
         finally:

@@ -35,7 +35,7 @@ from explore_instruct.graphs.state import InputState, OutputState, State
 from explore_instruct.tools.decompose import DecomposeRequest, decompose
 from explore_instruct.tools.embeddings import ChromaIndex, chroma_client, make_embedder
 from explore_instruct.tools.generate import GenerateRequest, generate
-from explore_instruct.tools.llm import cost_usd, make_chat_model
+from explore_instruct.tools.llm import cost_usd, shared_chat_model
 from explore_instruct.tools.runstore import (
     BAD_COMPLETIONS,
     CHROMA_DIR,
@@ -136,17 +136,9 @@ def route(state: State, ctx: Context) -> Transition:
 
 # ---- helpers the nodes share ----------------------------------------------------------------------
 
-_MODELS: dict[tuple[Any, ...], Any] = {}
-
 
 def chat_model(ctx: Context) -> Any:
-    if ctx.chat_model is not None:
-        return ctx.chat_model
-    spec = ctx.model_spec()
-    key = (spec.model, spec.base_url, spec.api_key_env, spec.temperature, spec.seed, spec.max_retries, spec.timeout_s)
-    if key not in _MODELS:
-        _MODELS[key] = make_chat_model(spec)
-    return _MODELS[key]
+    return ctx.chat_model if ctx.chat_model is not None else shared_chat_model(ctx.model_spec())
 
 
 def demonstrations(state: State, node_id: str, ctx: Context, salt: str) -> list[Example]:
