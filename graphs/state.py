@@ -8,12 +8,15 @@ offset of the last committed example, which is what an exact resume needs.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any, NotRequired
 
 from typing_extensions import TypedDict
 
 
-def merge_by_id(left: dict[str, dict[str, Any]] | None, right: dict[str, dict[str, Any] | None] | None) -> dict:
+def merge_by_id(
+    left: Mapping[str, dict[str, Any]] | None, right: Mapping[str, dict[str, Any] | None] | None
+) -> dict[str, dict[str, Any]]:
     """Shallow-merge per id; a `None` value deletes the id."""
     out = dict(left or {})
     for key, value in (right or {}).items():
@@ -80,6 +83,50 @@ class State(InputState):
     provider_streak: Annotated[int, streak]
     status: NotRequired[str]
     summary: NotRequired[dict[str, Any]]
+
+
+class DecomposeArgs(TypedDict):
+    """A decomposition call's request, built from the state when the call is planned (tools.decompose)."""
+
+    target: str
+    target_reason: str
+    existing_children: list[str]
+    peers: list[str]
+    demonstrations: list[dict[str, Any]]
+    k: int
+    examples_per_subtask: int
+    max_children: int
+
+
+class ProposeTask(TypedDict):
+    """One lookahead/backtracking call: what `Send` carries to `extend_worker` (BFS), never the whole state."""
+
+    target: str
+    origin: str
+    run_dir: str
+    extend_calls: int
+    request: DecomposeArgs
+
+
+class GenerateArgs(TypedDict):
+    """A generation call's request (tools.generate)."""
+
+    task: str
+    task_reason: str
+    parent: str | None
+    siblings: list[str]
+    demonstrations: list[dict[str, Any]]
+    n: int
+    flavour: str
+
+
+class EnrichTask(TypedDict):
+    """One `enrich_batch` call sent by `plan_enrich`; the batch id fixes the order `dedup` folds it in."""
+
+    batch_id: str
+    node_id: str
+    run_dir: str
+    request: GenerateArgs
 
 
 class OutputState(TypedDict):

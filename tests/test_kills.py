@@ -381,11 +381,10 @@ def test_twenty_kills_then_resume_equal_an_uninterrupted_run(
 
 
 def chroma_ids(client: Any, run_dir: Path) -> tuple[set[str], set[str]]:
-    from explore_instruct.graphs.explore import _collection_name
+    from explore_instruct.graphs.indexes import collection_name
 
-    state: Any = {"run_dir": str(run_dir)}
-    instructions = client.get_collection(_collection_name(state, "instructions"))
-    tasks = client.get_collection(_collection_name(state, "tasks"))
+    instructions = client.get_collection(collection_name(run_dir, "instructions"))
+    tasks = client.get_collection(collection_name(run_dir, "tasks"))
     return set(instructions.get(include=[])["ids"]), set(tasks.get(include=[])["ids"])
 
 

@@ -142,8 +142,8 @@ _SHARED: dict[tuple[Any, ...], BaseChatModel] = {}
 def shared_chat_model(spec: ModelSpec) -> BaseChatModel:
     """One model object per settings in a process: the embedded model loads its weights once, and a remote
     client keeps its connection pool across the steps of a run."""
-    key = (spec.model, spec.base_url, spec.api_key_env, spec.temperature, spec.max_tokens, spec.seed)
-    key += (spec.max_retries, spec.timeout_s)
+    key: tuple[Any, ...] = (spec.model, spec.base_url, spec.api_key_env, spec.temperature, spec.max_tokens)
+    key += (spec.seed, spec.max_retries, spec.timeout_s)
     if key not in _SHARED:
         _SHARED[key] = make_chat_model(spec)
     return _SHARED[key]

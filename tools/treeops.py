@@ -13,7 +13,7 @@ from explore_instruct.tools.similarity import (
     SimilarityIndex,
     memory_index,
 )
-from explore_instruct.tools.tree import DomainTree, NodeStatus
+from explore_instruct.tools.tree import DomainTree
 
 
 def open_index(
@@ -55,16 +55,6 @@ def prune_report(tree: DomainTree, index: SimilarityIndex) -> list[dict[str, Any
                     "score": round(match.score, 4),
                 }
             )
-    return out
-
-
-def apply_prune(tree: DomainTree, report: list[dict[str, Any]]) -> DomainTree:
-    """Mark pruned tasks (their subtrees drop out of traversal, sampling and export with them)."""
-    out = tree.model_copy(deep=True)
-    for row in report:
-        node = out.node(row["task"])
-        node.status = NodeStatus.PRUNED
-        node.status_reason = f"similar to {row['nearest']!r} (score {row['score']:.2f})"
     return out
 
 

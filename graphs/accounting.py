@@ -1,0 +1,78 @@
+"""What every LLM call costs and where it is written down.
+
+Each call is logged to `query_log.jsonl` as it happens (a failed one also to `bad_completions.jsonl`), and
+the node that made it returns the same figures as a `stats` update, summed by the state's `add_stats`
+reducer. Both come from one `CallRecord` through `call_stats`, so a run's `stats` equal the sums over its
+query log (a kill can only add log rows for calls whose step was redone).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from explore_instruct.graphs.state import add_stats
+from explore_instruct.tools.llm import cost_usd
+from explore_instruct.tools.runstore import BAD_COMPLETIONS, DROPPED, QUERY_LOG, RunStore
+from explore_instruct.tools.structured import CallRecord
+
+
+def call_stats(record: CallRecord, model: str) -> dict[str, Any]:
+    """One call's counters, in the shape of the state's `stats`."""
+    stats: dict[str, Any] = {
+        "calls": 1,
+        "llm_requests": record.attempts,
+        "calls_ok": int(record.ok),
+        "input_tokens": record.input_tokens,
+        "output_tokens": record.output_tokens,
+        "latency_s": round(record.latency_s, 3),
+    }
+    cost = cost_usd(model, record.input_tokens, record.output_tokens)
+    if cost is None:
+        stats["cost_unknown_calls"] = 1
+    else:
+        stats["cost_usd"] = cost
+    if record.error_kind:
+        stats["faults"] = {record.error_kind: 1}
+    return stats
+
+
+def calls_stats(records: Iterable[CallRecord], model: str) -> dict[str, Any]:
+    """The sum over several calls (one generation may make more than one)."""
+    total: dict[str, Any] = {}
+    for record in records:
+        total = add_stats(total, call_stats(record, model))
+    return total
+
+
+def count_rules(rules: Iterable[str]) -> dict[str, int]:
+    return dict(Counter(rules))
+
+
+def provider_mark(records: list[CallRecord]) -> int | None:
+    """The streak update for one task's calls: 1 if the provider refused, 0 if it answered, None if no call."""
+    if not records:
+        return None
+    return 1 if all(r.error_kind == "api" for r in records) else 0
+
+
+def log_call(store: RunStore, record: CallRecord, model: str, **where: Any) -> None:
+    row = {**where, **record.as_dict(), "cost_usd": cost_usd(model, record.input_tokens, record.output_tokens)}
+    raw = row.pop("raw_text", None)
+    store.append_jsonl(QUERY_LOG, [row])
+    if not record.ok:
+        store.append_jsonl(
+            BAD_COMPLETIONS, [{**where, "error_kind": record.error_kind, "error": record.error, "raw": raw}]
+        )
+
+
+def record_calls(
+    store: RunStore, calls: Iterable[CallRecord], skipped: Iterable[Any], model: str, stage: str, **where: Any
+) -> None:
+    """Log a step's calls and what its tools dropped (each drop with its rule)."""
+    for call in calls:
+        log_call(store, call, model, purpose=stage, **where)
+    drops = [{"stage": stage, **where, **s.__dict__} for s in skipped]
+    if drops:
+        store.append_jsonl(DROPPED, drops)

@@ -1,0 +1,89 @@
+"""The run's beginning, pauses and end: `load_seed`, `budget_gate`, `finish`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.config import get_config, get_stream_writer
+from langgraph.runtime import Runtime
+from langgraph.types import interrupt
+
+from explore_instruct.graphs.context import Context
+from explore_instruct.graphs.ledger import commit, kept_updates
+from explore_instruct.graphs.routing import stop_reason
+from explore_instruct.graphs.state import State, merge_by_id
+from explore_instruct.graphs.view import node_state, store_of, tree_of
+from explore_instruct.tools.runstore import EXAMPLES, TREE_DIR, RunStore
+from explore_instruct.tools.seeds import domain_tree_from_sentence
+from explore_instruct.tools.seeds import load_seed as load_seed_tree
+from explore_instruct.tools.tree import NodeStatus
+
+
+def load_seed(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Build the tree from a sentence or a seed, commit the seed's examples, put the cursor on the root."""
+    ctx = runtime.context
+    source = state.get("seed") or state.get("domain")
+    if not source:
+        raise ValueError("input: give 'domain' (a sentence) or 'seed' (a seed file or tree directory)")
+    tree = load_seed_tree(source) if state.get("seed") else domain_tree_from_sentence(source)
+    thread_id = get_config().get("configurable", {}).get("thread_id")
+    run_dir = ctx.run_dir or f"{ctx.runs_root}/{thread_id or tree.root_id}"
+    store = RunStore(run_dir).ensure()
+    store.write_meta({"input": {k: state[k] for k in ("domain", "seed") if k in state}, "context": ctx.public()})
+    nodes = {
+        n.id: node_state(n, examples=[], kept=0, entered=n.parent is None) for n in tree.preorder(include_pruned=True)
+    }
+    partial: State = {"nodes": nodes, "root_id": tree.root_id, "run_dir": run_dir}  # type: ignore[typeddict-item]
+    seeds = [(n.id, n.examples) for n in tree.preorder() if n.examples]
+    # Seeds are a person's data: kept as they are (the reference never filters them), but indexed so that
+    # generated examples are compared with them.
+    update, kept, _ = commit(partial, store, seeds, "seed", ctx, check=False)
+    nodes = merge_by_id(nodes, kept_updates(partial, kept, seeds))
+    store.write_tree(tree_of(partial, nodes), update["examples_offset"])
+    queue = [n.id for n in tree.preorder() if n.depth < ctx.max_depth] if ctx.strategy == "bfs" else []
+    get_stream_writer()({"event": "seeded", "nodes": len(nodes), "examples": update["examples_total"]})
+    return {
+        "run_dir": run_dir,
+        "root_id": tree.root_id,
+        "nodes": nodes,
+        "cursor": tree.root_id,
+        "queue": queue,
+        "visits": [{"step": "start", "node": tree.root_id}],
+        "enrich_round": 0,
+        "status": "exploring",
+        **update,
+    }
+
+
+def budget_gate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Stop resumably: the run pauses here until resumed (with a larger budget, or once the provider is back)."""
+    stop = stop_reason(state, runtime.context)
+    if stop:
+        interrupt({"kind": stop[0], "reason": stop[1], "stats": state.get("stats", {})})
+    return {"status": "exploring", "provider_streak": 0}
+
+
+def finish(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Write the final tree and return a compact summary (the data stays in the run directory)."""
+    ctx = runtime.context
+    store = store_of(state, ctx)
+    tree = tree_of(state)
+    store.write_tree(tree, state.get("examples_offset", 0))
+    kept_per_depth: dict[str, int] = {}
+    shortfall: dict[str, int] = {}
+    for n in tree.preorder():
+        kept, want = state["nodes"][n.id].get("kept", 0), ctx.examples_at(n.depth)
+        kept_per_depth[str(n.depth)] = kept_per_depth.get(str(n.depth), 0) + kept
+        if kept < want:
+            shortfall[n.id] = want - kept
+    summary = {
+        "root": tree.root.name,
+        "nodes_per_depth": {str(k): v for k, v in tree.nodes_per_depth().items()},
+        "tasks_pruned": sum(1 for n in tree.nodes.values() if n.status == NodeStatus.PRUNED),
+        "examples_per_depth": kept_per_depth,
+        "examples": sum(kept_per_depth.values()),
+        "shortfall": shortfall,
+        "paths": {"run_dir": str(store.root), "tree": str(store.path(TREE_DIR)), "examples": str(store.path(EXAMPLES))},
+    }
+    get_stream_writer()({"event": "finished", **summary})
+    return {"status": "done", "summary": summary}

@@ -1,0 +1,185 @@
+"""Proposing subtasks and deciding which become tasks: the call, a person's review, the similarity check.
+
+Lookahead and backtracking (and BFS's `extend_worker`) differ only in the target they propose children
+for; all three plan a `ProposeTask` from the state and run it here. Proposals wait in the state's
+`proposals` until `similarity_check` accepts or prunes each one against every accepted task of the tree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from langgraph.config import get_stream_writer
+from langgraph.runtime import Runtime
+from langgraph.types import interrupt
+
+from explore_instruct.graphs.accounting import call_stats, count_rules, provider_mark, record_calls
+from explore_instruct.graphs.context import Context
+from explore_instruct.graphs.indexes import name_index, task_text
+from explore_instruct.graphs.ledger import commit, kept_updates
+from explore_instruct.graphs.routing import room
+from explore_instruct.graphs.state import DecomposeArgs, ProposeTask, State, merge_by_id
+from explore_instruct.graphs.view import accepted_children, demonstrations, model_for, node_state, run_dir, tree_of
+from explore_instruct.tools.decompose import DecomposeRequest, decompose
+from explore_instruct.tools.runstore import DROPPED, RunStore
+from explore_instruct.tools.similarity import Item
+from explore_instruct.tools.tree import Example, NodeStatus, Origin
+
+# ---- the call -------------------------------------------------------------------------------------
+
+
+def plan_proposal(state: State, target_id: str, origin: Origin, k: int, ctx: Context) -> ProposeTask:
+    """Everything one decomposition call needs, read from the state now (a `Send` carries only this)."""
+    tree = tree_of(state)
+    target = tree.node(target_id)
+    calls = state["nodes"][target_id].get("extend_calls", 0)
+    request: DecomposeArgs = {
+        "target": target.name,
+        "target_reason": target.reason,
+        "existing_children": [c.name for c in tree.children(target_id)],
+        "peers": [p.name for p in tree.peers(target_id)],
+        "demonstrations": [d.model_dump() for d in demonstrations(state, target_id, ctx, f"{origin}:{calls}")],
+        "k": k,
+        "examples_per_subtask": ctx.examples_per_subtask,
+        "max_children": ctx.max_children,
+    }
+    where = {"target": target_id, "origin": origin.value, "run_dir": run_dir(state, ctx)}
+    return {**where, "extend_calls": calls, "request": request}  # type: ignore[typeddict-item]
+
+
+async def run_proposal(task: ProposeTask, ctx: Context) -> dict[str, Any]:
+    """One decomposition call; its subtasks wait in `proposals` for the similarity check."""
+    target, origin = task["target"], task["origin"]
+    args = task["request"]
+    req = DecomposeRequest(
+        **{**args, "demonstrations": [Example.model_validate(d) for d in args["demonstrations"]]},  # type: ignore[arg-type]
+        flavour=ctx.flavour,
+    )
+    result = await decompose(model_for(ctx), req, model_label=ctx.model)
+    proposals: list[dict[str, Any]] = [
+        {
+            "target": target,
+            "origin": origin,
+            "name": s.name,
+            "reason": s.reason,
+            "examples": [e.model_dump() for e in s.examples],
+        }
+        for s in result.subtasks
+    ]
+    if not result.subtasks:
+        proposals.append({"target": target, "origin": origin, "empty": True})
+    update: dict[str, Any] = {
+        "nodes": {target: {"extend_calls": task["extend_calls"] + 1}},
+        "proposals": proposals,
+    }
+    calls = [result.call] if result.call is not None else []
+    # File writes leave the event loop: parallel LLM calls keep running while one task logs.
+    store = RunStore(task["run_dir"])
+    await asyncio.to_thread(
+        record_calls, store, calls, result.skipped, ctx.model, "decompose", target=target, origin=origin
+    )
+    if result.call is not None:
+        update["stats"] = call_stats(result.call, ctx.model) | {"drops": count_rules(s.rule for s in result.skipped)}
+        update["provider_streak"] = provider_mark(calls)
+    get_stream_writer()(
+        {"event": "proposed", "origin": origin, "target": target, "subtasks": [s.name for s in result.subtasks]}
+    )
+    return update
+
+
+# ---- a person's review ----------------------------------------------------------------------------
+
+
+def review(state: State) -> dict[str, Any]:
+    """Pause so a person can accept, rename or reject each proposed subtask.
+
+    Resume with `{"reject": [names], "rename": {old: new}}`; anything not mentioned is accepted.
+    """
+    real = [p for p in state.get("proposals", []) if not p.get("empty")]
+    if not real:
+        return {}
+    decision = interrupt(
+        {
+            "kind": "review_subtasks",
+            "proposals": [{"target": p["target"], "name": p["name"], "reason": p["reason"]} for p in real],
+        }
+    )
+    decision = decision if isinstance(decision, dict) else {}
+    reject = set(decision.get("reject", []))
+    rename = dict(decision.get("rename", {}))
+    kept: list[dict[str, Any] | None] = [None]
+    for p in state["proposals"]:
+        if p.get("empty"):
+            kept.append(p)
+        elif p["name"] in reject:
+            kept.append({**p, "examples": [], "rejected_by": "review"})
+        else:
+            kept.append({**p, "name": str(rename.get(p["name"], p["name"]))})
+    return {"proposals": kept}
+
+
+# ---- the similarity check -------------------------------------------------------------------------
+
+
+def similarity_check(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Accept a proposal only if no accepted task anywhere in the tree is too similar to it."""
+    ctx = runtime.context
+    store = RunStore(run_dir(state, ctx))
+    tree = tree_of(state)
+    names = name_index(store, ctx, tree)
+    new_nodes: dict[str, dict[str, Any]] = {}
+    accepted: dict[str, int] = {}  # per target, in the order targets appear in the tree
+    to_commit: list[tuple[str, list[Example]]] = []
+    queue_add: list[str] = []
+    pruned = 0
+    order = list(state["nodes"])
+    for p in sorted(state.get("proposals", []), key=lambda p: order.index(p["target"])):
+        target = p["target"]
+        accepted.setdefault(target, 0)
+        if p.get("empty"):
+            continue
+        status, why = NodeStatus.PRUNED, "rejected in review"  # type: NodeStatus, str | None
+        if not p.get("rejected_by"):
+            node_id = tree.unique_id(p["name"])
+            text = task_text(p["name"], p["reason"], ctx)
+            (match,) = names.greedy([Item(id=node_id, text=text, seq=len(tree.nodes))])
+            status = NodeStatus.ACCEPTED if match.keep else NodeStatus.PRUNED
+            why = None if match.keep else f"similar to {match.nearest_text!r} (score {match.score:.2f})"
+            if not match.keep:
+                row = {"stage": "similarity_check", "rule": "similar_task", "name": p["name"], "target": target}
+                near = {"nearest_id": match.nearest_id, "nearest": match.nearest_text, "score": round(match.score, 4)}
+                store.append_jsonl(DROPPED, [row | near])
+        node = tree.add_child(
+            target, p["name"], reason=p["reason"], origin=Origin(p["origin"]), status=status, status_reason=why
+        )
+        new_nodes[node.id] = node_state(node, examples=[], kept=0)
+        new_nodes[target] = {"children": list(tree.node(target).children)}
+        if status == NodeStatus.ACCEPTED:
+            accepted[target] += 1
+            to_commit.append((node.id, [Example.model_validate(e) for e in p["examples"]]))
+            if node.depth < ctx.max_depth:
+                queue_add.append(node.id)
+        else:
+            pruned += 1
+            get_stream_writer()({"event": "pruned", "name": p["name"], "why": why})
+    for target, n in accepted.items():
+        old = state["nodes"][target]
+        fruitless = 0 if n else old.get("fruitless", 0) + 1
+        widened = {"new_children": old.get("new_children", 0) + n, "fruitless": fruitless}
+        new_nodes[target] = {**new_nodes.get(target, {}), **widened}
+    merged: State = {**state, "nodes": merge_by_id(state["nodes"], new_nodes)}
+    update, kept, dropped = commit(merged, store, to_commit, "x", ctx)
+    new_nodes = merge_by_id(new_nodes, kept_updates(merged, kept, to_commit))
+    out: dict[str, Any] = {
+        "nodes": new_nodes,
+        "proposals": [None],
+        "stats": {"tasks_pruned": pruned, "drops": {"similar_instruction": len(dropped)} if dropped else {}},
+        **update,
+    }
+    if ctx.strategy == "bfs":
+        # Tasks that still have room go round again before the next level; new tasks join the back.
+        again = [t for t in accepted if room(merged["nodes"][t], len(accepted_children(merged, t)), ctx)]
+        out["queue"] = again + list(state.get("queue", [])) + queue_add
+    store.write_tree(tree_of(state, merge_by_id(state["nodes"], new_nodes)), update["examples_offset"])
+    return out

@@ -1,0 +1,95 @@
+"""Run directories written before graphs/explore.py was split into modules still resume.
+
+tests/fixtures/legacy_runs/ holds two runs made by commit 37dcf17 (see make.py there), paused by a calls
+budget: one inside exploration, one inside enrichment. Each is copied to a new place (so the checkpoint's
+own run_dir points elsewhere), resumed with today's graph and a larger budget, and must end exactly like
+the same run made today with the same pause: the same tree, the same examples with the same ids, none lost or
+doubled, and the examples written before the pause untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+from langgraph.types import Command
+from support.scripted import Script
+
+from explore_instruct.graphs.context import Context
+from explore_instruct.graphs.explore import builder
+
+LEGACY = Path(__file__).parent / "fixtures" / "legacy_runs"
+
+
+def lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+
+
+def stored_context(source: Path, **overrides: Any) -> Context:
+    params = json.loads((source / "run.json").read_text(encoding="utf-8"))["context"]
+    known = set(Context.__dataclass_fields__)
+    return Context(**{k: v for k, v in (params | overrides).items() if k in known})
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def meta_calls(run_dir: Path) -> int:
+    """Calls the old code made before the pause (its budget)."""
+    return int(json.loads((run_dir / "run.json").read_text(encoding="utf-8"))["context"]["max_calls"])
+
+
+@pytest.mark.parametrize("name", ["explore-paused", "enrich-paused"])
+async def test_a_run_paused_by_the_old_code_resumes_to_the_same_end(tmp_path: Path, name: str) -> None:
+    run_dir = tmp_path / "moved" / name
+    shutil.copytree(LEGACY / name, run_dir)
+    original = snapshot(LEGACY / name)
+    before = (run_dir / "examples.jsonl").read_bytes()
+    meta = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    model = Script(dup_share=0.3).chat_model()
+    ctx = stored_context(run_dir, run_dir=str(run_dir), chat_model=model, max_calls=None)
+    config: Any = {"configurable": {"thread_id": meta["thread_id"]}, "recursion_limit": 10_000}
+
+    async with AsyncSqliteSaver.from_conn_string(str(run_dir / "checkpoints.sqlite")) as saver:
+        graph = builder.compile(checkpointer=saver)
+        paused = await graph.aget_state(config)
+        assert [i.value["kind"] for i in paused.interrupts] == ["budget"]
+        await graph.ainvoke(Command(resume={}), config, context=ctx)
+        done = await graph.aget_state(config)
+
+    assert done.interrupts == () and done.values["status"] == "done"
+    records = lines(run_dir / "examples.jsonl")
+    assert (run_dir / "examples.jsonl").read_bytes().startswith(before)
+    assert len({r["id"] for r in records}) == len(records) == done.values["summary"]["examples"]
+    # Everything the resumed run wrote is in its new place; nothing went to the directory it was made in
+    # (the checkpoint names it; in a clone at another path it would not even exist).
+    assert done.values["summary"]["paths"]["run_dir"] == str(run_dir)
+    assert snapshot(LEGACY / name) == original
+
+    # Today's code, the same run with the same pause: the resumed legacy run must end identically.
+    today_dir = tmp_path / "today"
+    script = Script(dup_share=0.3).chat_model()
+    today = builder.compile(checkpointer=InMemorySaver())
+    today_config: Any = {"configurable": {"thread_id": "today"}, "recursion_limit": 10_000}
+    await today.ainvoke(
+        {"domain": meta["input"]["domain"]},
+        today_config,
+        context=stored_context(run_dir, run_dir=str(today_dir), chat_model=script),
+    )
+    assert [i.value["kind"] for i in (await today.aget_state(today_config)).interrupts] == ["budget"]
+    lifted = stored_context(run_dir, run_dir=str(today_dir), chat_model=script, max_calls=None)
+    await today.ainvoke(Command(resume={}), today_config, context=lifted)
+    reference = await today.aget_state(today_config)
+    assert reference.values["status"] == "done"
+    assert records == lines(today_dir / "examples.jsonl")
+    assert json.loads((run_dir / "tree" / "tree_meta_info.json").read_text(encoding="utf-8")) == json.loads(
+        (today_dir / "tree" / "tree_meta_info.json").read_text(encoding="utf-8")
+    )
+    assert done.values["visits"] == reference.values["visits"]
+    assert done.values["stats"]["calls"] == reference.values["stats"]["calls"] == model.calls + meta_calls(run_dir)
