@@ -14,9 +14,10 @@ import os
 import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from explore_instruct.graphs.context import Context
+if TYPE_CHECKING:
+    from explore_instruct.graphs.context import Context
 
 ENV_PREFIX = "EXPLORE_INSTRUCT_HARD_"
 OUTPUT_ROOT_ENV = "EXPLORE_INSTRUCT_OUTPUT_ROOT"

@@ -10,16 +10,20 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, Any, Literal, TypeVar
 
 from mcp.server.fastmcp import Context as MCPContext
 from mcp.server.fastmcp import FastMCP
 from mcp.server.fastmcp.exceptions import ToolError
+from mcp.server.fastmcp.tools import Tool
+from mcp.server.fastmcp.utilities.func_metadata import ArgModelBase
 from mcp.types import ContentBlock, ToolAnnotations
-from pydantic import Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, create_model
 
-from explore_instruct.agent.runs import ExploreRequest, Runs, one_line
+from explore_instruct.agent.errors import flat, one_line
+from explore_instruct.agent.request import ExploreRequest
+from explore_instruct.agent.service import Runs
 
 INSTRUCTIONS = (
     "Build instruction-tuning datasets. `explore` starts a run for a domain and returns its id and counts "
@@ -29,8 +33,19 @@ T = TypeVar("T")
 Format = Literal["alpaca", "jsonl", "sharegpt", "messages", "hf"]
 
 
-def _desc(name: str) -> Any:
-    return Field(default=None, description=ExploreRequest.model_fields[name].description)
+def model_tool(
+    fn: Callable[..., Awaitable[Any]], model: type[BaseModel], *, name: str, description: str, **kw: Any
+) -> Tool:
+    """A tool whose advertised input schema and argument check are `model` itself.
+
+    FastMCP builds both from the function's signature, which would be a second copy of the model's fields, and
+    it drops arguments the signature does not name: `depht=5` would start a default run. Here the arguments
+    are validated by `model` (strict: an unknown one is an error naming it) and handed to `fn` as keywords.
+    """
+    tool = Tool.from_function(fn, name=name, description=description, **kw)
+    arguments = create_model(f"{name}Arguments", __base__=(ArgModelBase, model))
+    metadata = tool.fn_metadata.model_copy(update={"arg_model": arguments})
+    return tool.model_copy(update={"fn_metadata": metadata, "parameters": arguments.model_json_schema(by_alias=True)})
 
 
 class OneLineFastMCP(FastMCP):
@@ -43,13 +58,12 @@ class OneLineFastMCP(FastMCP):
         except ToolError as e:
             bad_args = e.__cause__ if isinstance(e.__cause__, ValidationError) else None
             message = f"Error executing tool {name}: {one_line(bad_args)}" if bad_args is not None else str(e)
-            raise ToolError(" ".join(message.splitlines())) from None
+            raise ToolError(flat(message)) from None
 
 
 def build_server(runs: Runs | None = None) -> FastMCP:
     """The server's tools bound to one `Runs` (caps, output root, operator run defaults)."""
     runs = runs or Runs()
-    server = OneLineFastMCP("explore-instruct", instructions=INSTRUCTIONS, log_level="WARNING")
 
     async def guarded(work: Awaitable[T]) -> T:
         try:
@@ -75,38 +89,20 @@ def build_server(runs: Runs | None = None) -> FastMCP:
 
         return report
 
-    @server.tool(description=ExploreRequest.__doc__, annotations=ToolAnnotations(title="Explore a domain"))
-    async def explore(
-        domain: Annotated[str | None, _desc("domain")] = None,
-        seed: Annotated[str | None, _desc("seed")] = None,
-        depth: Annotated[int | None, _desc("depth")] = None,
-        breadth: Annotated[list[int] | None, _desc("breadth")] = None,
-        examples: Annotated[list[int] | None, _desc("examples")] = None,
-        model: Annotated[str | None, _desc("model")] = None,
-        max_calls: Annotated[int | None, _desc("max_calls")] = None,
-        max_tokens: Annotated[int | None, _desc("max_tokens")] = None,
-        max_cost_usd: Annotated[float | None, _desc("max_cost_usd")] = None,
-        output_dir: Annotated[str | None, _desc("output_dir")] = None,
-        ctx: MCPContext | None = None,
-    ) -> dict[str, Any]:
-        args = {
-            "domain": domain,
-            "seed": seed,
-            "depth": depth,
-            "breadth": breadth,
-            "examples": examples,
-            "model": model,
-            "max_calls": max_calls,
-            "max_tokens": max_tokens,
-            "max_cost_usd": max_cost_usd,
-            "output_dir": output_dir,
-        }
-        args = {k: v for k, v in args.items() if v is not None}
-
+    async def explore(ctx: MCPContext | None = None, **arguments: Any) -> dict[str, Any]:
         async def work() -> dict[str, Any]:
-            return await runs.explore(ExploreRequest(**args), progress=reporter(ctx))
+            return await runs.explore(ExploreRequest(**arguments), progress=reporter(ctx))
 
         return await guarded(work())
+
+    explore_tool = model_tool(
+        explore,
+        ExploreRequest,
+        name="explore",
+        description=ExploreRequest.__doc__ or "",
+        annotations=ToolAnnotations(title="Explore a domain"),
+    )
+    server = OneLineFastMCP("explore-instruct", instructions=INSTRUCTIONS, log_level="WARNING", tools=[explore_tool])
 
     @server.tool(
         description="Where a run stands: status, counts, cost, what it waits for.",

@@ -12,10 +12,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from langchain_core.tools import StructuredTool, ToolException
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
+from explore_instruct.agent.errors import flat, one_line
 from explore_instruct.agent.limits import Limits
-from explore_instruct.agent.runs import ExploreRequest, Runs, one_line, run_sync
+from explore_instruct.agent.loops import run_sync
+from explore_instruct.agent.request import ExploreRequest
+from explore_instruct.agent.service import Runs
 
 NAME = "explore_instruct"
 DESCRIPTION = (
@@ -30,10 +33,9 @@ def _error(e: ToolException) -> str:
     return json.dumps({"error": str(e)})
 
 
-def _validation_error(e: ValidationError | Any) -> str:
-    message = one_line(e) if isinstance(e, ValidationError) else str(e)
-    # The field path comes from the caller's keys, which may hold line breaks: keep the error one line.
-    return json.dumps({"error": " ".join(message.splitlines())})
+def _validation_error(e: Any) -> str:
+    """LangChain hands over the ValidationError of the arguments (or, configured otherwise, a string)."""
+    return json.dumps({"error": one_line(e) if isinstance(e, BaseException) else flat(str(e))})
 
 
 def as_tool(

@@ -29,7 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from explore_instruct.agent.runner import start_run
+from explore_instruct.agent.driver import start_run
 from explore_instruct.graphs.context import Context
 from explore_instruct.tools.runstore import QUERY_LOG
 

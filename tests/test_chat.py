@@ -15,7 +15,8 @@ from support.agent_script import AgentPlan
 from support.openai_server import ScriptedOpenAIServer
 from support.scripted import Script
 
-from explore_instruct.agent.chat import ChatContext, builder, graph, parse_command, suggest
+from explore_instruct.agent.chat import ChatContext, builder, graph
+from explore_instruct.agent.chat_commands import parse_command, suggest
 
 DOMAIN = "Email writing for work"
 

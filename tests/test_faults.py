@@ -16,7 +16,7 @@ import pytest
 from support.openai_server import Reply, ScriptedOpenAIServer
 from support.scripted import Script
 
-from explore_instruct.agent.runner import resume_run, start_run
+from explore_instruct.agent.driver import resume_run, start_run
 from explore_instruct.graphs.context import Context
 
 

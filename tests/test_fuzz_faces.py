@@ -40,7 +40,8 @@ from support.reliability import DOMAIN, WordScript, cli_env
 
 from explore_instruct.agent.limits import Limits
 from explore_instruct.agent.mcp_server import build_server
-from explore_instruct.agent.runs import ExploreRequest, Runs
+from explore_instruct.agent.request import ExploreRequest
+from explore_instruct.agent.service import Runs
 from explore_instruct.agent.tool import make_explore_tool
 
 TRIED: Counter[str] = Counter()

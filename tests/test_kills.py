@@ -53,7 +53,8 @@ from support.reliability import (
 )
 from support.scripted import parse_generate, prompt_of_request
 
-from explore_instruct.agent.runner import CHECKPOINT_URL_ENV, run_status, start_run
+from explore_instruct.agent.checkpoints import CHECKPOINT_URL_ENV
+from explore_instruct.agent.driver import run_status, start_run
 from explore_instruct.graphs.context import Context
 
 pytestmark = pytest.mark.slow

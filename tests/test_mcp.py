@@ -107,7 +107,7 @@ def test_mcp_command_rejects_bad_configuration_with_exit_code_2(tmp_path: Path) 
     bad = tmp_path / "c.yaml"
     bad.write_text("max_depht: 2\n")
     r = CliRunner().invoke(app, ["mcp", "--config", str(bad)])
-    assert r.exit_code == 2 and r.output.strip() == "error: mcp: unknown run parameter 'max_depht'"
+    assert r.exit_code == 2 and r.output.strip() == f"error: {bad}: unknown parameter 'max_depht'"
 
 
 # ---- the Agent Server (`langgraph dev`) ---------------------------------------------------------------
@@ -218,7 +218,8 @@ async def test_runs_command_lists_runs_with_status_and_counts(tmp_path: Path) ->
 
     from explore_instruct.agent.cli import app
     from explore_instruct.agent.limits import Limits
-    from explore_instruct.agent.runs import ExploreRequest, Runs
+    from explore_instruct.agent.request import ExploreRequest
+    from explore_instruct.agent.service import Runs
 
     runs = Runs(
         limits=Limits(output_root=str(tmp_path)), defaults={"similarity": "exact"}, chat_model=Script().chat_model()

@@ -11,7 +11,8 @@ import pytest
 from support import postgres
 from support.scripted import Script
 
-from explore_instruct.agent.runner import CHECKPOINT_URL_ENV, resume_run, start_run
+from explore_instruct.agent.checkpoints import CHECKPOINT_URL_ENV
+from explore_instruct.agent.driver import resume_run, start_run
 from explore_instruct.graphs.context import Context
 from explore_instruct.tools.runstore import CHECKPOINTS, RunDirError
 

@@ -27,7 +27,7 @@ from support.scripted import Script
 from typer.testing import CliRunner
 
 from explore_instruct.agent.cli import EXIT_BAD_INPUT, app
-from explore_instruct.agent.runner import resume_run, run_status, start_run
+from explore_instruct.agent.driver import resume_run, run_status, start_run
 from explore_instruct.graphs.context import Context
 from explore_instruct.tools.similarity import normalise
 
@@ -195,7 +195,7 @@ def bad_config(tmp_path: Path) -> str:
 
 
 BAD_INPUTS = {
-    "depth out of range": (["--domain", DOMAIN, "--depth", "99"], "max_depth: 99 is outside 0..8"),
+    "depth out of range": (["--domain", DOMAIN, "--depth", "99"], "depth: Input should be less than or equal to 8"),
     "domain and seed": (["--domain", DOMAIN, "--seed", "tests/fixtures/seed_tree.yaml"], "exactly one of"),
     "neither domain nor seed": ([], "exactly one of"),
     "unknown config key": (["--domain", DOMAIN, "--config", "{bad_config}"], "unknown parameter 'breadht'"),

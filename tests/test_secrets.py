@@ -21,7 +21,7 @@ from support.reliability import DOMAIN, WordScript
 from typer.testing import CliRunner
 
 from explore_instruct.agent.cli import app
-from explore_instruct.agent.runner import CHECKPOINT_URL_ENV
+from explore_instruct.agent.checkpoints import CHECKPOINT_URL_ENV
 
 MARK = uuid.uuid4().hex[:16]
 OPENAI_KEY = f"sk-openai-{MARK}-A"

@@ -1,8 +1,7 @@
 """The dataset-out commands: `sample`, `export` and `stats`, joined to the main app by `register`.
 
 They read only what a run (or any Explore-Instruct tree directory) has stored, so a dataset can be redrawn
-with another N, seed or format at no LLM cost. The CLI module is imported inside the commands: it imports
-this one while it is being built.
+with another N, seed or format at no LLM cost.
 """
 
 from __future__ import annotations
@@ -13,6 +12,8 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
+
+from explore_instruct.agent.cli_console import guard, out
 
 DEFAULT_EXPORT_DIR = "export"
 
@@ -78,8 +79,6 @@ def _per_depth(examples: list[Any]) -> dict[int, int]:
 
 
 def _print_written(report: dict[str, Any], as_json: bool) -> None:
-    from explore_instruct.agent.cli import out
-
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
         return
@@ -105,9 +104,8 @@ def sample_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Draw N examples from a run or any Explore-Instruct tree by the method's quotas, and write them."""
-    from explore_instruct.agent.cli import _guard
 
-    report = _guard(
+    report = guard(
         lambda: _write(
             source,
             n,
@@ -142,7 +140,6 @@ def export_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Export a run's kept examples (pruned tasks left out) as training data with a dataset card."""
-    from explore_instruct.agent.cli import _guard
     from explore_instruct.tools.sampling import DEFAULT_MAX_DEPTH, is_run_dir
 
     def run() -> dict[str, Any]:
@@ -165,12 +162,10 @@ def export_cmd(
             push=push,
         )
 
-    _print_written(_guard(run), as_json)
+    _print_written(guard(run), as_json)
 
 
 def _print_stats(stats: dict[str, Any], plots: list[str]) -> None:
-    from explore_instruct.agent.cli import out
-
     def line(text: str) -> None:
         out.print(escape(text), highlight=False, soft_wrap=True)
 
@@ -219,7 +214,6 @@ def stats_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Coverage of the data: unique verb–noun pairs (the paper's metric), tree shape, similarity inside tasks."""
-    from explore_instruct.agent.cli import _guard
     from explore_instruct.tools.coverage import analyse
 
     def run() -> tuple[dict[str, Any], list[str]]:
@@ -237,7 +231,7 @@ def stats_cmd(
             )
         return analysis.stats, [str(p) for p in written]
 
-    stats, written = _guard(run)
+    stats, written = guard(run)
     if as_json:
         typer.echo(json.dumps(stats | ({"plots": written} if written else {}), ensure_ascii=False, indent=2))
     else:

@@ -1,61 +1,32 @@
-"""Start and resume exploration runs on disk: one run directory = one thread = one SQLite checkpoint.
+"""The driver of one run directory: start, drive, resume and inspect it (one directory = one thread = one checkpoint).
 
-Shared by the CLI and (later) the LangChain tool and MCP server, so every face resumes the same way.
+Shared by the CLI and, through `service.Runs`, by the LangChain tool, MCP and the chat, so every face starts and
+resumes the same way. The model a run talks to is passed in (`model=`), never written into the caller's
+`Context`: the graph gets a copy of the context holding it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
+import dataclasses
 import os
 import secrets
-from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.types import Command
 
+from explore_instruct.agent.checkpoints import CHECKPOINT_URL_ENV, eager_writes, open_checkpointer
+from explore_instruct.agent.clients import own_http_client
 from explore_instruct.graphs.context import Context
 from explore_instruct.graphs.explore import builder
 from explore_instruct.tools.llm import shared_chat_model
 from explore_instruct.tools.runstore import CHECKPOINTS, RUN_META, RunDirError, RunStore
 
 RECURSION_LIMIT = 1_000_000
-# A Postgres URL here puts checkpoints in a shared database (many workers, one state store). It is read
-# from the environment on every start and resume and never written to the run directory: it may hold a password.
-CHECKPOINT_URL_ENV = "EXPLORE_INSTRUCT_CHECKPOINT_URL"
-
-
-@asynccontextmanager
-async def open_checkpointer(store: RunStore) -> AsyncIterator[BaseCheckpointSaver[Any]]:
-    """SQLite in the run directory by default; Postgres when EXPLORE_INSTRUCT_CHECKPOINT_URL says so."""
-    url = os.environ.get(CHECKPOINT_URL_ENV, "").strip()
-    async with AsyncExitStack() as stack:
-        if not url:
-            yield await stack.enter_async_context(AsyncSqliteSaver.from_conn_string(str(store.path(CHECKPOINTS))))
-            return
-        if not url.startswith(("postgres://", "postgresql://")):
-            raise RunDirError(f"{CHECKPOINT_URL_ENV}: only postgres:// URLs are supported")
-        from urllib.parse import urlparse
-
-        import psycopg
-        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
-
-        where = f"{urlparse(url).hostname or 'localhost'}:{urlparse(url).port or 5432}"
-        try:
-            saver = await stack.enter_async_context(AsyncPostgresSaver.from_conn_string(url))
-            await saver.setup()
-        except psycopg.Error as e:
-            first = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
-            raise RunDirError(f"Postgres checkpointer at {where}: {first}") from None
-        yield saver
-
-
 ProgressFn = Callable[[dict[str, Any]], None]
 
 
@@ -80,50 +51,7 @@ def _config(thread_id: str, ctx: Context) -> RunnableConfig:
     }
 
 
-def _eager_writes(saver: BaseCheckpointSaver[Any]) -> None:
-    """Save each finished task's writes at once, not when its turn comes under max_concurrency.
-
-    LangGraph queues the checkpointer's writes behind the tasks waiting on the max_concurrency semaphore
-    (first in, first out), so in a fan-out larger than the limit nothing a finished call returned was saved
-    until every call of the step had started: a kill mid-round lost, and paid again for, all of them. The
-    write starts when LangGraph submits it; LangGraph still awaits it under its semaphore as before.
-    """
-    put = saver.aput_writes
-
-    @functools.wraps(put)
-    def aput_writes(*args: Any, **kwargs: Any) -> Any:
-        coro = put(*args, **kwargs)
-        try:
-            return asyncio.get_running_loop().create_task(coro)
-        except RuntimeError:  # not on the event loop's thread: leave it to the caller, as before
-            return coro
-
-    saver.aput_writes = aput_writes  # type: ignore[method-assign]
-
-
-@functools.cache
-def _tls_context() -> Any:
-    """One TLS context per process: building one (loading the CA bundle) cost ~50 ms for every run's client."""
-    import httpx2  # the openai client's HTTP library
-
-    return httpx2.create_ssl_context()
-
-
-def own_http_client(model: Any) -> tuple[Any, Any]:
-    """A copy of an OpenAI-compatible model with an async HTTP client of its own, and that client.
-
-    langchain-openai shares one pooled client per endpoint across the process, and pooled connections belong
-    to the event loop that opened them: a second `asyncio.run(start_run(...))` or `resume_run` in the same
-    process (a script, a notebook, the CLI invoked in process) failed with "Event loop is closed".
-    """
-    root = getattr(model, "root_async_client", None)
-    if root is None or not hasattr(root, "copy") or not hasattr(model, "model_copy"):
-        return model, None
-    import openai
-
-    http = openai.DefaultAsyncHttpxClient(verify=_tls_context())
-    client = root.copy(http_client=http)
-    return model.model_copy(update={"root_async_client": client, "async_client": client.chat.completions}), http
+ReviewFn = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 async def drive(
@@ -132,18 +60,34 @@ async def drive(
     ctx: Context,
     payload: Any,
     progress: ProgressFn | None,
-    on_review: Callable[[dict[str, Any]], dict[str, Any]] | None,
+    on_review: ReviewFn | None,
+    *,
+    model: Any = None,
 ) -> RunOutcome:
-    if ctx.chat_model is None:  # the run's own model and HTTP client, closed when this drive ends
-        ctx.chat_model, http = own_http_client(shared_chat_model(ctx.model_spec()))
-        try:
-            return await drive(store, thread_id, ctx, payload, progress, on_review)
-        finally:
-            ctx.chat_model = None
-            if http is not None:
-                await http.aclose()
+    """Run the graph from `payload` until it ends or pauses; `model` (else `ctx.chat_model`, else the process's
+    shared model for `ctx.model_spec()` with an HTTP client of its own) answers the run's calls."""
+    model = model if model is not None else ctx.chat_model
+    http = None
+    if model is None:  # the run's own model and HTTP client, closed when this drive ends
+        model, http = own_http_client(shared_chat_model(ctx.model_spec()))
+    try:
+        run_ctx = ctx if model is ctx.chat_model else dataclasses.replace(ctx, chat_model=model)
+        return await _drive(store, thread_id, run_ctx, payload, progress, on_review)
+    finally:
+        if http is not None:
+            await http.aclose()
+
+
+async def _drive(
+    store: RunStore,
+    thread_id: str,
+    ctx: Context,
+    payload: Any,
+    progress: ProgressFn | None,
+    on_review: ReviewFn | None,
+) -> RunOutcome:
     async with open_checkpointer(store) as saver:
-        _eager_writes(saver)
+        eager_writes(saver)
         graph = builder.compile(checkpointer=saver)
         config = _config(thread_id, ctx)
         while True:
@@ -199,18 +143,25 @@ async def start_run(
     domain: str | None = None,
     seed: str | None = None,
     progress: ProgressFn | None = None,
-    on_review: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    on_review: ReviewFn | None = None,
+    model: Any = None,
 ) -> RunOutcome:
     store = await asyncio.to_thread(new_run_dir, ctx)
     inputs = {k: v for k, v in (("domain", domain), ("seed", seed)) if v}
     if seed:
         inputs["seed"] = str(Path(seed).resolve())
     thread_id = await begin_run(store, ctx, inputs)
-    return await drive(store, thread_id, ctx, inputs, progress, on_review)
+    return await drive(store, thread_id, ctx, inputs, progress, on_review, model=model)
 
 
-def load_run(run_dir: str, **overrides: Any) -> tuple[RunStore, str, Context]:
-    """The stored parameters of a run, with caller overrides (budgets, concurrency) applied."""
+class StoredRun(NamedTuple):
+    store: RunStore
+    thread_id: str
+    ctx: Context
+
+
+def load_stored_run(run_dir: str, **overrides: Any) -> StoredRun:
+    """A run directory's store, thread id and stored parameters, with caller overrides (budgets, concurrency)."""
     store = RunStore(run_dir)
     meta = store.read_meta()
     thread_id = meta.get("thread_id")
@@ -223,22 +174,22 @@ def load_run(run_dir: str, **overrides: Any) -> tuple[RunStore, str, Context]:
     params["run_dir"] = str(store.root)
     known = set(Context.__dataclass_fields__)
     ctx = Context(**{k: v for k, v in params.items() if k in known})
-    return store, thread_id, ctx
+    return StoredRun(store, thread_id, ctx)
 
 
 async def resume_run(
     run_dir: str,
     *,
     progress: ProgressFn | None = None,
-    on_review: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    on_review: ReviewFn | None = None,
     chat_model: Any = None,
     decision: dict[str, Any] | None = None,
     **overrides: Any,
 ) -> RunOutcome:
-    """Continue a run; at a pause, `decision` answers it (a review: {"reject": [names], "rename": {...}})."""
-    store, thread_id, ctx = load_run(run_dir, **overrides)
-    if chat_model is not None:
-        ctx.chat_model = chat_model
+    """Continue a run; at a pause, `decision` answers it (a review: {"reject": [names], "rename": {...}}).
+
+    `chat_model` answers the run's calls (default: the shared model for the stored parameters)."""
+    store, thread_id, ctx = load_stored_run(run_dir, **overrides)
     async with open_checkpointer(store) as saver:
         snapshot = await builder.compile(checkpointer=saver).aget_state(_config(thread_id, ctx))
     if not snapshot.values:  # killed before the first checkpoint: start over from the stored input
@@ -257,11 +208,11 @@ async def resume_run(
         )
     else:
         payload = None
-    return await drive(store, thread_id, ctx, payload, progress, on_review)
+    return await drive(store, thread_id, ctx, payload, progress, on_review, model=chat_model)
 
 
 async def run_status(run_dir: str) -> dict[str, Any]:
-    store, thread_id, ctx = load_run(run_dir)
+    store, thread_id, ctx = load_stored_run(run_dir)
     async with open_checkpointer(store) as saver:
         snapshot = await builder.compile(checkpointer=saver).aget_state(_config(thread_id, ctx))
     values = snapshot.values or {}

@@ -1,7 +1,7 @@
 """The `runs` and `mcp` commands, joined to the main app by `register`.
 
 `runs` lists what is under an output root; `mcp` serves the run operations to desktop MCP clients over
-stdio. The CLI module is imported inside the commands: it imports this one while it is being built.
+stdio. The run operations (and with them LangGraph and the model clients) are imported inside the commands.
 """
 
 from __future__ import annotations
@@ -11,33 +11,18 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
-from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
-from explore_instruct.graphs.context import Context
+from explore_instruct.agent.cli_console import guard, out
 
 
 def _run_defaults(config: Path | None, **flags: Any) -> dict[str, Any]:
     """Operator run parameters for the MCP server: a YAML file like `run --config`, then flags."""
-    params: dict[str, Any] = {}
-    if config is not None:
-        try:
-            loaded = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
-            raise ValueError(f"{config}: cannot read config ({str(e).splitlines()[0] if str(e) else e})") from None
-        if not isinstance(loaded, dict):
-            raise ValueError(f"{config}: config must be a mapping of parameter names to values")
-        params.update(loaded)
-    params.update({k: v for k, v in flags.items() if v is not None})
-    unknown = sorted(set(params) - set(Context.__dataclass_fields__) - {"chat_model", "run_dir"})
-    if unknown:
-        raise ValueError(f"mcp: unknown run parameter {unknown[0]!r}")
-    try:
-        Context(**params)  # fail now, not at the first tool call
-    except TypeError as e:
-        raise ValueError(f"mcp: {e}") from None
+    from explore_instruct.agent.config import build_context, load_config
+
+    # Each run gets its own directory under the root: a config cannot name one.
+    params = {**load_config(config, exclude={"run_dir"}), **{k: v for k, v in flags.items() if v is not None}}
+    build_context(params, where="mcp")  # fail now, not at the first tool call
     return params
 
 
@@ -51,9 +36,9 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
     ) -> None:
         """List the runs under an output root with status and counts."""
-        from explore_instruct.agent.cli import _guard
         from explore_instruct.agent.limits import Limits
-        from explore_instruct.agent.runs import Runs, run_sync
+        from explore_instruct.agent.loops import run_sync
+        from explore_instruct.agent.service import Runs
 
         def run() -> list[dict[str, Any]]:
             limits = Limits(output_root=str(root)) if root is not None else Limits()
@@ -61,10 +46,12 @@ def register(app: typer.Typer) -> None:
                 raise ValueError(f"{limits.output_root}: no such directory")
             return run_sync(lambda: Runs(limits=limits).list_runs(limit))
 
-        rows = _guard(run)
+        rows = guard(run)
         if as_json:
             typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
             return
+        from rich.table import Table
+
         table = Table(title=f"{len(rows)} runs")
         for col in ("run", "status", "tasks", "examples", "calls", "cost", "domain"):
             table.add_column(col)
@@ -79,7 +66,7 @@ def register(app: typer.Typer) -> None:
                 "unknown" if cost is None and "error" not in r else ("" if cost is None else f"${cost:.4f}"),
                 escape(str(r.get("domain") or r.get("error") or "")),
             )
-        Console().print(table)
+        out.print(table)
 
     @app.command("mcp")
     def mcp_cmd(
@@ -95,15 +82,14 @@ def register(app: typer.Typer) -> None:
 
         Hard caps come from EXPLORE_INSTRUCT_HARD_MAX_NODES / _CALLS / _TOKENS / _COST_USD / _EXAMPLES.
         """
-        from explore_instruct.agent.cli import _guard
         from explore_instruct.agent.limits import Limits
         from explore_instruct.agent.mcp_server import main
-        from explore_instruct.agent.runs import Runs
+        from explore_instruct.agent.service import Runs
 
         def build() -> Runs:
             defaults = _run_defaults(config, model=model, base_url=base_url, similarity=similarity)
             limits = Limits(output_root=str(root)) if root is not None else Limits()
             return Runs(limits=limits, defaults=defaults)
 
-        runs = _guard(build)
+        runs = guard(build)
         main(runs)

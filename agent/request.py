@@ -1,0 +1,106 @@
+"""The explore request: what a caller may set for one exploration, defined once for every face.
+
+The CLI's `run` options, the LangChain tool's schema, the MCP `explore` tool's input schema and the chat's
+`/explore key=value` options are all generated from `ExploreRequest`, so a field added here (one line) reaches
+every face. A field that is a run parameter says which `Context` field it fills (`To(...)`); the others
+(domain, seed, output_dir) are what the face itself acts on.
+
+The model is strict about names (`extra="forbid"`: `depht=5` is an error, not a default run) and lenient about
+the forms people and LLMs write numbers in (`"4,3"`, `[4, 3]`, `4`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from explore_instruct.agent.parsing import parse_ints
+
+# Short names a person may type for a field: the CLI's `--out` / `--max-cost` and the chat's `out=` / `max_cost=`.
+ALIASES = {"out": "output_dir", "max_cost": "max_cost_usd"}
+BUDGETS = ("max_calls", "max_tokens", "max_cost_usd")
+
+
+@dataclass(frozen=True)
+class To:
+    """Marks a request field as a run parameter: the `Context` field it sets (default: the same name)."""
+
+    name: str | None = None
+
+
+class ExploreRequest(BaseModel):
+    """Explore a domain as a tree of tasks and generate instruction-tuning examples for each task.
+
+    Returns a compact result (run id, counts, file paths, cost), never the examples themselves.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    domain: str | None = Field(
+        default=None,
+        max_length=500,
+        description="The domain in one sentence, e.g. 'rewriting legal contracts in plain English'.",
+    )
+    seed: str | None = Field(
+        default=None, description="Instead of a domain: a YAML/JSON seed tree file or an Explore-Instruct directory."
+    )
+    depth: Annotated[int | None, To("max_depth")] = Field(
+        default=None, ge=0, le=8, description="Max depth of the task tree (default 2)."
+    )
+    breadth: Annotated[list[int] | None, To()] = Field(
+        default=None, description="New subtasks per task at each depth, e.g. [4, 3] (default [8, 6])."
+    )
+    examples: Annotated[list[int] | None, To()] = Field(
+        default=None, description="Examples per task at each depth; the last value repeats (default [50])."
+    )
+    model: Annotated[str | None, To()] = Field(
+        default=None, description="provider:model for generation, e.g. openai:gpt-4o-mini (default: the operator's)."
+    )
+    # At least 0 here (an operator's budget of 0 stops a run before its first call); `Limits` holds callers to > 0.
+    max_calls: Annotated[int | None, To()] = Field(
+        default=None, ge=0, description="Budget: LLM calls (at most the operator cap)."
+    )
+    max_tokens: Annotated[int | None, To()] = Field(
+        default=None, ge=0, description="Budget: tokens (at most the operator cap)."
+    )
+    max_cost_usd: Annotated[float | None, To()] = Field(
+        default=None, ge=0, description="Budget: USD (at most the operator cap)."
+    )
+    output_dir: str | None = Field(
+        default=None, description="Run directory, relative to the operator's output root (default: a new name)."
+    )
+
+    @field_validator("breadth", "examples", mode="before")
+    @classmethod
+    def _counts(cls, v: Any) -> Any:
+        return parse_ints(v)
+
+    @field_validator("breadth", "examples")
+    @classmethod
+    def _non_negative(cls, v: list[int] | None) -> list[int] | None:
+        if v is not None and (not v or any(n < 0 for n in v)):
+            raise ValueError("give one non-negative count per depth")
+        return v
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ExploreRequest:
+        if bool(self.domain and self.domain.strip()) == bool(self.seed):
+            raise ValueError("give exactly one of domain or seed")
+        return self
+
+    def context_params(self) -> dict[str, Any]:
+        """The run parameters this request sets (the fields marked `To`), by their `Context` names."""
+        params = {}
+        for name, info in type(self).model_fields.items():
+            value = getattr(self, name)
+            for mark in info.metadata:
+                if isinstance(mark, To) and value is not None:
+                    params[mark.name or name] = value
+        return params
+
+
+def field_for(name: str) -> str:
+    """A field's name from what a person typed (`out` -> `output_dir`); unknown names are returned as given."""
+    return ALIASES.get(name, name)

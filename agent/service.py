@@ -1,0 +1,251 @@
+"""The bounded run operations every face that acts for someone else shares (tool, chat, MCP, `runs`).
+
+`Runs` starts, resumes, inspects and lists run directories under the operator's output root, always through
+`Limits`, and answers with compact dicts (ids, counts, paths, cost), never the data. The model a run talks to
+is the one `Runs` was given (else one made from the run's parameters), passed to the driver, never stored in
+a `Context`. File-system work happens off the event loop, because the Agent Server (`langgraph dev`) rejects
+blocking calls inside it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from explore_instruct.agent.answers import compact_outcome, compact_status
+from explore_instruct.agent.clients import own_http_client
+from explore_instruct.agent.driver import (
+    ProgressFn,
+    RunOutcome,
+    begin_run,
+    drive,
+    load_stored_run,
+    new_run_dir,
+    resume_run,
+    run_status,
+)
+from explore_instruct.agent.errors import RunFailed, one_line
+from explore_instruct.agent.limits import LimitError, Limits, slug
+from explore_instruct.agent.loops import isolated
+from explore_instruct.agent.request import BUDGETS, ExploreRequest
+from explore_instruct.graphs.context import Context
+from explore_instruct.tools.llm import make_chat_model
+from explore_instruct.tools.runstore import CHECKPOINTS, RUN_META, RunDirError, RunStore
+from explore_instruct.tools.seeds import load_seed
+
+EXPORT_DIR = "export"
+
+
+@dataclass
+class Prepared:
+    """A validated request with its run directory made: what the driver needs to start it."""
+
+    store: RunStore
+    ctx: Context
+    inputs: dict[str, str]
+    model: Any
+
+
+@dataclass
+class Runs:
+    """Bounded run operations under one output root.
+
+    defaults: operator run parameters (any `Context` field, e.g. base_url, similarity) that callers cannot set.
+    chat_model: a model object for the runs (tests, apps embedding a model); never written anywhere.
+    """
+
+    limits: Limits = field(default_factory=Limits)
+    defaults: dict[str, Any] = field(default_factory=dict)
+    chat_model: Any = None
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.defaults) - set(Context.__dataclass_fields__))
+        if unknown:
+            raise ValueError(f"run defaults: unknown parameter {unknown[0]!r}")
+
+    # -- start
+
+    def model_for(self, ctx: Context) -> Any:
+        """The model `Runs` was given, else one for the run's parameters (a bad model string or a missing key
+        fails here, before anything is written or touched)."""
+        return self.chat_model if self.chat_model is not None else make_chat_model(ctx.model_spec())
+
+    def prepare(self, req: ExploreRequest, *, review: bool = False) -> Prepared:
+        """Validate everything and create the run directory; blocking, so callers run it in a thread."""
+        seeded: dict[int, int] | None = None
+        inputs: dict[str, str] = {}
+        if req.seed:
+            seed_path = self.limits.seed(req.seed)
+            tree = load_seed(seed_path)
+            seeded = {int(d): n for d, n in tree.nodes_per_depth().items()}
+            inputs["seed"] = str(Path(seed_path).resolve()) if Path(seed_path).exists() else seed_path
+            name = tree.root.name
+        else:
+            assert req.domain is not None
+            inputs["domain"] = req.domain.strip()
+            name = inputs["domain"]
+        run_dir = self.limits.run_dir(req.output_dir, default_name=f"{slug(name)}-{secrets.token_hex(3)}")
+        params = {**self.defaults, **req.context_params(), "review": review, "run_dir": str(run_dir)}
+        ctx = self.limits.check(Context(**params), seeded)
+        model = self.model_for(ctx)
+        if (run_dir / RUN_META).exists() or (run_dir / CHECKPOINTS).exists():
+            raise RunDirError(f"output_dir: {run_dir.name!r} already holds a run; resume it or pick another name")
+        return Prepared(new_run_dir(ctx), ctx, inputs, model)
+
+    async def explore(
+        self, req: ExploreRequest, *, review: bool = False, progress: ProgressFn | None = None
+    ) -> dict[str, Any]:
+        """Start a run and drive it until it ends or pauses; file work stays off the event loop."""
+        run = await asyncio.to_thread(self.prepare, req, review=review)
+        thread_id = await begin_run(run.store, run.ctx, run.inputs)
+        model, http = own_http_client(run.model)
+        try:
+            outcome = await isolated(
+                lambda: drive(run.store, thread_id, run.ctx, run.inputs, progress, None, model=model), http
+            )
+        except Exception as e:
+            raise RunFailed(f"run {run.store.root.name} stopped: {one_line(e)} (resume it once fixed)") from e
+        return await self._compact(outcome)
+
+    # -- resume, review
+
+    def _load(self, run: str, overrides: dict[str, Any]) -> tuple[RunStore, Any]:
+        """The stored run under the root, its budgets held to the caps (a run started without caps gets them)."""
+        run_dir = self.limits.existing_run(run)
+        stored = load_stored_run(str(run_dir)).ctx
+        for name in BUDGETS:
+            cap = getattr(self.limits, name)
+            if name in overrides:
+                if overrides[name] > cap:
+                    raise LimitError(f"{name}: {overrides[name]} is above the cap {cap}")
+            elif getattr(stored, name) is None or getattr(stored, name) > cap:
+                overrides[name] = cap
+        store, _, ctx = load_stored_run(str(run_dir), **overrides)
+        return store, self.model_for(ctx)
+
+    async def resume(
+        self,
+        run: str,
+        *,
+        reject: list[int] | None = None,
+        progress: ProgressFn | None = None,
+        **budgets: Any,
+    ) -> dict[str, Any]:
+        """Continue a stopped run; at a review pause, `reject` names proposals by number (none: accept all)."""
+        overrides = {k: v for k, v in budgets.items() if v is not None}
+        bad = set(overrides) - set(BUDGETS)
+        if bad:
+            raise LimitError(f"resume: unknown parameter {sorted(bad)[0]!r}")
+        store, model = await asyncio.to_thread(self._load, run, overrides)
+        info = await run_status(str(store.root))
+        pending = [i for i in info.get("interrupt", []) if isinstance(i, dict)]
+        decision: dict[str, Any] | None = None
+        if pending and pending[0].get("kind") == "review_subtasks":
+            proposals = pending[0].get("proposals", [])
+            bad_n = [n for n in reject or [] if not 1 <= n <= len(proposals)]
+            if bad_n:
+                raise LimitError(f"reject: no proposal {bad_n[0]} (there are {len(proposals)})")
+            decision = {"reject": [proposals[n - 1]["name"] for n in sorted(set(reject or []))]}
+        elif reject:
+            raise LimitError("reject: this run is not waiting for a review")
+        model, http = own_http_client(model)
+
+        def go() -> Awaitable[RunOutcome]:
+            return resume_run(str(store.root), progress=progress, chat_model=model, decision=decision, **overrides)
+
+        try:
+            outcome = await isolated(go, http)
+        except Exception as e:
+            raise RunFailed(f"run {store.root.name} stopped: {one_line(e)} (resume it once fixed)") from e
+        return await self._compact(outcome)
+
+    async def _compact(self, outcome: RunOutcome) -> dict[str, Any]:
+        status = None if outcome.status == "done" else compact_status(await run_status(outcome.run_dir))
+        return compact_outcome(outcome, status)
+
+    # -- look
+
+    async def status(self, run: str) -> dict[str, Any]:
+        run_dir = await asyncio.to_thread(self.limits.existing_run, run)
+        info = compact_status(await run_status(str(run_dir)))
+        if info["status"] == "done":  # the finished run's summary; resuming a finished run only reads it
+            return compact_outcome(await resume_run(str(run_dir)))
+        return info
+
+    def _run_dirs(self, limit: int) -> list[Path]:
+        root = self.limits.root
+        if not root.is_dir():
+            return []
+        dirs = [p for p in root.iterdir() if p.is_dir() and (p / RUN_META).is_file()]
+        dirs.sort(key=lambda p: (p / RUN_META).stat().st_mtime, reverse=True)
+        return dirs[:limit]
+
+    async def list_runs(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The newest runs under the root with status and counts; unreadable ones say why in one line."""
+        rows = []
+        for run_dir in await asyncio.to_thread(self._run_dirs, limit):
+            try:
+                meta = await asyncio.to_thread(RunStore(run_dir).read_meta)
+                row = await self.status(str(run_dir))
+                source = meta.get("input", {})
+                row["domain"] = source.get("domain") or Path(str(source.get("seed", ""))).name
+            except Exception as e:  # one broken run must not hide the others
+                row = {"run_id": run_dir.name, "run_dir": str(run_dir), "status": "unreadable", "error": one_line(e)}
+            rows.append(row)
+        return rows
+
+    # -- dataset out (tools/sampling.py, tools/export.py, tools/coverage.py)
+
+    def _export(self, run: str, fmt: str, n: int | None, seed: int) -> dict[str, Any]:
+        from explore_instruct.tools.card import card_for
+        from explore_instruct.tools.export import check_format, plan_output, write_dataset
+        from explore_instruct.tools.sampling import load_tree_source, sample
+
+        run_dir = self.limits.existing_run(run)
+        kind = check_format(fmt)
+        loaded = load_tree_source(run_dir)
+        result = sample(loaded, n, seed=seed)
+        if not result.examples:
+            raise LimitError(f"export: run {run_dir.name} has no examples yet")
+        out = run_dir / EXPORT_DIR / kind  # inside the run, so inside the root; a re-export replaces it
+        card = card_for(loaded, result, fmt=kind, files=[plan_output(out, kind).data.name])
+        written = write_dataset(kind, result.examples, out, card=card, force=True)
+        return {
+            "run_id": run_dir.name,
+            "format": kind,
+            "examples": len(result.examples),
+            "requested": n,
+            "shortfall": result.shortfall,
+            "summary": result.describe(),
+            "files": [str(p) for p in written],
+        }
+
+    async def export(self, run: str, fmt: str = "jsonl", n: int | None = None, seed: int = 0) -> dict[str, Any]:
+        """Sample `n` examples (all when None) with the method's per-task quota and write them in `fmt`."""
+        if n is not None and n < 1:
+            raise LimitError("export: n must be at least 1")
+        return await asyncio.to_thread(self._export, run, fmt, n, seed)
+
+    def _stats(self, run: str, verbs: bool) -> dict[str, Any]:
+        from explore_instruct.tools.coverage import CoverageError, analyse
+
+        run_dir = self.limits.existing_run(run)
+        try:
+            stats = analyse(run_dir, verbs=verbs).stats
+        except CoverageError:  # spaCy (verb-noun pairs) is optional: the rest still holds
+            stats = analyse(run_dir, verbs=False).stats
+        return {"run_id": run_dir.name, **_without_per_node(stats)}
+
+    async def stats(self, run: str, verbs: bool = True) -> dict[str, Any]:
+        """Shape, diversity (verb-noun pairs when `verbs` and spaCy is there) and accounting; no per-task tables."""
+        return await asyncio.to_thread(self._stats, run, verbs)
+
+
+def _without_per_node(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_per_node(v) for k, v in value.items() if k != "per_node"}
+    return value
