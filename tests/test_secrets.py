@@ -20,8 +20,8 @@ from support.openai_server import Reply, ScriptedOpenAIServer
 from support.reliability import DOMAIN, WordScript
 from typer.testing import CliRunner
 
-from explore_instruct.agent.cli import app
 from explore_instruct.agent.checkpoints import CHECKPOINT_URL_ENV
+from explore_instruct.agent.cli import app
 
 MARK = uuid.uuid4().hex[:16]
 OPENAI_KEY = f"sk-openai-{MARK}-A"
