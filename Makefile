@@ -13,10 +13,34 @@ $(STAMP): pyproject.toml
 	# A CPU build of torch first: a bare requirement would pull a multi-GB CUDA build.
 	$(BIN)/python -m pip install -q torch==$(TORCH_VERSION)
 	# llama-cpp-python compiles from source the first time (several minutes on 2 cores).
-	$(BIN)/python -m pip install -q -e '.[local,embeddings,dataset,postgres,dev]'
+	PYTHONWARNINGS='ignore:Editable installation' $(BIN)/python -m pip install -q -e '.[local,embeddings,dataset,postgres,dev]'
 	@touch $(STAMP)
 
+# The project itself is installed in setuptools' strict editable mode: build/__editable__.explore_instruct-*/
+# holds explore_instruct/{agent,graphs,tools}/ as links to the files here, and a .pth file names that folder
+# as a plain path, so mypy, IDEs and `import` all resolve explore_instruct.tools.tree to tools/tree.py. (The
+# default, lenient mode maps agent/ -> explore_instruct.agent with an import hook; mypy cannot follow it:
+# "Can't find package 'explore_instruct.tools'".) Links are per file, so edits show at once, but a module or
+# data file that is added, removed or renamed needs a re-link (1-2 s, no network): `install`, and so every
+# target below, re-links whenever the package files here and the links there disagree. After adding a module,
+# run `make install` (or any target) before calling .venv/bin/pytest or mypy directly.
+# Its own pip call: --config-settings would also reach every other package built from source (llama-cpp-python).
+PKG_DIRS := agent graphs tools
+PACKAGED := find $(PKG_DIRS) -name __pycache__ -prune -o -type f \( -name '*.py' -o -name '*.yaml' -o -name '*.json' -o -name py.typed \) -print
+LINKED := cd "$$(cat $(VENV)/lib/python*/site-packages/__editable__.explore_instruct-*.pth)/explore_instruct" && find $(PKG_DIRS) ! -type d
+
 install: $(STAMP)
+	@want="$$($(PACKAGED) | LC_ALL=C sort)"; have="$$( ($(LINKED)) 2>/dev/null | LC_ALL=C sort)"; \
+	if [ "$$want" != "$$have" ]; then \
+		echo "linking the editable install (strict mode) to the files in $(PKG_DIRS)"; \
+		lock=$$(command -v flock >/dev/null && echo "flock $(VENV)/.link.lock"); \
+		PYTHONWARNINGS='ignore:Editable installation' $$lock $(BIN)/python -m pip install -q --no-deps \
+			--no-build-isolation --config-settings editable_mode=strict -e . || exit 1; \
+		linked=$$(mktemp); ($(LINKED)) > $$linked 2>/dev/null; \
+		if $(PACKAGED) | grep -vxF -f $$linked; then \
+			echo "^ not in the package: list a new subpackage in [tool.setuptools] packages (pyproject.toml)" >&2; fi; \
+		rm -f $$linked; \
+	fi
 
 demo: install
 	HF_HUB_OFFLINE=1 $(BIN)/explore-instruct run --domain "rewriting business emails for clarity and tone" \
@@ -27,8 +51,10 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# mypy reads the modules through the link tree; its report names them by their paths here (tools/x.py).
 typecheck: install
-	$(BIN)/mypy
+	@echo $(BIN)/mypy; out=$$(mktemp); $(BIN)/mypy > $$out 2>&1; rc=$$?; \
+	sed -E 's#^([^: ]*/)?build/__editable__[^/]*/explore_instruct/##' $$out; rm -f $$out; exit $$rc
 
 test: install lint typecheck
 	HF_HUB_OFFLINE=1 $(BIN)/pytest
@@ -37,4 +63,4 @@ test-fast: install
 	$(BIN)/pytest -m "not embedded and not slow"
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache
