@@ -14,6 +14,7 @@ import typer
 from rich.markup import escape
 
 from explore_instruct.agent.cli_console import guard, out
+from explore_instruct.agent.light_imports import import_rouge_score
 
 DEFAULT_EXPORT_DIR = "export"
 
@@ -219,6 +220,7 @@ def stats_cmd(
     def run() -> tuple[dict[str, Any], list[str]]:
         from explore_instruct.tools.plots import write_plots
 
+        import_rouge_score()  # ROUGE-L inside tasks
         analysis = analyse(source, verbs=verbs)
         written: list[Path] = []
         if plots is not None:

@@ -11,6 +11,7 @@ import typer
 from rich.markup import escape
 
 from explore_instruct.agent.cli_console import guard, out
+from explore_instruct.agent.light_imports import import_rouge_score
 
 SimilarityMode = Literal["rouge", "embedding", "exact"]
 
@@ -37,6 +38,8 @@ def filter_cmd(
         if out_dir.resolve() == tree_dir.resolve():
             raise ValueError(f"{out_dir}: --out must differ from the input tree")
         tree = load_ei_dir(tree_dir)
+        if mode == "rouge":
+            import_rouge_score()
         index = open_index(mode, threshold, scope, kind="instructions")  # type: ignore[arg-type]
         filtered, drops = filter_tree(tree, index)
         write_ei_dir(filtered, out_dir)
@@ -80,6 +83,8 @@ def prune_cmd(
         if mode not in ("rouge", "embedding", "exact"):
             raise ValueError("prune: --mode is rouge|embedding|exact")
         tree = load_ei_dir(tree_dir)
+        if mode == "rouge":
+            import_rouge_score()
         return prune_report(tree, open_index(mode, threshold, "tree", kind="tasks"))  # type: ignore[arg-type]
 
     rows = guard(run)

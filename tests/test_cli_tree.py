@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ from typer.testing import CliRunner, Result
 
 from explore_instruct.agent.cli import EXIT_BAD_INPUT, app
 from explore_instruct.tools.seeds import META_FILENAME, load_ei_dir, load_seed
+from explore_instruct.tools.similarity import reference_greedy_rouge
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EI_DEMO = FIXTURES / "ei_demo"
@@ -201,3 +203,83 @@ def test_console_script_bad_seed_has_no_traceback(tmp_path: Path) -> None:
     assert lines[0].startswith("error: ") and "typo.yaml" in lines[0] and "children" in lines[0]
     assert "Traceback" not in proc.stderr
     assert not out.exists()
+
+
+# ---- filter, prune, drops (similarity on trees that exist) ----------------------------------------------
+
+
+def near_duplicate_tree(tmp_path: Path) -> Path:
+    """The demo tree with a near-copy of one instruction and an unrelated one added to a task."""
+    tree = tmp_path / "tree"
+    shutil.copytree(EI_DEMO, tree)
+    node = tree / "paraphrasing.json"
+    data = json.loads(node.read_text(encoding="utf-8"))
+    first = data["examples"][0]
+    data["examples"] += [
+        dict(first, instruction=first["instruction"] + " please"),
+        dict(first, instruction="Describe how to cook pasta at home for four people"),
+    ]
+    node.write_text(json.dumps(data), encoding="utf-8")
+    return tree
+
+
+def test_filter_keeps_what_the_reference_greedy_keeps_and_writes_the_same_layout(tmp_path: Path) -> None:
+    tree = near_duplicate_tree(tmp_path)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["filter", str(tree), "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    before, after = load_ei_dir(tree), load_ei_dir(out)
+    kept = 0
+    for node_id, node in before.nodes.items():
+        keep = reference_greedy_rouge([e.instruction for e in node.examples], 0.7)
+        assert [e.instruction for e, k in zip(node.examples, keep, strict=True) if k] == [
+            e.instruction for e in after.nodes[node_id].examples
+        ]
+        kept += sum(keep)
+    assert (report["examples_before"], report["examples_after"], report["mode"]) == (18, kept, "rouge")
+    assert any(d["instruction"].endswith(" please") for d in report["dropped"])
+    again = CliRunner().invoke(app, ["filter", str(tree), "--out", str(out)])
+    assert again.exit_code == EXIT_BAD_INPUT and "not empty" in again.stderr
+
+
+def test_filter_output_is_the_same_with_the_light_rouge_import(tmp_path: Path) -> None:
+    """The CLI imports rouge-score with nltk's optional scipy/scikit-learn/pandas hidden (start-up); the plain
+    import must give the same files."""
+    tree = near_duplicate_tree(tmp_path)
+    script = "import sys; {pre}from explore_instruct.agent.cli import main; sys.argv[1:] = {args!r}; main()"
+    outputs = {}
+    for way, pre in (("light", ""), ("plain", "import rouge_score.rouge_scorer; ")):
+        out = tmp_path / way
+        args = ["filter", str(tree), "--out", str(out), "--mode", "rouge", "--scope", "node"]
+        code = script.format(pre=pre, args=args)
+        if way == "light":  # and it really is lighter
+            code += "\nassert 'sklearn' not in sys.modules and 'scipy.stats' not in sys.modules, 'loaded'"
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        outputs[way] = {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+    assert outputs["light"] == outputs["plain"] and len(outputs["light"]) == 6
+
+
+def test_prune_lists_near_duplicate_task_names(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    shutil.copytree(EI_DEMO, tree)
+    meta = json.loads((tree / META_FILENAME).read_text(encoding="utf-8"))
+    twin = dict(meta["children"][0], task_name="paraphrasing_2", config_filename="paraphrasing_2.json", children=[])
+    twin["raw_task_name"] = meta["children"][0]["raw_task_name"].lower()  # ROUGE-L 1.0
+    meta["children"].append(twin)
+    (tree / META_FILENAME).write_text(json.dumps(meta), encoding="utf-8")
+    node = json.loads((tree / meta["children"][0]["config_filename"]).read_text(encoding="utf-8"))
+    node.update(
+        task_name=twin["task_name"], raw_task_name=twin["raw_task_name"], config_filename=twin["config_filename"]
+    )
+    (tree / "paraphrasing_2.json").write_text(json.dumps(node), encoding="utf-8")
+    result = CliRunner().invoke(app, ["prune", str(tree), "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [(r["name"], r["nearest"]) for r in rows] == [(twin["raw_task_name"], meta["children"][0]["raw_task_name"])]
+
+
+def test_drops_needs_a_run_directory(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["drops", str(tmp_path)])
+    assert result.exit_code == EXIT_BAD_INPUT and result.stderr.strip() == f"error: {tmp_path}: not a run directory"
