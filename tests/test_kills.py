@@ -299,7 +299,7 @@ def check_chain(
     counts = assert_same_run(chain.run_dir, reference)
     assert outcome["summary"]["examples"] == counts["examples"]
     # A kill loses at most the calls in flight (and one whose node was saving its result): finished calls
-    # of a fan-out are not asked again. (Before agent/runner.py:_eager_writes, LangGraph's max_concurrency
+    # of a fan-out are not asked again. (Before agent/checkpoints.py:eager_writes, LangGraph's max_concurrency
     # held their checkpoint writes back, and a kill mid-round redid the whole round.)
     extra = chain.server.request_count - ref_requests
     assert 0 <= extra <= len(chain.kills) * (params["max_concurrency"] + 1), (extra, chain.kills)
@@ -312,7 +312,7 @@ def test_a_kill_mid_round_loses_only_the_calls_in_flight(openai_server: Scripted
     """Kill once 30 of a round's ~50 calls have finished: resume must not ask any of them again.
 
     Regression: LangGraph queued the checkpoint writes of finished calls behind the calls still waiting for
-    a max_concurrency slot, so all 30 were lost and paid for twice (agent/runner.py: _eager_writes).
+    a max_concurrency slot, so all 30 were lost and paid for twice (agent/checkpoints.py: eager_writes).
     """
     openai_server.responder = SCRIPT.responder
     config = tmp_path / "run.yaml"
