@@ -16,11 +16,15 @@ from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from explore_instruct.tools.embeddings import DEFAULT_EMBEDDER
 from explore_instruct.tools.llm import DEFAULT_MODEL, ModelSpec
-from explore_instruct.tools.prompts import Flavour
+from explore_instruct.tools.prompts import PROFILE_SAMPLING, PROFILES, Flavour, Profile, resolve_profile
 from explore_instruct.tools.similarity import DEFAULT_THRESHOLDS, Mode, Scope
 
 ENV_PREFIX = "EXPLORE_INSTRUCT_"
 Strategy = Literal["dfs", "bfs"]
+
+
+# What a run.json from before a parameter existed meant by leaving it out.
+LEGACY: dict[str, Any] = {"prompt_profile": "full", "min_relevance": None}
 
 
 class ContextError(ValueError):
@@ -40,7 +44,17 @@ class Context:
     model: str = field(default=DEFAULT_MODEL, metadata={"description": "provider:model, e.g. local:smollm2"})
     base_url: str | None = field(default=None, metadata={"description": "OpenAI-compatible endpoint base URL"})
     api_key_env: str = field(default="OPENAI_API_KEY", metadata={"description": "env var holding the API key"})
-    temperature: float = field(default=1.0, metadata={"description": "sampling temperature (method: 1.0)"})
+    temperature: float | None = field(
+        default=None, metadata={"description": "sampling temperature (default: the prompt profile's; method: 1.0)"}
+    )
+    repeat_penalty: float | None = field(
+        default=None,
+        metadata={"description": "repetition penalty for llama.cpp / vLLM / Ollama (default: the profile's)"},
+    )
+    prompt_profile: str = field(
+        default="auto",
+        metadata={"description": "compact (small/local models: short prompts, one job per call), full, or auto"},
+    )
     max_retries: int = field(default=6, metadata={"description": "client retries per call (backoff, Retry-After)"})
     timeout_s: float = field(default=120.0, metadata={"description": "seconds before one call times out"})
     strategy: Strategy = field(default="dfs", metadata={"description": "dfs (the paper) or bfs (reference code)"})
@@ -76,6 +90,13 @@ class Context:
     )
     prune_with_reason: bool = field(
         default=False, metadata={"description": "compare task name + reason, not name only"}
+    )
+    min_relevance: float | None = field(
+        default=0.2,
+        metadata={
+            "description": "drop a proposed subtask whose name's cosine similarity to the task it splits is below "
+            "this (off_topic; embedding similarity only; unset: off)"
+        },
     )
     embedder: str = field(default=DEFAULT_EMBEDDER, metadata={"description": "embedding model for similarity"})
     chroma_host: str | None = field(default=None, metadata={"description": "Chroma server host (else on disk)"})
@@ -121,6 +142,12 @@ class Context:
 
         if not 0 <= self.max_depth <= 8:
             raise bad(f"max_depth: {self.max_depth} is outside 0..8")
+        if self.prompt_profile not in PROFILES:
+            raise bad(f"prompt_profile: {self.prompt_profile!r} is not auto, compact or full")
+        if self.temperature is not None and not 0 <= self.temperature <= 2:
+            raise bad(f"temperature: {self.temperature} is outside 0..2")
+        if self.repeat_penalty is not None and not 0.5 <= self.repeat_penalty <= 2:
+            raise bad(f"repeat_penalty: {self.repeat_penalty} is outside 0.5..2")
         if self.strategy not in ("dfs", "bfs"):
             raise bad(f"strategy: {self.strategy!r} is not dfs or bfs")
         if any(b < 0 for b in self.breadth) or (self.max_depth > 0 and not self.breadth):
@@ -143,7 +170,7 @@ class Context:
             raise bad(f"similarity: {self.similarity!r} is not embedding, rouge or exact")
         if self.dedup_scope not in ("node", "tree"):
             raise bad(f"dedup_scope: {self.dedup_scope!r} is not node or tree")
-        for name in ("prune_threshold", "filter_threshold"):
+        for name in ("prune_threshold", "filter_threshold", "min_relevance"):
             v = getattr(self, name)
             if v is not None and not 0 < v <= 1:
                 raise bad(f"{name}: {v} is outside (0, 1]")
@@ -166,20 +193,43 @@ class Context:
     def examples_at(self, depth: int) -> int:
         return self.examples[min(depth, len(self.examples) - 1)]
 
+    @property
+    def profile(self) -> Profile:
+        return resolve_profile(self.prompt_profile, self.model)
+
+    def sampling(self) -> dict[str, float]:
+        """Temperature and repeat penalty: the caller's, else the prompt profile's."""
+        chosen = {"temperature": self.temperature, "repeat_penalty": self.repeat_penalty}
+        return {k: PROFILE_SAMPLING[self.profile][k] if v is None else v for k, v in chosen.items()}
+
     def model_spec(self) -> ModelSpec:
+        sampling = self.sampling()
         return ModelSpec(
             model=self.model,
             base_url=self.base_url,
             api_key_env=self.api_key_env,
-            temperature=self.temperature,
+            temperature=sampling["temperature"],
+            repeat_penalty=sampling["repeat_penalty"],
             seed=self.seed,
             max_retries=self.max_retries,
             timeout_s=self.timeout_s,
         )
 
     def public(self) -> dict[str, Any]:
-        """What may be written to the run directory: no live objects, no secrets (keys never live here)."""
-        return {f.name: _plain(getattr(self, f.name)) for f in fields(self) if f.name != "chat_model"}
+        """What may be written to the run directory: no live objects, no secrets (keys never live here).
+
+        The profile and its sampling are written resolved, so a resumed run keeps the prompts it began with.
+        """
+        out = {f.name: _plain(getattr(self, f.name)) for f in fields(self) if f.name != "chat_model"}
+        return out | {"prompt_profile": self.profile, **self.sampling()}
+
+    @classmethod
+    def from_stored(cls, params: dict[str, Any], **overrides: Any) -> Context:
+        """A run's context from its run.json, with caller overrides; unknown keys (from newer or older versions)
+        are left out. Runs written before prompt profiles and the relevance rule existed keep the full prompts
+        and no relevance rule."""
+        merged = {**LEGACY, **params, **{k: v for k, v in overrides.items() if v is not None}}
+        return cls(**{k: v for k, v in merged.items() if k in cls.__dataclass_fields__})
 
 
 @functools.cache
@@ -225,12 +275,15 @@ def _default(f: Any) -> Any:
 
 
 def _coerce(name: str, raw: str, current: Any) -> Any:
+    """An environment variable's text as the field's type (read from its annotation, so `int | None` is an int)."""
+    hint = typing.get_type_hints(Context)[name]
+    kinds = set(typing.get_args(hint)) | {hint}
     try:
-        if isinstance(current, bool):
+        if bool in kinds:
             return raw.strip().lower() in {"1", "true", "yes", "on"}
-        if isinstance(current, int) or name in {"max_calls", "max_tokens", "chroma_port"}:
+        if int in kinds:
             return int(raw)
-        if isinstance(current, float) or name in {"max_cost_usd", "prune_threshold", "filter_threshold"}:
+        if float in kinds:
             return float(raw)
         if isinstance(current, list):
             return _ints(raw)

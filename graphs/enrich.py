@@ -90,6 +90,7 @@ async def enrich_batch(state: EnrichTask, runtime: Runtime[Context]) -> dict[str
             demonstrations=[Example.model_validate(d) for d in req["demonstrations"]],
             n=req["n"],
             flavour=ctx.flavour,
+            profile=ctx.profile,
         ),
         model_label=ctx.model,
     )

@@ -21,7 +21,8 @@ from explore_instruct.graphs.ledger import commit, kept_updates
 from explore_instruct.graphs.routing import room
 from explore_instruct.graphs.state import DecomposeArgs, ProposeTask, State, merge_by_id
 from explore_instruct.graphs.view import accepted_children, demonstrations, model_for, node_state, run_dir, tree_of
-from explore_instruct.tools.decompose import DecomposeRequest, decompose
+from explore_instruct.tools.decompose import DecomposeRequest, DecomposeResult, Skip, decompose
+from explore_instruct.tools.embeddings import make_embedder, relevance
 from explore_instruct.tools.runstore import DROPPED, RunStore
 from explore_instruct.tools.similarity import Item
 from explore_instruct.tools.tree import Example, NodeStatus, Origin
@@ -43,6 +44,8 @@ def plan_proposal(state: State, target_id: str, origin: Origin, k: int, ctx: Con
         "k": k,
         "examples_per_subtask": ctx.examples_per_subtask,
         "max_children": ctx.max_children,
+        "parent": tree.node(target.parent).name if target.parent else None,
+        "root": tree.root.name,
     }
     where = {"target": target_id, "origin": origin.value, "run_dir": run_dir(state, ctx)}
     return {**where, "extend_calls": calls, "request": request}  # type: ignore[typeddict-item]
@@ -55,8 +58,11 @@ async def run_proposal(task: ProposeTask, ctx: Context) -> dict[str, Any]:
     req = DecomposeRequest(
         **{**args, "demonstrations": [Example.model_validate(d) for d in args["demonstrations"]]},  # type: ignore[arg-type]
         flavour=ctx.flavour,
+        profile=ctx.profile,
     )
     result = await decompose(model_for(ctx), req, model_label=ctx.model)
+    if ctx.similarity == "embedding" and ctx.min_relevance is not None and result.subtasks:
+        result = await asyncio.to_thread(drop_off_topic, result, req.target, ctx)
     proposals: list[dict[str, Any]] = [
         {
             "target": target,
@@ -86,6 +92,18 @@ async def run_proposal(task: ProposeTask, ctx: Context) -> dict[str, Any]:
         {"event": "proposed", "origin": origin, "target": target, "subtasks": [s.name for s in result.subtasks]}
     )
     return update
+
+
+def drop_off_topic(result: DecomposeResult, target: str, ctx: Context) -> DecomposeResult:
+    """Subtasks whose name is barely about the task they split (a small model's drift) become drops."""
+    scores = relevance(make_embedder(ctx.embedder), target, [s.name for s in result.subtasks])
+    kept = [s for s, score in zip(result.subtasks, scores, strict=True) if score >= (ctx.min_relevance or 0)]
+    off = [
+        Skip("subtask", "off_topic", f"relevance {score:.2f} < {ctx.min_relevance}", {"name": s.name})
+        for s, score in zip(result.subtasks, scores, strict=True)
+        if score < (ctx.min_relevance or 0)
+    ]
+    return DecomposeResult(kept, result.skipped + off, result.call)
 
 
 # ---- a person's review ----------------------------------------------------------------------------

@@ -96,6 +96,8 @@ class DecomposeArgs(TypedDict):
     k: int
     examples_per_subtask: int
     max_children: int
+    parent: NotRequired[str | None]  # the target's parent and the root: the compact prompt and the name rules
+    root: NotRequired[str]
 
 
 class ProposeTask(TypedDict):

@@ -31,7 +31,9 @@ SMALL = {"max_depth": 2, "breadth": [2, 2], "subtasks_per_call": 1, "examples": 
 
 
 def make_context(tmp_path: Path, model: ScriptedChatModel, name: str = "run", **overrides: Any) -> Context:
+    # The full prompt profile: subtasks arrive with their examples, which these counts assume.
     params: dict[str, Any] = {"chat_model": model, "run_dir": str(tmp_path / name), "similarity": "exact", **SMALL}
+    params["prompt_profile"] = "full"
     params.update(overrides)
     return Context(**params)
 

@@ -9,6 +9,7 @@ doubled, and the examples written before the pause untouched.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -31,9 +32,10 @@ def lines(path: Path) -> list[dict[str, Any]]:
 
 
 def stored_context(source: Path, **overrides: Any) -> Context:
+    """The run's stored parameters as a resume reads them; `max_calls=None` lifts the budget."""
     params = json.loads((source / "run.json").read_text(encoding="utf-8"))["context"]
-    known = set(Context.__dataclass_fields__)
-    return Context(**{k: v for k, v in (params | overrides).items() if k in known})
+    ctx = Context.from_stored(params, **overrides)
+    return dataclasses.replace(ctx, max_calls=None) if overrides.get("max_calls", 0) is None else ctx
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

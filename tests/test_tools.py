@@ -150,8 +150,9 @@ async def test_duplicate_names_are_skipped() -> None:
     result = await decompose(model, req, method="prompt")
     assert [s.name for s in result.subtasks] == ["Shorten emails"]
     dups = [s for s in result.skipped if s.rule == "duplicate_name"]
-    assert [s.item["name"] for s in dups] == ["formal TONE", "Grammar-fixes", "Email Rewriting", "shorten emails!"]
-    assert all(s.what == "subtask" for s in dups)
+    assert [s.item["name"] for s in dups] == ["formal TONE", "Grammar-fixes", "shorten emails!"]
+    assert [s.item["name"] for s in result.skipped if s.rule == "repeats_target"] == ["Email Rewriting"]
+    assert all(s.what == "subtask" for s in result.skipped)
     assert len(result.skipped) == 4
 
 
@@ -196,7 +197,7 @@ async def test_decompose_normalises_names_and_reasons() -> None:
 
 async def test_decompose_math_examples_get_boxed() -> None:
     example = {"instruction": "Compute 6 times 7 step by step.", "input": "", "output": "6*7 = 42. Answer: 42"}
-    model = ScriptedChat(responses=[proposal(subtask("Multiplication", example))])
+    model = ScriptedChat(responses=[proposal(subtask("Multiplication drills", example))])
     result = await decompose(model, DecomposeRequest(target="Arithmetic", k=1, flavour=Flavour.MATH), method="prompt")
     assert result.subtasks[0].examples[0].output == "6*7 = 42. Answer: \\boxed{42}"
     assert "\\boxed" in model.prompts[0]

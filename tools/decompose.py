@@ -14,11 +14,15 @@ from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel, Field, create_model
 
 from explore_instruct.tools import filters
-from explore_instruct.tools.prompts import SYSTEM, Flavour, decompose_prompt
+from explore_instruct.tools.compact_prompts import decompose_messages
+from explore_instruct.tools.names import MAX_WORDS, name_rule
+from explore_instruct.tools.prompts import SYSTEM, Flavour, Profile, decompose_prompt
 from explore_instruct.tools.structured import CallRecord, Method, call_structured
 from explore_instruct.tools.tree import Example, slugify
 
 MAX_CHILDREN = 12
+# 2-8 short words of letters (a hyphen may join two): what the embedded model's grammar lets it write as a name.
+NAME_SHAPE = rf"^[A-Za-z][a-z]{{1,13}}( [A-Za-z][a-z-]{{0,12}}){{1,{MAX_WORDS - 1}}}$"
 
 
 class ExampleSpec(BaseModel):
@@ -48,6 +52,30 @@ def proposal_schema(k: int, examples_per_subtask: int) -> type[BaseModel]:
     )
 
 
+class NamedSubtask(BaseModel):
+    """The compact profile's proposal: a name and a reason only; examples come from enrichment."""
+
+    name: str = Field(
+        min_length=3,
+        description="Short name of the subtask, a few words",
+        # Only the embedded model's grammar reads this: 2-8 short letter-only words, the shape of a task name, so
+        # a small model cannot write `task1`, a sentence or run-together junk. Validation does not enforce it (a
+        # remote model's "3D modelling" stays valid); the name rules judge every name afterwards.
+        json_schema_extra={
+            "x-grammar-pattern": rf"^[A-Za-z][a-z]{{1,13}}( [A-Za-z][a-z-]{{0,12}}){{1,{MAX_WORDS - 1}}}$"
+        },
+    )
+    reason: str = Field(min_length=3, description="One line: why it is a distinct part of the task")
+
+
+@functools.lru_cache(maxsize=128)
+def named_schema(k: int) -> type[BaseModel]:
+    return create_model(
+        "NewSubtasks",
+        subtasks=(list[NamedSubtask], Field(min_length=1, json_schema_extra={"minItems": k, "maxItems": k})),
+    )
+
+
 @dataclass
 class DecomposeRequest:
     target: str
@@ -59,6 +87,9 @@ class DecomposeRequest:
     examples_per_subtask: int = 2
     max_children: int = MAX_CHILDREN
     flavour: Flavour = Flavour.GENERIC
+    profile: Profile = "full"
+    parent: str | None = None  # the target's parent, for the compact prompt's "Part of:"
+    root: str = ""  # the domain: a subtask that repeats it is dropped
 
 
 @dataclass
@@ -99,47 +130,53 @@ async def decompose(
     k = room_for(req)
     if k == 0:
         return DecomposeResult([], [], None)
-    prompt = decompose_prompt(
-        target=req.target,
-        target_reason=req.target_reason,
-        existing_children=list(req.existing_children),
-        peers=list(req.peers),
-        demonstrations=list(req.demonstrations),
-        k=k,
-        examples_per_subtask=req.examples_per_subtask,
-        max_children=req.max_children,
-        flavour=req.flavour,
-    )
-    schema = proposal_schema(k, req.examples_per_subtask)
+    if req.profile == "compact":
+        system, shots, prompt = decompose_messages(
+            req.target, req.parent, list(req.existing_children), k, list(req.demonstrations)
+        )
+        schema = named_schema(k)
+    else:
+        system, shots = SYSTEM, []
+        prompt = decompose_prompt(
+            target=req.target,
+            target_reason=req.target_reason,
+            existing_children=list(req.existing_children),
+            peers=list(req.peers),
+            demonstrations=list(req.demonstrations),
+            k=k,
+            examples_per_subtask=req.examples_per_subtask,
+            max_children=req.max_children,
+            flavour=req.flavour,
+        )
+        schema = proposal_schema(k, req.examples_per_subtask)
     result = await call_structured(
-        model, schema, prompt, system=SYSTEM, method=method, purpose="decompose", model_label=model_label
+        model, schema, prompt, system=system, shots=shots, method=method, purpose="decompose", model_label=model_label
     )
     if result.value is None:
         return DecomposeResult([], [], result.record)
 
-    taken = {slugify(n) for n in [req.target, *req.existing_children, *req.peers]}
+    taken = {slugify(n) for n in [*req.existing_children, *req.peers]}
     subtasks: list[ProposedSubtask] = []
     skipped: list[Skip] = []
     for spec in result.value.subtasks:  # type: ignore[attr-defined]
         name = " ".join(spec.name.split())
         key = slugify(name)
-        if not name:
-            skipped.append(Skip("subtask", "empty_name"))
-            continue
-        if key in taken:
-            skipped.append(Skip("subtask", "duplicate_name", name, {"name": name}))
-            continue
-        if len(subtasks) >= k:
-            skipped.append(Skip("subtask", "over_cap", name, {"name": name}))
+        rule = "empty_name" if not name else name_rule(name, target=req.target, root=req.root)
+        if rule is None and key in taken:
+            rule = "duplicate_name"
+        if rule is None and len(subtasks) >= k:
+            rule = "over_cap"
+        if rule is not None:
+            skipped.append(Skip("subtask", rule, name, {"name": name} if name else {}))
             continue
         kept: list[Example] = []
-        for ex in spec.examples:
+        for ex in getattr(spec, "examples", []):
             verdict = filters.check(Example(**ex.model_dump()), req.flavour)
             if verdict.example is not None:
                 kept.append(verdict.example)
             else:
                 skipped.append(Skip("example", verdict.rule or "filtered", verdict.detail, ex.model_dump()))
-        if not kept:  # the reference added such empty subtasks anyway
+        if req.profile == "full" and not kept:  # the reference added such empty subtasks anyway
             skipped.append(Skip("subtask", "no_valid_examples", name, {"name": name}))
             continue
         taken.add(key)

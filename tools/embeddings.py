@@ -85,6 +85,15 @@ def make_embedder(spec: str = DEFAULT_EMBEDDER) -> Embedder:
     raise SimilarityError(f"embedder: {spec!r} is not local:all-minilm-l6-v2, openai:<model> or chroma:default")
 
 
+def relevance(embed: Embedder, target: str, texts: Sequence[str]) -> list[float]:
+    """Cosine similarity of each text to `target`: how much a proposed subtask is about the task it splits."""
+    if not texts:
+        return []
+    vecs = embed([target, *texts])
+    vecs = vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
+    return [float(x) for x in vecs[1:] @ vecs[0]]
+
+
 def chroma_client(path: str | None = None, host: str | None = None, port: int | None = None) -> Any:
     import chromadb
 

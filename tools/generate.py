@@ -10,13 +10,15 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel, Field, create_model
 
 from explore_instruct.tools import filters
+from explore_instruct.tools.compact_prompts import generate_messages, shot_examples
 from explore_instruct.tools.decompose import ExampleSpec, Skip
-from explore_instruct.tools.prompts import SYSTEM, Flavour, generate_prompt
+from explore_instruct.tools.prompts import SYSTEM, Flavour, Profile, generate_prompt
 from explore_instruct.tools.structured import CallRecord, Method, call_structured
 from explore_instruct.tools.tree import Example
 
@@ -24,10 +26,10 @@ EXAMPLES_PER_CALL = 10
 
 
 @functools.lru_cache(maxsize=128)
-def batch_schema(n: int) -> type[BaseModel]:
-    return create_model(
-        "ExampleBatch", examples=(list[ExampleSpec], Field(min_length=1, json_schema_extra={"maxItems": n}))
-    )
+def batch_schema(n: int, exact: bool = False) -> type[BaseModel]:
+    """`exact` asks a grammar-constrained model for exactly n items (validation still takes fewer)."""
+    counts: dict[str, Any] = {"minItems": n, "maxItems": n} if exact else {"maxItems": n}
+    return create_model("ExampleBatch", examples=(list[ExampleSpec], Field(min_length=1, json_schema_extra=counts)))
 
 
 @dataclass
@@ -39,6 +41,7 @@ class GenerateRequest:
     demonstrations: Sequence[Example] = ()
     n: int = EXAMPLES_PER_CALL
     flavour: Flavour = Flavour.GENERIC
+    profile: Profile = "full"
 
 
 @dataclass
@@ -52,20 +55,25 @@ async def generate(
     model: BaseChatModel, req: GenerateRequest, *, method: Method = "auto", model_label: str = ""
 ) -> GenerateResult:
     """One call for up to `req.n` examples, passed through the heuristic filters."""
-    prompt = generate_prompt(
-        task=req.task,
-        task_reason=req.task_reason,
-        parent=req.parent,
-        siblings=list(req.siblings),
-        demonstrations=list(req.demonstrations),
-        n=req.n,
-        flavour=req.flavour,
-    )
+    if req.profile == "compact":
+        system, shots, prompt = generate_messages(req.task, req.parent, list(req.demonstrations), req.n, req.flavour)
+    else:
+        system, shots = SYSTEM, []
+        prompt = generate_prompt(
+            task=req.task,
+            task_reason=req.task_reason,
+            parent=req.parent,
+            siblings=list(req.siblings),
+            demonstrations=list(req.demonstrations),
+            n=req.n,
+            flavour=req.flavour,
+        )
     result = await call_structured(
         model,
-        batch_schema(req.n),
+        batch_schema(req.n, exact=req.profile == "compact"),
         prompt,
-        system=SYSTEM,
+        system=system,
+        shots=shots,
         method=method,
         purpose="generate",
         model_label=model_label,
@@ -74,13 +82,22 @@ async def generate(
         return GenerateResult([], [], [result.record])
     kept: list[Example] = []
     skipped: list[Skip] = []
+    shown = _texts(shot_examples(req.flavour)) if req.profile == "compact" else set()
     for spec in result.value.examples[: req.n]:  # type: ignore[attr-defined]
+        if shown & _texts([spec]):
+            skipped.append(Skip("example", "copied_worked_example", "", spec.model_dump()))
+            continue
         verdict = filters.check(Example(**spec.model_dump()), req.flavour)
         if verdict.example is not None:
             kept.append(verdict.example)
         else:
             skipped.append(Skip("example", verdict.rule or "filtered", verdict.detail, spec.model_dump()))
     return GenerateResult(kept, skipped, [result.record])
+
+
+def _texts(examples: Sequence[Example | ExampleSpec]) -> set[str]:
+    """Normalised instructions and outputs, to tell a copy of a worked example."""
+    return {" ".join(t.lower().split()) for e in examples for t in (e.instruction, e.output) if t.strip()}
 
 
 async def generate_examples(

@@ -26,6 +26,8 @@ OPENAI_COMPATIBLE = {
     "compatible": None,
 }
 
+SELF_HOSTED = {"vllm", "ollama", "llamacpp"}
+
 # USD per 1M tokens (input, output), from OpenAI's public price list. Unknown models have no entry,
 # so their cost is reported as unknown rather than a misleading 0.
 PRICES_PER_MTOK: dict[str, tuple[float, float]] = {
@@ -55,6 +57,7 @@ class ModelSpec:
     base_url: str | None = field(default_factory=lambda: os.environ.get("EXPLORE_INSTRUCT_BASE_URL") or None)
     api_key_env: str = field(default_factory=lambda: os.environ.get("EXPLORE_INSTRUCT_API_KEY_ENV", "OPENAI_API_KEY"))
     temperature: float = 1.0
+    repeat_penalty: float = 1.0  # llama.cpp, vLLM and Ollama read it; OpenAI's API has no such setting
     max_tokens: int | None = None
     timeout_s: float = 120.0
     max_retries: int = 6
@@ -92,6 +95,7 @@ def make_chat_model(spec: ModelSpec) -> BaseChatModel:
                 temperature=min(spec.temperature, 1.0),
                 max_tokens=spec.max_tokens or 1024,
                 seed=spec.seed,
+                repeat_penalty=spec.repeat_penalty,
             )
         except LocalModelUnavailable as e:
             raise ModelConfigError(str(e)) from None
@@ -123,6 +127,9 @@ def make_chat_model(spec: ModelSpec) -> BaseChatModel:
             kwargs["max_tokens"] = spec.max_tokens
         if spec.seed is not None:
             kwargs["seed"] = spec.seed
+        if spec.repeat_penalty != 1.0 and provider in SELF_HOSTED:
+            # vLLM reads `repetition_penalty`, llama.cpp's server and Ollama `repeat_penalty`; each ignores the other.
+            kwargs["extra_body"] = {"repetition_penalty": spec.repeat_penalty, "repeat_penalty": spec.repeat_penalty}
         return ChatOpenAI(**kwargs)
     # Any other LangChain provider whose integration package is installed (anthropic, google, ...).
     from langchain.chat_models import init_chat_model
@@ -142,7 +149,8 @@ _SHARED: dict[tuple[Any, ...], BaseChatModel] = {}
 def shared_chat_model(spec: ModelSpec) -> BaseChatModel:
     """One model object per settings in a process: the embedded model loads its weights once, and a remote
     client keeps its connection pool across the steps of a run."""
-    key: tuple[Any, ...] = (spec.model, spec.base_url, spec.api_key_env, spec.temperature, spec.max_tokens)
+    key: tuple[Any, ...] = (spec.model, spec.base_url, spec.api_key_env, spec.temperature, spec.repeat_penalty)
+    key += (spec.max_tokens,)
     key += (spec.seed, spec.max_retries, spec.timeout_s)
     if key not in _SHARED:
         _SHARED[key] = make_chat_model(spec)

@@ -30,6 +30,9 @@ EMBEDDED_ALIASES = {"smollm2", "smollm2-135m", "default"}
 _STRING_CAPS = {"name": 60, "reason": 200, "instruction": 240, "input": 400, "output": 500}
 _DEFAULT_STRING_CAP = 300
 
+# A schema key that becomes the grammar's `pattern` for the embedded model only (see decompose.NamedSubtask).
+GRAMMAR_PATTERN = "x-grammar-pattern"
+
 _LOCKS: dict[str, threading.Lock] = {}
 
 
@@ -81,7 +84,10 @@ def grammar_schema(schema: dict[str, Any]) -> dict[str, Any]:
 
     def walk(node: Any, key: str | None) -> None:
         if isinstance(node, dict):
-            if node.get("type") == "string" and "maxLength" not in node:
+            pattern = node.pop(GRAMMAR_PATTERN, None)
+            if pattern is not None:  # a shape only the grammar enforces (validation stays lenient)
+                node["pattern"] = pattern
+            if node.get("type") == "string" and "maxLength" not in node and "pattern" not in node:
                 node["maxLength"] = _STRING_CAPS.get(key or "", _DEFAULT_STRING_CAP)
             for k, v in node.items():
                 if k == "properties" and isinstance(v, dict):
@@ -113,6 +119,10 @@ class ChatLocalLlama(BaseChatModel):
     n_ctx: int = 4096
     n_threads: int | None = None
     seed: int | None = None
+    # llama.cpp's sampler; a penalty above 1 keeps a small model out of the loops it falls into.
+    repeat_penalty: float = 1.0
+    top_p: float = 0.95
+    min_p: float = 0.05
     _calls: int = PrivateAttr(default=0)
 
     @property
@@ -121,7 +131,12 @@ class ChatLocalLlama(BaseChatModel):
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
-        return {"model_name": self.model_name, "temperature": self.temperature, "max_tokens": self.max_tokens}
+        return {
+            "model_name": self.model_name,
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "repeat_penalty": self.repeat_penalty,
+        }
 
     def _generate(
         self,
@@ -142,6 +157,9 @@ class ChatLocalLlama(BaseChatModel):
                 response_format=kwargs.get("response_format"),
                 temperature=kwargs.get("temperature", self.temperature),
                 max_tokens=kwargs.get("max_tokens", self.max_tokens),
+                repeat_penalty=kwargs.get("repeat_penalty", self.repeat_penalty),
+                top_p=kwargs.get("top_p", self.top_p),
+                min_p=kwargs.get("min_p", self.min_p),
                 stop=stop,
                 seed=seed,
             )
@@ -211,6 +229,7 @@ def local_chat_model(
     seed: int | None = None,
     n_ctx: int = 4096,
     stop: Sequence[str] | None = None,
+    repeat_penalty: float = 1.0,
 ) -> ChatLocalLlama:
     path = resolve_model_path(name)
     return ChatLocalLlama(
@@ -220,4 +239,5 @@ def local_chat_model(
         max_tokens=max_tokens,
         seed=seed,
         n_ctx=n_ctx,
+        repeat_penalty=repeat_penalty,
     )

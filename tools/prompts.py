@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from enum import StrEnum
+from typing import Literal
 
 from explore_instruct.tools.tree import Example
 
@@ -17,6 +18,23 @@ class Flavour(StrEnum):
     REWRITING = "rewriting"
     BRAINSTORMING = "brainstorming"
     MATH = "math"
+
+
+Profile = Literal["compact", "full"]
+PROFILES: tuple[str, ...] = ("auto", "compact", "full")
+# Sampling that suits each profile: small models loop without a repeat penalty and ramble at T=1.0;
+# the full profile keeps the method's T=1.0.
+PROFILE_SAMPLING: dict[str, dict[str, float]] = {
+    "compact": {"temperature": 0.7, "repeat_penalty": 1.1},
+    "full": {"temperature": 1.0, "repeat_penalty": 1.0},
+}
+
+
+def resolve_profile(requested: str, model: str) -> Profile:
+    """`auto` picks compact for the embedded and other local models, full for everything else."""
+    if requested == "compact" or (requested == "auto" and model.strip().lower().startswith("local:")):
+        return "compact"
+    return "full"
 
 
 SYSTEM = (

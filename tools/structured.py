@@ -13,6 +13,7 @@ import json
 import re
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
@@ -238,15 +239,19 @@ async def call_structured(
     prompt: str,
     *,
     system: str | None = None,
+    shots: Sequence[tuple[str, str]] = (),
     method: Method = "auto",
     purpose: str = "call",
     model_label: str = "",
     repair: bool = True,
 ) -> StructuredResult[T]:
+    """`shots`: worked (user, assistant) turns placed before the prompt, for models that imitate better than
+    they follow rules."""
     resolved = resolve_method(model, method)
     if resolved in {"prompt", "json_mode"}:
         prompt = f"{prompt}\n\n{JSON_ONLY.format(schema=schema_text(schema))}"
-    messages: list[BaseMessage] = [*([SystemMessage(system)] if system else []), HumanMessage(prompt)]
+    turns: list[BaseMessage] = [m for user, reply in shots for m in (HumanMessage(user), AIMessage(reply))]
+    messages: list[BaseMessage] = [*([SystemMessage(system)] if system else []), *turns, HumanMessage(prompt)]
     record = CallRecord(purpose=purpose, model=model_label, method=resolved)
     started = time.perf_counter()
     value, text, error = await _attempt(model, schema, messages, resolved, record)

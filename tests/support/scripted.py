@@ -39,6 +39,9 @@ _PROPOSE = re.compile(r"Propose (?P<k>\d+) NEW subtasks")
 _PER_SUBTASK = re.compile(r"exactly (?P<n>\d+) examples")
 _TASK = re.compile(r"^Task: (?P<x>.+)$", re.M)
 _WRITE = re.compile(r"Write (?P<n>\d+) new")
+# The compact profile's prompts (tools/compact_prompts.py): "Task: X", "Existing subtasks:" bullets, "Give K new".
+_GIVE = re.compile(r"^Give (?P<k>\d+) new subtasks", re.M)
+_EXISTING = re.compile(r"^Existing subtasks:\n(?P<items>(?:- .*\n?)*)", re.M)
 _HIERARCHICAL = re.compile(r"^(?P<prefix>\w+) part (?P<code>\d+(?:\.\d+)*)$")
 
 
@@ -59,9 +62,17 @@ class GenerateAsk:
 def parse_decompose(prompt: str) -> DecomposeAsk | None:
     target, has, k = _TARGET.search(prompt), _HAS.search(prompt), _PROPOSE.search(prompt)
     if not (target and has and k):
-        return None
+        return _parse_compact_decompose(prompt)
     per = _PER_SUBTASK.search(prompt)
     return DecomposeAsk(target["x"].strip(), int(has["m"]), int(k["k"]), int(per["n"]) if per else 2)
+
+
+def _parse_compact_decompose(prompt: str) -> DecomposeAsk | None:
+    task, give, existing = _TASK.search(prompt), _GIVE.search(prompt), _EXISTING.search(prompt)
+    if not (task and give and existing):
+        return None
+    items = [line for line in existing["items"].splitlines() if line.strip() and line.strip() != "- none"]
+    return DecomposeAsk(task["x"].strip(), len(items), int(give["k"]), 0)
 
 
 def parse_generate(prompt: str) -> GenerateAsk | None:
@@ -152,7 +163,7 @@ class Script:
 
 
 def prompt_of_request(request: dict[str, Any]) -> str:
-    for message in request.get("messages", []):
+    for message in reversed(request.get("messages", [])):
         content = message.get("content")
         if message.get("role") == "user" and isinstance(content, str) and _is_task_prompt(content):
             return content
@@ -164,7 +175,8 @@ def _is_task_prompt(text: str) -> bool:
 
 
 def _first_task_prompt(messages: list[BaseMessage]) -> str:
-    for m in messages:
+    """The task prompt being answered: the last one (worked turns of the compact profile come before it)."""
+    for m in reversed(messages):
         if isinstance(m, HumanMessage) and isinstance(m.content, str) and _is_task_prompt(m.content):
             return m.content
     raise ValueError("no task prompt in the messages")
