@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
-import openai
 from langchain_core.exceptions import ModelRefusalError
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
@@ -99,6 +98,8 @@ def resolve_method(model: BaseChatModel, method: Method) -> Method:
 
 
 def _describe(e: Exception) -> tuple[ErrorKind, str]:
+    import openai  # on first use: status and resume checks load the graph, not the client
+
     if isinstance(e, openai.LengthFinishReasonError | CutCompletion):
         return "length", "completion cut at the token limit"
     if isinstance(e, openai.ContentFilterFinishReasonError):
@@ -190,6 +191,8 @@ async def _attempt(
     model: BaseChatModel, schema: type[T], messages: list[BaseMessage], method: Method, record: CallRecord
 ) -> tuple[T | None, str | None, Exception | None]:
     """One round trip: (parsed, raw text, error)."""
+    import openai
+
     record.attempts += 1
     try:
         if method == "prompt":
@@ -247,6 +250,8 @@ async def call_structured(
 ) -> StructuredResult[T]:
     """`shots`: worked (user, assistant) turns placed before the prompt, for models that imitate better than
     they follow rules."""
+    import openai
+
     resolved = resolve_method(model, method)
     if resolved in {"prompt", "json_mode"}:
         prompt = f"{prompt}\n\n{JSON_ONLY.format(schema=schema_text(schema))}"
