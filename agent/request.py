@@ -11,12 +11,13 @@ the forms people and LLMs write numbers in (`"4,3"`, `[4, 3]`, `4`).
 
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from explore_instruct.agent.parsing import parse_ints
+from explore_instruct.agent.parsing import parse_bool, parse_ints
 
 # Short names a person may type for a field: the CLI's `--out` / `--max-cost` and the chat's `out=` / `max_cost=`.
 ALIASES = {"out": "output_dir", "max_cost": "max_cost_usd"}
@@ -76,6 +77,15 @@ class ExploreRequest(BaseModel):
     @classmethod
     def _counts(cls, v: Any) -> Any:
         return parse_ints(v)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _flags(cls, v: Any, info: ValidationInfo) -> Any:
+        """A bool field written as text (`wait=on` in the chat) is read by the one flag parser."""
+        field = cls.model_fields.get(info.field_name or "")
+        if isinstance(v, str) and field is not None and bool in (field.annotation, *typing.get_args(field.annotation)):
+            return parse_bool(v)
+        return v
 
     @field_validator("breadth", "examples")
     @classmethod

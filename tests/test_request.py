@@ -11,11 +11,11 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 from mcp.shared.memory import create_connected_server_and_client_session
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 from support.agent_script import EXPLORE_ARGUMENTS
 from typer.main import get_command
 from typer.testing import CliRunner
@@ -28,7 +28,7 @@ from explore_instruct.agent.errors import RunFailed, one_line
 from explore_instruct.agent.limits import Limits
 from explore_instruct.agent.mcp_server import build_server
 from explore_instruct.agent.parsing import parse_bool, parse_ints
-from explore_instruct.agent.request import ALIASES, ExploreRequest
+from explore_instruct.agent.request import ALIASES, ExploreRequest, To
 from explore_instruct.agent.service import Runs
 from explore_instruct.agent.tool import make_explore_tool
 
@@ -44,6 +44,20 @@ def test_the_request_is_the_explore_argument_set_and_maps_onto_run_parameters() 
     req = ExploreRequest(domain="x", depth=1, breadth="4, 3", examples=5, max_cost_usd=0.5, output_dir="o")
     assert req.context_params() == {"max_depth": 1, "breadth": [4, 3], "examples": [5], "max_cost_usd": 0.5}
     assert ExploreRequest(seed="s.yaml").context_params() == {}
+
+
+def test_a_field_added_to_the_request_is_read_like_the_others() -> None:
+    """One line per field: `To(...)` when it is a run parameter; a bool reads on/off with the one flag parser."""
+
+    class Wider(ExploreRequest):
+        wait: bool | None = Field(default=None, description="Wait until the run ends.")
+        preset: Annotated[str | None, To()] = Field(default=None, description="A preset seed tree.")
+
+    req = Wider(domain="x", wait="off", preset="math", depth="1")
+    assert (req.wait, req.context_params()) == (False, {"max_depth": 1, "preset": "math"})
+    with pytest.raises(ValidationError) as caught:
+        Wider(domain="x", wait="maybe")
+    assert one_line(caught.value) == "wait: use on or off"
 
 
 @pytest.mark.parametrize(
