@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 
+from explore_instruct.tools.degeneracy import Thresholds
 from explore_instruct.tools.embeddings import DEFAULT_EMBEDDER
 from explore_instruct.tools.llm import DEFAULT_MODEL, ModelSpec
 from explore_instruct.tools.prompts import PROFILE_SAMPLING, PROFILES, Flavour, Profile, resolve_profile
@@ -24,7 +25,7 @@ Strategy = Literal["dfs", "bfs"]
 
 
 # What a run.json from before a parameter existed meant by leaving it out.
-LEGACY: dict[str, Any] = {"prompt_profile": "full", "min_relevance": None}
+LEGACY: dict[str, Any] = {"prompt_profile": "full", "min_relevance": None, "quality_filters": False}
 
 
 class ContextError(ValueError):
@@ -98,6 +99,21 @@ class Context:
             "this (off_topic; embedding similarity only; unset: off)"
         },
     )
+    quality_filters: bool = field(
+        default=True, metadata={"description": "drop degenerate examples (repetition, copies, cut-off, meta input)"}
+    )
+    max_repeated_lines: float = field(
+        default=0.3, metadata={"description": "degeneracy: share of an output's sentences that repeat"}
+    )
+    max_top_ngram: float = field(
+        default=0.2, metadata={"description": "degeneracy: characters covered by the commonest repeated 2-gram"}
+    )
+    max_repeated_substring: float = field(
+        default=0.3, metadata={"description": "degeneracy: the longest twice-occurring stretch, as a share"}
+    )
+    max_copy_overlap: float = field(
+        default=0.85, metadata={"description": "degeneracy: ROUGE-L of the output against instruction or input"}
+    )
     embedder: str = field(default=DEFAULT_EMBEDDER, metadata={"description": "embedding model for similarity"})
     chroma_host: str | None = field(default=None, metadata={"description": "Chroma server host (else on disk)"})
     chroma_port: int | None = field(default=None, metadata={"description": "Chroma server port"})
@@ -170,7 +186,15 @@ class Context:
             raise bad(f"similarity: {self.similarity!r} is not embedding, rouge or exact")
         if self.dedup_scope not in ("node", "tree"):
             raise bad(f"dedup_scope: {self.dedup_scope!r} is not node or tree")
-        for name in ("prune_threshold", "filter_threshold", "min_relevance"):
+        for name in (
+            "prune_threshold",
+            "filter_threshold",
+            "min_relevance",
+            "max_repeated_lines",
+            "max_top_ngram",
+            "max_repeated_substring",
+            "max_copy_overlap",
+        ):
             v = getattr(self, name)
             if v is not None and not 0 < v <= 1:
                 raise bad(f"{name}: {v} is outside (0, 1]")
@@ -192,6 +216,14 @@ class Context:
 
     def examples_at(self, depth: int) -> int:
         return self.examples[min(depth, len(self.examples) - 1)]
+
+    def quality(self) -> Thresholds | None:
+        """The degeneracy thresholds examples are held to, or None when the filters are off."""
+        if not self.quality_filters:
+            return None
+        return Thresholds(
+            self.max_repeated_lines, self.max_top_ngram, self.max_repeated_substring, self.max_copy_overlap
+        )
 
     @property
     def profile(self) -> Profile:

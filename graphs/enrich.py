@@ -91,6 +91,7 @@ async def enrich_batch(state: EnrichTask, runtime: Runtime[Context]) -> dict[str
             n=req["n"],
             flavour=ctx.flavour,
             profile=ctx.profile,
+            quality=ctx.quality(),
         ),
         model_label=ctx.model,
     )

@@ -59,6 +59,7 @@ async def run_proposal(task: ProposeTask, ctx: Context) -> dict[str, Any]:
         **{**args, "demonstrations": [Example.model_validate(d) for d in args["demonstrations"]]},  # type: ignore[arg-type]
         flavour=ctx.flavour,
         profile=ctx.profile,
+        quality=ctx.quality(),
     )
     result = await decompose(model_for(ctx), req, model_label=ctx.model)
     if ctx.similarity == "embedding" and ctx.min_relevance is not None and result.subtasks:

@@ -15,6 +15,8 @@ from pydantic import BaseModel, Field, create_model
 
 from explore_instruct.tools import filters
 from explore_instruct.tools.compact_prompts import decompose_messages
+from explore_instruct.tools.degeneracy import Thresholds
+from explore_instruct.tools.filters import DEFAULT_QUALITY
 from explore_instruct.tools.names import MAX_WORDS, name_rule
 from explore_instruct.tools.prompts import SYSTEM, Flavour, Profile, decompose_prompt
 from explore_instruct.tools.structured import CallRecord, Method, call_structured
@@ -90,6 +92,7 @@ class DecomposeRequest:
     profile: Profile = "full"
     parent: str | None = None  # the target's parent, for the compact prompt's "Part of:"
     root: str = ""  # the domain: a subtask that repeats it is dropped
+    quality: Thresholds | None = DEFAULT_QUALITY  # degeneracy thresholds for the subtasks' examples
 
 
 @dataclass
@@ -171,7 +174,7 @@ async def decompose(
             continue
         kept: list[Example] = []
         for ex in getattr(spec, "examples", []):
-            verdict = filters.check(Example(**ex.model_dump()), req.flavour)
+            verdict = filters.check(Example(**ex.model_dump()), req.flavour, req.quality)
             if verdict.example is not None:
                 kept.append(verdict.example)
             else:

@@ -1,14 +1,17 @@
-"""Per-example heuristic filters (the method's, applied at generation time), each drop named by its rule."""
+"""Per-example heuristic filters (the method's, then tools/degeneracy.py's), applied at generation time; each drop
+is named by its rule."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
+from explore_instruct.tools.degeneracy import Thresholds, degenerate
 from explore_instruct.tools.prompts import Flavour
 from explore_instruct.tools.tree import Example
 
 MIN_WORDS, MAX_WORDS = 3, 150
+DEFAULT_QUALITY = Thresholds()
 _BASE_BLACKLIST = [
     "image", "images", "picture", "pictures", "file", "files", "draw", "plot", "plots", "go to",
     "video", "videos", "audio", "music", "flowchart", "flowcharts", "diagram", "diagrams",
@@ -59,7 +62,14 @@ def normalise(example: Example, flavour: Flavour) -> Example:
     return example.model_copy(update={"instruction": instruction, "input": inp, "output": output})
 
 
-def check(example: Example, flavour: Flavour = Flavour.GENERIC) -> Verdict:
+def check(
+    example: Example,
+    flavour: Flavour = Flavour.GENERIC,
+    quality: Thresholds | None = DEFAULT_QUALITY,
+    *,
+    truncated: bool = False,
+) -> Verdict:
+    """The method's rules, then the degeneracy rules (`quality=None` leaves those out)."""
     ex = normalise(example, flavour)
     ins = ex.instruction
     if not ins:
@@ -84,4 +94,8 @@ def check(example: Example, flavour: Flavour = Flavour.GENERIC) -> Verdict:
         return Verdict(None, "placeholder_input", ex.input[:40])
     if flavour == Flavour.MATH and not _BOXED.search(ex.output):
         return Verdict(None, "no_boxed_answer")
+    if quality is not None:
+        bad = degenerate(ex, quality, truncated=truncated, rewriting=flavour == Flavour.REWRITING)
+        if bad is not None:
+            return Verdict(None, *bad)
     return Verdict(ex)

@@ -18,6 +18,9 @@ from pydantic import BaseModel, Field, create_model
 from explore_instruct.tools import filters
 from explore_instruct.tools.compact_prompts import generate_messages, shot_examples
 from explore_instruct.tools.decompose import ExampleSpec, Skip
+from explore_instruct.tools.degeneracy import Thresholds
+from explore_instruct.tools.filters import DEFAULT_QUALITY
+from explore_instruct.tools.local_llm import STRING_CAPS, ChatLocalLlama
 from explore_instruct.tools.prompts import SYSTEM, Flavour, Profile, generate_prompt
 from explore_instruct.tools.structured import CallRecord, Method, call_structured
 from explore_instruct.tools.tree import Example
@@ -42,6 +45,7 @@ class GenerateRequest:
     n: int = EXAMPLES_PER_CALL
     flavour: Flavour = Flavour.GENERIC
     profile: Profile = "full"
+    quality: Thresholds | None = DEFAULT_QUALITY  # degeneracy thresholds; None: the method's filters only
 
 
 @dataclass
@@ -83,11 +87,14 @@ async def generate(
     kept: list[Example] = []
     skipped: list[Skip] = []
     shown = _texts(shot_examples(req.flavour)) if req.profile == "compact" else set()
+    cut = "length" in result.record.finish_reasons
     for spec in result.value.examples[: req.n]:  # type: ignore[attr-defined]
         if shown & _texts([spec]):
             skipped.append(Skip("example", "copied_worked_example", "", spec.model_dump()))
             continue
-        verdict = filters.check(Example(**spec.model_dump()), req.flavour)
+        # The embedded model's grammar ends a string at its length cap whatever the sentence was doing.
+        truncated = cut or (isinstance(model, ChatLocalLlama) and len(spec.output) >= STRING_CAPS["output"])
+        verdict = filters.check(Example(**spec.model_dump()), req.flavour, req.quality, truncated=truncated)
         if verdict.example is not None:
             kept.append(verdict.example)
         else:

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
 EMBEDDED_ALIASES = {"smollm2", "smollm2-135m", "default"}
 # Bounds that keep a tiny model from rambling inside a string until max_tokens cuts the JSON.
-_STRING_CAPS = {"name": 60, "reason": 200, "instruction": 240, "input": 400, "output": 500}
+STRING_CAPS = {"name": 60, "reason": 200, "instruction": 240, "input": 400, "output": 500}
 _DEFAULT_STRING_CAP = 300
 
 # A schema key that becomes the grammar's `pattern` for the embedded model only (see decompose.NamedSubtask).
@@ -88,7 +88,7 @@ def grammar_schema(schema: dict[str, Any]) -> dict[str, Any]:
             if pattern is not None:  # a shape only the grammar enforces (validation stays lenient)
                 node["pattern"] = pattern
             if node.get("type") == "string" and "maxLength" not in node and "pattern" not in node:
-                node["maxLength"] = _STRING_CAPS.get(key or "", _DEFAULT_STRING_CAP)
+                node["maxLength"] = STRING_CAPS.get(key or "", _DEFAULT_STRING_CAP)
             for k, v in node.items():
                 if k == "properties" and isinstance(v, dict):
                     for pk, pv in v.items():

@@ -15,12 +15,13 @@ was killed after adding but before its checkpoint landed can be replayed without
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 Scope = Literal["node", "tree"]
 Mode = Literal["exact", "rouge", "embedding"]
@@ -215,6 +216,18 @@ class RougeIndex(_Grouped):
         self.items, self._counts, self._lengths = [], [], []
         self._postings = defaultdict(list)
         self.add(keep)
+
+
+@functools.lru_cache(maxsize=1)
+def _pair_scorer() -> Any:
+    from rouge_score import rouge_scorer
+
+    return rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
+
+
+def rouge_l(a: str, b: str) -> float:
+    """ROUGE-L F of two texts, as the method scores them (no stemmer)."""
+    return float(_pair_scorer().score(a, b)["rougeL"].fmeasure)
 
 
 def reference_greedy_rouge(texts: Sequence[str], threshold: float = 0.7) -> list[bool]:
