@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from explore_instruct.graphs.context import Context
 
-# A live object (an injected model), never a setting.
-NOT_SETTINGS = frozenset({"chat_model"})
+# Live objects (injected models), never settings.
+NOT_SETTINGS = frozenset({"chat_model", "judge_chat_model"})
 
 
 def context_fields() -> set[str]:

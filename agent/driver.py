@@ -67,15 +67,21 @@ async def drive(
     """Run the graph from `payload` until it ends or pauses; `model` (else `ctx.chat_model`, else the process's
     shared model for `ctx.model_spec()` with an HTTP client of its own) answers the run's calls."""
     model = model if model is not None else ctx.chat_model
-    http = None
+    clients = []
     if model is None:  # the run's own model and HTTP client, closed when this drive ends
         model, http = own_http_client(shared_chat_model(ctx.model_spec()))
+        clients.append(http)
+    judge = ctx.judge_chat_model
+    if ctx.judge and judge is None and (ctx.judge_model is not None or ctx.chat_model is None):
+        judge, http = own_http_client(shared_chat_model(ctx.judge_spec()))  # the judge's own client too
+        clients.append(http)
     try:
-        run_ctx = ctx if model is ctx.chat_model else dataclasses.replace(ctx, chat_model=model)
+        run_ctx = dataclasses.replace(ctx, chat_model=model, judge_chat_model=judge)
         return await _drive(store, thread_id, run_ctx, payload, progress, on_review)
     finally:
-        if http is not None:
-            await http.aclose()
+        for http in clients:
+            if http is not None:
+                await http.aclose()
 
 
 async def _drive(

@@ -126,6 +126,23 @@ class Context:
     max_calls: int | None = field(default=None, metadata={"description": "budget: LLM calls"})
     max_tokens: int | None = field(default=None, metadata={"description": "budget: prompt + completion tokens"})
     max_cost_usd: float | None = field(default=None, metadata={"description": "budget: USD (known prices only)"})
+    judge: bool = field(default=False, metadata={"description": "score every kept example 1-5 with an LLM judge"})
+    judge_model: str | None = field(
+        default=None, metadata={"description": "provider:model of the judge (default: the generator's model)"}
+    )
+    judge_base_url: str | None = field(
+        default=None, metadata={"description": "OpenAI-compatible endpoint of the judge (default: base_url)"}
+    )
+    judge_threshold: int = field(
+        default=3, metadata={"description": "examples the judge scores below this are dropped (1-5)"}
+    )
+    judge_batch: int = field(default=5, metadata={"description": "examples per judge call"})
+    answer_check: bool = field(
+        default=True, metadata={"description": "math: re-solve each problem and drop answers that disagree"}
+    )
+    judge_chat_model: Any = field(
+        default=None, repr=False, metadata={"description": "injected judge model (tests, apps)", "env": False}
+    )
     review: bool = field(default=False, metadata={"description": "pause for a person to review proposed subtasks"})
     runs_root: str = field(default="runs", metadata={"description": "where run directories go by default"})
     run_dir: str | None = field(default=None, metadata={"description": "this run's directory"})
@@ -198,6 +215,10 @@ class Context:
             v = getattr(self, name)
             if v is not None and not 0 < v <= 1:
                 raise bad(f"{name}: {v} is outside (0, 1]")
+        if not 1 <= self.judge_threshold <= 5:
+            raise bad(f"judge_threshold: {self.judge_threshold} is outside 1..5")
+        if not 1 <= self.judge_batch <= 20:
+            raise bad(f"judge_batch: {self.judge_batch} is outside 1..20")
         if self.examples_per_subtask < 1 or self.demonstrations < 0:
             raise bad("examples_per_subtask must be ≥ 1 and demonstrations ≥ 0")
 
@@ -247,12 +268,25 @@ class Context:
             timeout_s=self.timeout_s,
         )
 
+    def judge_spec(self) -> ModelSpec:
+        """The judge's model: deterministic (temperature 0), the generator's unless told otherwise."""
+        spec = self.model_spec()
+        spec.model = self.judge_model or self.model
+        spec.base_url = self.judge_base_url if self.judge_model else (self.judge_base_url or self.base_url)
+        spec.temperature, spec.repeat_penalty = 0.0, 1.0
+        return spec
+
+    @property
+    def judge_label(self) -> str:
+        return self.judge_model or self.model
+
     def public(self) -> dict[str, Any]:
         """What may be written to the run directory: no live objects, no secrets (keys never live here).
 
         The profile and its sampling are written resolved, so a resumed run keeps the prompts it began with.
         """
-        out = {f.name: _plain(getattr(self, f.name)) for f in fields(self) if f.name != "chat_model"}
+        live = {"chat_model", "judge_chat_model"}
+        out = {f.name: _plain(getattr(self, f.name)) for f in fields(self) if f.name not in live}
         return out | {"prompt_profile": self.profile, **self.sampling()}
 
     @classmethod

@@ -18,7 +18,7 @@ from langgraph.types import Command, Send
 from explore_instruct.graphs.accounting import calls_stats, count_rules, provider_mark, record_calls
 from explore_instruct.graphs.context import Context
 from explore_instruct.graphs.ledger import commit, kept_updates
-from explore_instruct.graphs.routing import stop_reason
+from explore_instruct.graphs.routing import spent, stop_reason
 from explore_instruct.graphs.state import EnrichTask, GenerateArgs, State, merge_by_id
 from explore_instruct.graphs.view import demonstrations, model_for, run_dir, tree_of
 from explore_instruct.tools.generate import GenerateRequest, generate
@@ -39,12 +39,16 @@ def enrich_needs(state: State, ctx: Context) -> dict[str, int]:
     return needs
 
 
-def plan_enrich(state: State, runtime: Runtime[Context]) -> Command[Literal["enrich_batch", "finish", "budget_gate"]]:
+def plan_enrich(
+    state: State, runtime: Runtime[Context]
+) -> Command[Literal["enrich_batch", "plan_judge", "finish", "budget_gate"]]:
     """One `Send` per LLM call, as many as the calls budget still allows."""
     ctx = runtime.context
     if stop_reason(state, ctx):
         return Command(goto="budget_gate", update={"enrich_round": max(1, state.get("enrich_round", 0))})
-    left = None if ctx.max_calls is None else ctx.max_calls - state.get("stats", {}).get("calls", 0)
+    if ctx.judge and state.get("judged_offset", 0) < state.get("examples_offset", 0):
+        return Command(goto="plan_judge")  # what the last round kept is judged before the next round is planned
+    left = None if ctx.max_calls is None else ctx.max_calls - spent(state.get("stats", {}))[0]
     rnd = state.get("enrich_round", 0) + 1
     tree = tree_of(state)
     sends: list[Send] = []
@@ -116,6 +120,17 @@ async def enrich_batch(state: EnrichTask, runtime: Runtime[Context]) -> dict[str
     }
 
 
+def round_outcome(state: State, ctx: Context, rounds: dict[str, tuple[int, int]]) -> dict[str, dict[str, Any]]:
+    """Per task (gained this round, kept in all): calls in a row that added nothing, and whether it is done."""
+    out: dict[str, dict[str, Any]] = {}
+    for node_id, (gain, total) in rounds.items():
+        info = state["nodes"][node_id]
+        fruitless = 0 if gain else info.get("enrich_fruitless", 0) + 1
+        done = total >= ctx.examples_at(info["depth"]) or fruitless >= ctx.max_fruitless
+        out[node_id] = {"enrich_fruitless": fruitless, "enrich_done": done}
+    return out
+
+
 def dedup(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Fold the round's candidates into the run in a fixed order, so a resumed run ends the same."""
     ctx = runtime.context
@@ -126,13 +141,12 @@ def dedup(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     ]
     update, kept, dropped = commit(state, store, batches, f"r{state.get('enrich_round', 0)}", ctx)
     nodes = kept_updates(state, kept, batches)
-    for node_id in {n for n, _ in batches}:
-        info = state["nodes"][node_id]
-        total = info.get("kept", 0) + kept.get(node_id, 0)
-        fruitless = 0 if kept.get(node_id) else info.get("enrich_fruitless", 0) + 1
-        done = total >= ctx.examples_at(info["depth"]) or fruitless >= ctx.max_fruitless
-        nodes[node_id] = {**nodes.get(node_id, {}), "enrich_fruitless": fruitless, "enrich_done": done}
-    store.write_tree(tree_of(state, merge_by_id(state["nodes"], nodes)), update["examples_offset"])
+    # With a judge, what a task gained this round is known only once its examples are judged (judge_fold).
+    settled = {n for n, _ in batches} if not ctx.judge else {n for n, _ in batches if not kept.get(n)}
+    rounds = {n: (kept.get(n, 0), state["nodes"][n].get("kept", 0) + kept.get(n, 0)) for n in settled}
+    nodes = merge_by_id(nodes, round_outcome(state, ctx, rounds))
+    tree = tree_of(state, merge_by_id(state["nodes"], nodes))
+    store.write_tree(tree, update["examples_offset"], state.get("judgements_offset"))
     get_stream_writer()({"event": "kept", "kept": sum(kept.values()), "dropped": len(dropped)})
     return {
         "nodes": nodes,

@@ -12,7 +12,8 @@ Read the wiring below top to bottom; each node lives in the module named beside 
 3. Every proposal passes **similarity_check** (after a person's **review** when asked) before it becomes a
    task; rejected ones are recorded as pruned and never explored, enriched or sampled (proposals).
 4. `plan_enrich` fans out one `enrich_batch` per LLM call with `Send`; `dedup` folds each round into the run
-   directory through the ledger; rounds repeat until every task has its examples (enrich).
+   directory through the ledger; rounds repeat until every task has its examples (enrich). With `judge`,
+   each round's examples first go through `plan_judge` -> `judge_batch` (Send) -> `judge_fold` (judging).
 5. `finish` writes the tree and returns a compact summary (lifecycle).
 """
 
@@ -24,11 +25,12 @@ from langgraph.types import RetryPolicy
 from explore_instruct.graphs.context import Context
 from explore_instruct.graphs.cursor import backtracking, choose, descend, lookahead
 from explore_instruct.graphs.enrich import dedup, enrich_batch, plan_enrich
+from explore_instruct.graphs.judging import judge_batch, judge_fold, plan_judge
 from explore_instruct.graphs.level import expand_level, extend_worker
 from explore_instruct.graphs.lifecycle import budget_gate, finish, load_seed
 from explore_instruct.graphs.proposals import review, similarity_check
 from explore_instruct.graphs.routing import after_budget, after_proposing, after_worker, on_context, route
-from explore_instruct.graphs.state import EnrichTask, InputState, OutputState, ProposeTask, State
+from explore_instruct.graphs.state import EnrichTask, InputState, JudgeTask, OutputState, ProposeTask, State
 
 __all__ = ["builder", "graph"]
 
@@ -67,6 +69,12 @@ builder.add_node("enrich_batch", enrich_batch, input_schema=EnrichTask, retry_po
 builder.add_edge("enrich_batch", "dedup")
 builder.add_node("dedup", dedup)
 builder.add_edge("dedup", "plan_enrich")
+# the judge stage (optional): plan_enrich sends unjudged examples here before planning the next round
+builder.add_node("plan_judge", plan_judge)
+builder.add_node("judge_batch", judge_batch, input_schema=JudgeTask, retry_policy=LLM_RETRY)
+builder.add_edge("judge_batch", "judge_fold")
+builder.add_node("judge_fold", judge_fold)
+builder.add_edge("judge_fold", "plan_enrich")
 # 5. finish
 builder.add_node("finish", finish)
 builder.add_edge("finish", END)

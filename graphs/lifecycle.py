@@ -68,7 +68,7 @@ def finish(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     ctx = runtime.context
     store = store_of(state, ctx)
     tree = tree_of(state)
-    store.write_tree(tree, state.get("examples_offset", 0))
+    store.write_tree(tree, state.get("examples_offset", 0), state.get("judgements_offset"))
     kept_per_depth: dict[str, int] = {}
     shortfall: dict[str, int] = {}
     for n in tree.preorder():

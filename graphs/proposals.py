@@ -200,5 +200,6 @@ def similarity_check(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         # Tasks that still have room go round again before the next level; new tasks join the back.
         again = [t for t in accepted if room(merged["nodes"][t], len(accepted_children(merged, t)), ctx)]
         out["queue"] = again + list(state.get("queue", [])) + queue_add
-    store.write_tree(tree_of(state, merge_by_id(state["nodes"], new_nodes)), update["examples_offset"])
+    tree = tree_of(state, merge_by_id(state["nodes"], new_nodes))
+    store.write_tree(tree, update["examples_offset"], state.get("judgements_offset"))
     return out

@@ -38,13 +38,21 @@ def asked(state: State, node_id: str, ctx: Context) -> int:
     return min(ctx.subtasks_per_call, room(state["nodes"][node_id], len(accepted_children(state, node_id)), ctx))
 
 
+def spent(stats: dict[str, Any]) -> tuple[int, int, float]:
+    """Calls, tokens and USD so far, the judge's included (its own figures are also kept apart under "judge")."""
+    judge = stats.get("judge", {})
+    calls = stats.get("calls", 0) + judge.get("calls", 0)
+    tokens = sum(s.get("input_tokens", 0) + s.get("output_tokens", 0) for s in (stats, judge))
+    return calls, tokens, stats.get("cost_usd", 0.0) + judge.get("cost_usd", 0.0)
+
+
 def over_budget(stats: dict[str, Any], ctx: Context) -> str | None:
-    if ctx.max_calls is not None and stats.get("calls", 0) >= ctx.max_calls:
+    calls, tokens, cost = spent(stats)
+    if ctx.max_calls is not None and calls >= ctx.max_calls:
         return f"max_calls {ctx.max_calls} reached"
-    tokens = stats.get("input_tokens", 0) + stats.get("output_tokens", 0)
     if ctx.max_tokens is not None and tokens >= ctx.max_tokens:
         return f"max_tokens {ctx.max_tokens} reached"
-    if ctx.max_cost_usd is not None and stats.get("cost_usd", 0.0) >= ctx.max_cost_usd:
+    if ctx.max_cost_usd is not None and cost >= ctx.max_cost_usd:
         return f"max_cost_usd {ctx.max_cost_usd} reached"
     return None
 

@@ -79,6 +79,11 @@ class State(InputState):
     examples_offset: NotRequired[int]
     example_seq: NotRequired[int]  # candidates seen (kept or dropped): ids and index rollback use it
     examples_total: NotRequired[int]  # examples kept
+    # The judge: examples.jsonl is judged up to `judged_offset`; judgements.jsonl is committed up to
+    # `judgements_offset`; verdicts wait in `verdicts` (by batch id) for `judge_fold`.
+    judged_offset: NotRequired[int]
+    judgements_offset: NotRequired[int]
+    verdicts: Annotated[dict[str, dict[str, Any]], merge_by_id]
     stats: Annotated[dict[str, Any], add_stats]
     provider_streak: Annotated[int, streak]
     status: NotRequired[str]
@@ -129,6 +134,16 @@ class EnrichTask(TypedDict):
     node_id: str
     run_dir: str
     request: GenerateArgs
+
+
+class JudgeTask(TypedDict):
+    """One judge call sent by `plan_judge`: examples of one task, with their ids."""
+
+    batch_id: str
+    node_id: str
+    task: str
+    run_dir: str
+    examples: list[dict[str, Any]]  # id, instruction, input, output
 
 
 class OutputState(TypedDict):

@@ -127,10 +127,10 @@ def patch_append_jsonl(mp: pytest.MonkeyPatch, fault: Fault) -> None:
 def patch_write_tree(mp: pytest.MonkeyPatch, fault: Fault) -> None:
     original = RunStore.write_tree
 
-    def write_tree(self: RunStore, tree: Any, upto_offset: int | None = None) -> Any:
+    def write_tree(self: RunStore, tree: Any, *args: Any) -> Any:
         if fault.hit():
             raise fault.err
-        return original(self, tree, upto_offset)
+        return original(self, tree, *args)
 
     mp.setattr(RunStore, "write_tree", write_tree)
 
@@ -238,14 +238,14 @@ def test_tree_dir_replaced_by_a_file_mid_run(
     original = RunStore.write_tree
     calls = {"n": 0}
 
-    def sabotage(self: RunStore, tree: Any, upto_offset: int | None = None) -> Any:
+    def sabotage(self: RunStore, tree: Any, *args: Any) -> Any:
         calls["n"] += 1
         if calls["n"] == 3:  # someone replaces tree/ with a file while the run goes on
             import shutil
 
             shutil.rmtree(self.path("tree"))
             self.path("tree").write_text("in the way", encoding="utf-8")
-        return original(self, tree, upto_offset)
+        return original(self, tree, *args)
 
     with monkeypatch.context() as mp:
         mp.setattr(RunStore, "write_tree", sabotage)

@@ -22,6 +22,7 @@ EXAMPLES = "examples.jsonl"
 QUERY_LOG = "query_log.jsonl"
 BAD_COMPLETIONS = "bad_completions.jsonl"
 DROPPED = "dropped.jsonl"
+JUDGEMENTS = "judgements.jsonl"  # one row per judged example: score, reason, kept; a ledger like examples.jsonl
 CHECKPOINTS = "checkpoints.sqlite"
 CHROMA_DIR = "chroma"
 RUN_META = "run.json"
@@ -97,27 +98,39 @@ class RunStore:
 
     # ---- examples -------------------------------------------------------------------------------
 
-    def commit_examples(self, records: Iterable[ExampleRecord], committed_offset: int) -> int:
-        """Append after `committed_offset` (dropping anything an interrupted step left); return the new end."""
-        path = self.path(EXAMPLES)
-        with open(path, "a+b") as f:
+    def commit_jsonl(self, name: str, rows: Iterable[dict[str, Any]], committed_offset: int) -> int:
+        """Append rows after `committed_offset` (dropping anything an interrupted step left); return the new end."""
+        with open(self.path(name), "a+b") as f:
             f.truncate(committed_offset)
             f.seek(committed_offset)
-            for rec in records:
-                f.write((json.dumps(rec.to_json(), ensure_ascii=False) + "\n").encode("utf-8"))
+            for row in rows:
+                f.write((json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8"))
             f.flush()
             os.fsync(f.fileno())
             return f.tell()
 
-    def iter_examples(self, upto_offset: int | None = None) -> Iterator[ExampleRecord]:
-        path = self.path(EXAMPLES)
+    def commit_examples(self, records: Iterable[ExampleRecord], committed_offset: int) -> int:
+        return self.commit_jsonl(EXAMPLES, (rec.to_json() for rec in records), committed_offset)
+
+    def iter_jsonl(self, name: str, upto_offset: int | None = None, start_offset: int = 0) -> Iterator[dict[str, Any]]:
+        """The rows of a ledger between two committed offsets (a tail past the last commit is not read)."""
+        path = self.path(name)
         if not path.exists():
             return
         with open(path, "rb") as f:
-            data = f.read() if upto_offset is None else f.read(upto_offset)
+            f.seek(start_offset)
+            data = f.read() if upto_offset is None else f.read(max(0, upto_offset - start_offset))
         for line in data.splitlines():
             if line.strip():
-                yield ExampleRecord.from_json(json.loads(line))
+                yield json.loads(line)
+
+    def iter_examples(self, upto_offset: int | None = None, start_offset: int = 0) -> Iterator[ExampleRecord]:
+        for row in self.iter_jsonl(EXAMPLES, upto_offset, start_offset):
+            yield ExampleRecord.from_json(row)
+
+    def judgements(self, upto_offset: int | None = None) -> dict[str, dict[str, Any]]:
+        """Judged example id -> its verdict row, as of a committed offset of judgements.jsonl."""
+        return {row["id"]: row for row in self.iter_jsonl(JUDGEMENTS, upto_offset)}
 
     # ---- logs (append-only; a resumed step may log a call twice, which is the truth) -------------
 
@@ -129,12 +142,32 @@ class RunStore:
 
     # ---- the tree, in the Explore-Instruct layout ------------------------------------------------
 
-    def write_tree(self, tree: DomainTree, upto_offset: int | None = None) -> list[Path]:
-        """Snapshot the tree with all committed examples, so a person can look at a run in progress."""
+    def write_tree(
+        self, tree: DomainTree, upto_offset: int | None = None, judged_upto: int | None = None
+    ) -> list[Path]:
+        """Snapshot the tree with all committed examples, so a person can look at a run in progress.
+
+        With a judge (`judged_upto`: the committed end of judgements.jsonl), examples it rejected are left out and
+        the others carry their verdict as `quality` (score, reason, judge model, answer check).
+        """
+        verdicts = self.judgements(judged_upto) if judged_upto else {}
         full = tree.model_copy(deep=True)
         for node in full.nodes.values():
             node.examples = []
         for rec in self.iter_examples(upto_offset):
-            if rec.node_id in full.nodes:
-                full.nodes[rec.node_id].examples.append(rec.example)
+            if rec.node_id not in full.nodes:
+                continue
+            verdict = verdicts.get(rec.id)
+            if verdict is not None and not verdict.get("kept", True):
+                continue
+            example = rec.example
+            if verdict is not None:
+                example = example.model_copy(update={"quality": quality_of(verdict)})
+            full.nodes[rec.node_id].examples.append(example)
         return write_ei_dir(full, self.path(TREE_DIR))
+
+
+def quality_of(verdict: dict[str, Any]) -> dict[str, Any]:
+    """What an example carries of its verdict into the tree and the exports."""
+    keys = ("score", "reason", "judge_model", "answer_check", "judge_failed")
+    return {k: verdict[k] for k in keys if verdict.get(k) not in (None, "", False)}
