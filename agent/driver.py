@@ -175,11 +175,8 @@ def load_stored_run(run_dir: str, **overrides: Any) -> StoredRun:
         raise RunDirError(f"{store.root}: run.json has no thread_id")
     if meta.get("checkpointer") == "postgres" and not os.environ.get(CHECKPOINT_URL_ENV, "").strip():
         raise RunDirError(f"{store.root}: this run keeps its checkpoints in Postgres; set {CHECKPOINT_URL_ENV}")
-    params = dict(meta.get("context", {}))
-    params.update({k: v for k, v in overrides.items() if v is not None})
-    params["run_dir"] = str(store.root)
-    known = set(Context.__dataclass_fields__)
-    ctx = Context(**{k: v for k, v in params.items() if k in known})
+    # The stored parameters as the run began (a run from before a parameter existed keeps its old behaviour).
+    ctx = Context.from_stored(dict(meta.get("context", {})), **overrides, run_dir=str(store.root))
     return StoredRun(store, thread_id, ctx)
 
 
