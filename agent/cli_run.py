@@ -106,8 +106,9 @@ def run_cmd(
             "run_dir": req.output_dir,
         }
         ctx = build_context(params)
-        if req.seed:
-            load_seed(req.seed)  # fail fast, before anything is written
+        seed = req.preset_seed() or req.seed
+        if seed:
+            load_seed(seed)  # fail fast, before anything is written
         make_chat_model(ctx.model_spec())  # a bad model string or a missing key fails here, not mid-run
         check_similarity(ctx)
         with Progress(quiet or as_json) as progress:
@@ -115,7 +116,7 @@ def run_cmd(
                 start_run(
                     ctx,
                     domain=req.domain,
-                    seed=req.seed,
+                    seed=seed,
                     progress=progress,
                     on_review=review_prompt if review else None,
                 )

@@ -153,8 +153,10 @@ class Limits:
                 raise LimitError(f"{name}: {asked} is above the cap {cap}")
             elif asked <= 0:
                 raise LimitError(f"{name}: must be positive")
-        if self.models is not None and ctx.model not in self.models:
-            raise LimitError(f"model: {ctx.model!r} is not allowed here (allowed: {', '.join(self.models)})")
+        for name in ("model", "judge_model"):
+            chosen = getattr(ctx, name, None)
+            if self.models is not None and chosen is not None and chosen not in self.models:
+                raise LimitError(f"{name}: {chosen!r} is not allowed here (allowed: {', '.join(self.models)})")
         return ctx
 
     def public(self) -> dict[str, Any]:

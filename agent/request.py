@@ -47,6 +47,10 @@ class ExploreRequest(BaseModel):
     seed: str | None = Field(
         default=None, description="Instead of a domain: a YAML/JSON seed tree file or an Explore-Instruct directory."
     )
+    preset: str | None = Field(
+        default=None,
+        description="Instead of a domain: a built-in seed tree, rewriting, brainstorming or math (sets the flavour).",
+    )
     depth: Annotated[int | None, To("max_depth")] = Field(
         default=None, ge=0, le=8, description="Max depth of the task tree (default 2)."
     )
@@ -68,6 +72,15 @@ class ExploreRequest(BaseModel):
     )
     max_cost_usd: Annotated[float | None, To()] = Field(
         default=None, ge=0, description="Budget: USD (at most the operator cap)."
+    )
+    prompt_profile: Annotated[str | None, To()] = Field(
+        default=None, description="compact (small/local models), full, or auto (default: compact for local:* models)."
+    )
+    judge: Annotated[bool | None, To()] = Field(
+        default=None, description="Score every kept example 1-5 with an LLM judge and drop the weak ones."
+    )
+    judge_model: Annotated[str | None, To()] = Field(
+        default=None, description="provider:model of the judge (default: the generation model)."
     )
     output_dir: str | None = Field(
         default=None, description="Run directory, relative to the operator's output root (default: a new name)."
@@ -94,11 +107,26 @@ class ExploreRequest(BaseModel):
             raise ValueError("give one non-negative count per depth")
         return v
 
+    @field_validator("preset")
+    @classmethod
+    def _known_preset(cls, v: str | None) -> str | None:
+        from explore_instruct.tools.presets import PRESETS
+
+        if v is not None and v.strip().lower() not in PRESETS:
+            raise ValueError(f"{v!r} is not one of {', '.join(PRESETS)}")
+        return None if v is None else v.strip().lower()
+
     @model_validator(mode="after")
     def _one_source(self) -> ExploreRequest:
-        if bool(self.domain and self.domain.strip()) == bool(self.seed):
-            raise ValueError("give exactly one of domain or seed")
+        if sum(map(bool, (self.domain and self.domain.strip(), self.seed, self.preset))) != 1:
+            raise ValueError("give exactly one of domain, seed or preset")
         return self
+
+    def preset_seed(self) -> str | None:
+        """The preset's seed file (our own data, so no seed-root rule applies to it), or None."""
+        from explore_instruct.tools.presets import preset
+
+        return str(preset(self.preset).path) if self.preset else None
 
     def context_params(self) -> dict[str, Any]:
         """The run parameters this request sets (the fields marked `To`), by their `Context` names."""
@@ -108,6 +136,10 @@ class ExploreRequest(BaseModel):
             for mark in info.metadata:
                 if isinstance(mark, To) and value is not None:
                     params[mark.name or name] = value
+        if self.preset:
+            from explore_instruct.tools.presets import preset
+
+            params["flavour"] = preset(self.preset).flavour.value
         return params
 
 

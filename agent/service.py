@@ -78,8 +78,8 @@ class Runs:
         """Validate everything and create the run directory; blocking, so callers run it in a thread."""
         seeded: dict[int, int] | None = None
         inputs: dict[str, str] = {}
-        if req.seed:
-            seed_path = self.limits.seed(req.seed)
+        if req.seed or req.preset:
+            seed_path = req.preset_seed() or self.limits.seed(req.seed or "")
             tree = load_seed(seed_path)
             seeded = {int(d): n for d, n in tree.nodes_per_depth().items()}
             inputs["seed"] = str(Path(seed_path).resolve()) if Path(seed_path).exists() else seed_path

@@ -158,7 +158,7 @@ class Context:
             env = os.environ.get(ENV_PREFIX + f.name.upper())
             if env is None or getattr(self, f.name) != _default(f):
                 continue
-            setattr(self, f.name, _coerce(f.name, env, getattr(self, f.name)))
+            setattr(self, f.name, _coerce(f.name, env))
         for name in ("breadth", "examples"):
             try:
                 setattr(self, name, _ints(getattr(self, name)))
@@ -340,9 +340,14 @@ def _default(f: Any) -> Any:
     return None
 
 
-def _coerce(name: str, raw: str, current: Any) -> Any:
+def _coerce(name: str, raw: str) -> Any:
     """An environment variable's text as the field's type (read from its annotation, so `int | None` is an int)."""
     hint = typing.get_type_hints(Context)[name]
+    if typing.get_origin(hint) is list:
+        try:
+            return _ints(raw)
+        except ValueError:
+            raise ContextError(f"{ENV_PREFIX}{name.upper()}: cannot read {raw!r}") from None
     kinds = set(typing.get_args(hint)) | {hint}
     try:
         if bool in kinds:
@@ -351,8 +356,6 @@ def _coerce(name: str, raw: str, current: Any) -> Any:
             return int(raw)
         if float in kinds:
             return float(raw)
-        if isinstance(current, list):
-            return _ints(raw)
     except ValueError:
         raise ContextError(f"{ENV_PREFIX}{name.upper()}: cannot read {raw!r}") from None
     return raw

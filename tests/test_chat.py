@@ -122,7 +122,7 @@ async def test_review_off_and_a_budget_stop_then_resume(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "reply"),
     [
-        ("/explore", "Error: input: give exactly one of domain or seed. `/help` lists the commands."),
+        ("/explore", "Error: input: give exactly one of domain, seed or preset. `/help` lists the commands."),
         ("/explore x depth=3 breadth=9", "Error: depth 3 with breadth [9] allows up to 820 tasks; the cap is 200."),
         ("/explore x colour=red", "Error: /explore: unknown option colour="),
         ("/explore x out=../up depth=1 breadth=1", "Error: output_dir: '../up' is outside the output root."),

@@ -50,14 +50,14 @@ def test_a_field_added_to_the_request_is_read_like_the_others() -> None:
     """One line per field: `To(...)` when it is a run parameter; a bool reads on/off with the one flag parser."""
 
     class Wider(ExploreRequest):
-        wait: bool | None = Field(default=None, description="Wait until the run ends.")
-        preset: Annotated[str | None, To()] = Field(default=None, description="A preset seed tree.")
+        hurry: bool | None = Field(default=None, description="Finish quickly.")
+        colour: Annotated[str | None, To()] = Field(default=None, description="A colour for the run.")
 
-    req = Wider(domain="x", wait="off", preset="math", depth="1")
-    assert (req.wait, req.context_params()) == (False, {"max_depth": 1, "preset": "math"})
+    req = Wider(domain="x", hurry="off", colour="red", depth="1")
+    assert (req.hurry, req.context_params()) == (False, {"max_depth": 1, "colour": "red"})
     with pytest.raises(ValidationError) as caught:
-        Wider(domain="x", wait="maybe")
-    assert one_line(caught.value) == "wait: use on or off"
+        Wider(domain="x", hurry="maybe")
+    assert one_line(caught.value) == "hurry: use on or off"
 
 
 @pytest.mark.parametrize(
@@ -69,7 +69,7 @@ def test_a_field_added_to_the_request_is_read_like_the_others() -> None:
         ({"domain": "x", "breadth": "4,x"}, "breadth: 'x' is not a whole number"),
         ({"domain": "x", "breadth": []}, "breadth: give one non-negative count per depth"),
         ({"domain": "x", "depth": 9}, "depth: Input should be less than or equal to 8"),
-        ({}, "input: give exactly one of domain or seed"),
+        ({}, "input: give exactly one of domain, seed or preset"),
     ],
 )
 def test_bad_requests_are_one_line_errors(args: dict[str, Any], message: str) -> None:

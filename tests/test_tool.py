@@ -69,9 +69,9 @@ def test_schema_names_every_argument_and_forbids_others(tmp_path: Path) -> None:
 def test_request_accepts_the_forms_llms_send() -> None:
     req = ExploreRequest.model_validate({"domain": "x", "breadth": "4, 3", "examples": 5})
     assert req.breadth == [4, 3] and req.examples == [5]
-    with pytest.raises(ValueError, match="exactly one of domain or seed"):
+    with pytest.raises(ValueError, match="exactly one of domain, seed or preset"):
         ExploreRequest(domain="x", seed="y.yaml")
-    with pytest.raises(ValueError, match="exactly one of domain or seed"):
+    with pytest.raises(ValueError, match="exactly one of domain, seed or preset"):
         ExploreRequest(domain="  ")
 
 
