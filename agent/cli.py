@@ -3,7 +3,9 @@
 - `cli_run`: run, resume, status (one run directory)
 - `cli_tree`: tree, try (a seed; a model tried once)
 - `cli_similarity`: filter, prune, drops (similarity on trees and runs that exist)
-- `cli_dataset`: sample, export, stats (dataset out)
+- `cli_dataset`: sample, export (dataset out)
+- `cli_diversity`: stats, compare (coverage and diversity on a fixed-size sample)
+- `cli_ablate`: ablate (the paper's K=0 vs K comparison)
 - `cli_faces`: runs, mcp (the faces that act for others)
 
 Exit codes: 0 ok, 2 bad input, 3 stopped by a budget, 1 anything else (`cli_console`). Only Typer, rich and
@@ -18,7 +20,15 @@ from typing import Annotated
 
 import typer
 
-from explore_instruct.agent import cli_dataset, cli_faces, cli_run, cli_similarity, cli_tree
+from explore_instruct.agent import (
+    cli_ablate,
+    cli_dataset,
+    cli_diversity,
+    cli_faces,
+    cli_run,
+    cli_similarity,
+    cli_tree,
+)
 from explore_instruct.agent.cli_console import EXIT_BAD_INPUT, EXIT_BUDGET, Debug, err
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_BUDGET", "app", "main"]
@@ -37,7 +47,7 @@ def _main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks."
     Debug.on = debug
 
 
-for _module in (cli_tree, cli_run, cli_similarity, cli_dataset, cli_faces):
+for _module in (cli_tree, cli_run, cli_similarity, cli_dataset, cli_diversity, cli_ablate, cli_faces):
     _module.register(app)
 
 

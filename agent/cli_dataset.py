@@ -1,4 +1,4 @@
-"""The dataset-out commands: `sample`, `export` and `stats`, joined to the main app by `register`.
+"""The dataset-out commands: `sample` and `export`, joined to the main app by `register`.
 
 They read only what a run (or any Explore-Instruct tree directory) has stored, so a dataset can be redrawn
 with another N, seed or format at no LLM cost.
@@ -14,7 +14,6 @@ import typer
 from rich.markup import escape
 
 from explore_instruct.agent.cli_console import guard, out
-from explore_instruct.agent.light_imports import import_rouge_score
 
 DEFAULT_EXPORT_DIR = "export"
 
@@ -166,81 +165,6 @@ def export_cmd(
     _print_written(guard(run), as_json)
 
 
-def _print_stats(stats: dict[str, Any], plots: list[str]) -> None:
-    def line(text: str) -> None:
-        out.print(escape(text), highlight=False, soft_wrap=True)
-
-    head = f"{stats['source']} ({stats['kind']})"
-    line(head + (f": {stats['domain']}" if stats.get("domain") else ""))
-    if "tasks" in stats:
-        line(f"tasks {stats['tasks']} (pruned {stats['pruned']}), per depth {stats['nodes_per_depth']}")
-    line(
-        f"examples {stats['examples']}"
-        + (f", per depth {stats['examples_per_depth']}" if "examples_per_depth" in stats else "")
-    )
-    per_node = stats.get("examples_per_node")
-    if per_node:
-        line(f"examples per task: min {per_node['min']}, mean {per_node['mean']}, max {per_node['max']}")
-    within = stats.get("rouge_l_within_nodes")
-    if within:
-        line(f"ROUGE-L inside tasks (mean of task means): {within['mean']} over {within['nodes']} tasks")
-    line(f"ROUGE-L between instructions overall: {stats['rouge_l_overall']}")
-    vn = stats.get("verb_noun")
-    if vn:
-        line(
-            f"verb–noun pairs: {vn['unique_pairs']} unique over {vn['instructions']} instructions "
-            f"({vn['with_pair']} with a pair, {vn['unique_verbs']} root verbs)"
-        )
-        if vn["top_pair"]:
-            line(f"commonest pair: '{vn['top_pair']}', {vn['top_pair_share']:.1%} of pairs")
-            line("top pairs: " + ", ".join(f"{p['verb']} {p['noun']} ({p['count']})" for p in vn["top_pairs"]))
-    run = stats.get("run")
-    if run:
-        cost = "unknown" if run["cost_usd"] is None else f"${run['cost_usd']:.4f}"
-        line(
-            f"run: {run['calls']} LLM calls ({run['calls_ok']} valid), tokens {run['input_tokens']} in / "
-            f"{run['output_tokens']} out, cost {cost}, dropped {run['dropped']} {run['drops']}"
-        )
-    for p in plots:
-        line(f"plot: {p}")
-
-
-def stats_cmd(
-    source: Annotated[
-        Path, typer.Argument(help="A run directory, an Explore-Instruct tree directory, or an Alpaca/JSONL/HF dataset.")
-    ],
-    plots: Annotated[Path | None, typer.Option("--plots", help="Write PNG figures into this directory.")] = None,
-    verbs: Annotated[bool, typer.Option("--verbs/--no-verbs", help="Verb–noun pairs (needs spaCy).")] = True,
-    force: ForceOpt = False,
-    as_json: JsonOpt = False,
-) -> None:
-    """Coverage of the data: unique verb–noun pairs (the paper's metric), tree shape, similarity inside tasks."""
-    from explore_instruct.tools.coverage import analyse
-
-    def run() -> tuple[dict[str, Any], list[str]]:
-        from explore_instruct.tools.plots import write_plots
-
-        import_rouge_score()  # ROUGE-L inside tasks
-        analysis = analyse(source, verbs=verbs)
-        written: list[Path] = []
-        if plots is not None:
-            written = write_plots(
-                plots,
-                tree=analysis.tree,
-                pairs=analysis.pairs,
-                examples_per_depth=analysis.stats.get("examples_per_depth"),
-                force=force,
-            )
-        return analysis.stats, [str(p) for p in written]
-
-    stats, written = guard(run)
-    if as_json:
-        typer.echo(json.dumps(stats | ({"plots": written} if written else {}), ensure_ascii=False, indent=2))
-    else:
-        _print_stats(stats, written)
-
-
 def register(app: typer.Typer) -> None:
     app.command("sample")(sample_cmd)
     app.command("export")(export_cmd)
-    app.command("stats")(stats_cmd)

@@ -229,3 +229,37 @@ def bootstrap_intervals(
 
 def _round(x: float | None) -> float | None:
     return None if x is None or math.isnan(x) else round(x, 4)
+
+
+# ---- from a path ----------------------------------------------------------------------------------
+
+
+def diversity_of(
+    path: Path, n: int | None = None, seed: int = 0, *, verbs: bool = True, embeddings: bool = True
+) -> tuple[dict[str, Any], Sampled, list[Pair] | None]:
+    """The report of a run, tree directory or dataset file on an N-sample, with what it was computed from.
+
+    Verb-noun pairs need spaCy and embeddings the MiniLM extra: without them those metrics are left out and
+    `missing` says why, rather than failing the rest.
+    """
+    from explore_instruct.tools.coverage import CoverageError, verb_noun_pairs
+    from explore_instruct.tools.embeddings import EmbeddingUnavailable, make_embedder
+
+    sampled = fixed_sample(path, n, seed)
+    missing: dict[str, str] = {}
+    pairs: list[Pair] | None = None
+    if verbs:
+        try:
+            pairs = verb_noun_pairs(sampled.texts)
+        except CoverageError as e:
+            missing["verb_noun_pairs"] = str(e)
+    embed = None
+    if embeddings:
+        try:
+            embed = make_embedder()
+        except EmbeddingUnavailable as e:
+            missing["embeddings"] = str(e)
+    out = report(sampled, pairs, embed, seed) | {"seed": seed}
+    if missing:
+        out["missing"] = missing
+    return out, sampled, pairs

@@ -191,3 +191,25 @@ def write_plots(
         write_file_atomic(target, draw)
         written.append(target)
     return written
+
+
+def plot_ablation(rows: Sequence[tuple[str, float | None, float | None]], labels: tuple[str, str], path: Path) -> None:
+    """Each metric of two datasets as a pair of bars, scaled to the larger of the two (which way is better is
+    in the metric's label), so metrics of different units share one figure."""
+    fig = _figure((7, 0.45 * len(rows) + 1.2))
+    ax = fig.add_subplot()
+    names = [r[0] for r in rows]
+    sides = [[r[1] for r in rows], [r[2] for r in rows]]
+    top = [max(abs(a or 0), abs(b or 0)) or 1.0 for a, b in zip(*sides, strict=True)]
+    ys = range(len(rows))
+    for offset, (side, colour, got) in enumerate(zip(labels, ("#c44e52", "#4c72b0"), sides, strict=True)):
+        values = [(v or 0) / t for v, t in zip(got, top, strict=True)]
+        bars = ax.barh([y + 0.2 - 0.4 * offset for y in ys], values, height=0.38, color=colour, label=side)
+        ax.bar_label(bars, labels=[f"{v:.3g}" if v is not None else "-" for v in got], fontsize=7, padding=2)
+    ax.set_yticks(list(ys), names, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1.25)
+    ax.set_xticks([])
+    ax.legend(fontsize=8, loc="lower right")
+    ax.set_title("Exploration vs the root alone, on equal N", fontsize=10)
+    fig.savefig(path, format="png", bbox_inches="tight")
