@@ -68,6 +68,12 @@ def run_cmd(
     config: Annotated[Path | None, typer.Option(help="YAML file of run parameters.")] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the plan (tasks, calls, tokens, cost range) and stop: no call.")
+    ] = False,
+    calibrate: Annotated[
+        Path | None, typer.Option(help="A finished (pilot) run of the same model: the plan measures it.")
+    ] = None,
 ) -> None:
     """Explore a domain and enrich every task; the API key comes from the environment only."""
     operator = {
@@ -91,6 +97,7 @@ def run_cmd(
     def run() -> RunOutcome:
         import asyncio
 
+        from explore_instruct.agent.batch_plan import plan_for, show_plan, write_plan
         from explore_instruct.agent.cli_report import Progress, review_prompt
         from explore_instruct.agent.config import build_context, load_config
         from explore_instruct.agent.driver import start_run
@@ -109,8 +116,13 @@ def run_cmd(
         seed = req.preset_seed() or req.seed
         if seed:
             load_seed(seed)  # fail fast, before anything is written
+        plan = plan_for(ctx, seed=seed, calibrate=str(calibrate) if calibrate else None)
+        if dry_run:  # before the model is made: a plan needs no key and calls nothing
+            show_plan(ctx, plan, domain=req.domain, seed=seed, as_json=as_json)
+            raise typer.Exit(0)
         make_chat_model(ctx.model_spec())  # a bad model string or a missing key fails here, not mid-run
         check_similarity(ctx)
+        write_plan(str(ctx.run_dir), plan)  # the dataset card shows it against what the run spent
         with Progress(quiet or as_json) as progress:
             return asyncio.run(
                 start_run(

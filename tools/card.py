@@ -113,6 +113,7 @@ def render_card(
     files: list[str],
     accounting: dict[str, Any] | None = None,
     run_meta: dict[str, Any] | None = None,
+    planned: tuple[list[tuple[str, float, float]], str] | None = None,
 ) -> str:
     tree = loaded.tree
     domain = tree.root.name
@@ -200,6 +201,12 @@ def render_card(
         ]
     else:
         lines.append("- not recorded (this tree did not come from a run of ours)")
+    if planned is not None:
+        rows, source = planned
+        lines += ["", f"Planned ({_md(source)}) and actual:", "", "| | planned | actual | actual / planned |"]
+        lines.append("| --- | --- | --- | --- |")
+        lines += [f"| {what} | {round(p)} | {round(a)} | {a / p:.2f} |" if p else f"| {what} | 0 | {round(a)} | - |"
+                  for what, p, a in rows]  # fmt: skip
     params = public_params(context) if isinstance(context, dict) else {}
     if params:
         lines += ["", "| parameter | value |", "| --- | --- |"]
@@ -209,7 +216,9 @@ def render_card(
 
 
 def card_for(loaded: LoadedTree, result: SampleResult, *, fmt: str, files: list[str]) -> str:
-    """The card for a tree or a run (a run adds model, parameters, tokens, cost and drops)."""
+    """The card for a tree or a run (a run adds model, parameters, tokens, cost, drops and its plan)."""
+    from explore_instruct.tools.plan_measure import planned_vs_actual
+
     if loaded.run_dir is None:
         return render_card(loaded, result, fmt=fmt, files=files)
     return render_card(
@@ -219,4 +228,5 @@ def card_for(loaded: LoadedTree, result: SampleResult, *, fmt: str, files: list[
         files=files,
         accounting=run_accounting(loaded.run_dir),
         run_meta=read_run_meta(loaded.run_dir),
+        planned=planned_vs_actual(loaded.run_dir),
     )
