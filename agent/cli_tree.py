@@ -39,19 +39,25 @@ def _print_tree(tree: DomainTree) -> None:
 
 def tree_cmd(
     seed: Annotated[
-        str, typer.Argument(help="A domain sentence, a YAML/JSON seed file, or an Explore-Instruct tree dir.")
-    ],
+        str | None, typer.Argument(help="A domain sentence, a YAML/JSON seed file, or an Explore-Instruct tree dir.")
+    ] = None,
+    preset: Annotated[
+        str | None, typer.Option(help="A built-in seed tree instead: rewriting, brainstorming or math.")
+    ] = None,
     export_ei: Annotated[
         Path | None, typer.Option("--export-ei", help="Write the tree as an Explore-Instruct directory here.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
-    """Validate a seed and summarise it."""
+    """Validate a seed (or show a preset) and summarise it."""
 
     def run() -> None:
+        from explore_instruct.tools.presets import preset as find_preset
         from explore_instruct.tools.seeds import load_seed, write_ei_dir
 
-        tree = load_seed(seed)
+        if (seed is None) == (preset is None):
+            raise ValueError("tree: give a seed or --preset NAME")
+        tree = find_preset(preset).tree() if preset else load_seed(seed or "")
         written = write_ei_dir(tree, export_ei) if export_ei else []
         if as_json:
             summary = tree.summary() | ({"written": [str(p) for p in written]} if written else {})

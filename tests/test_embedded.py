@@ -92,3 +92,51 @@ async def test_small_exploration_on_the_embedded_model(tmp_path: Path) -> None:
     tree = load_ei_dir(tmp_path / "run" / "tree")
     assert tree.root.name == "writing product descriptions"
     assert sum(len(n.examples) for n in tree.nodes.values()) == out["summary"]["examples"]
+
+
+async def test_compact_profile_grows_a_tree_past_the_root_with_names_that_pass_the_rules(tmp_path: Path) -> None:
+    """The best of three seeds (a seed does not pin llama.cpp's content across machines): the root gets
+    accepted children, and every accepted name passes the name rules."""
+    from explore_instruct.tools.names import name_rule
+
+    best: list[str] = []
+    for seed in (1, 2, 3):
+        run_dir = tmp_path / f"run{seed}"
+        ctx = Context(model="local:smollm2", seed=seed, max_depth=1, breadth=[3], subtasks_per_call=3, examples=[0],
+                      similarity="rouge", run_dir=str(run_dir))  # fmt: skip
+        assert ctx.profile == "compact"
+        out = await builder.compile(checkpointer=InMemorySaver()).ainvoke(
+            {"domain": "rewriting text for different audiences"},
+            {"configurable": {"thread_id": f"compact-{seed}"}, "recursion_limit": 1000},
+            context=ctx,
+        )
+        assert out["status"] == "done"
+        tree = load_ei_dir(run_dir / "tree")
+        names = [n.name for n in tree.preorder() if n.parent is not None]
+        for name in names:
+            assert name_rule(name, target=tree.root.name, root=tree.root.name) is None, name
+        if len(names) > len(best):
+            best = names
+        if len(best) >= 2:
+            break
+    assert len(best) >= 1, "no seed grew the tree past the root"
+
+
+async def test_the_judge_on_the_embedded_model_scores_or_records_each_example(model: ChatLocalLlama) -> None:
+    from explore_instruct.tools.judge import judge
+
+    examples = [
+        Example(instruction="Make this sentence more polite.", input="Send it now.", output="Could you send it soon?"),
+        Example(
+            instruction="Summarise the note in one line.", input="The bus is late; walk.", output="Walk: bus late."
+        ),
+        Example(instruction="Rewrite for a child.", input="Precipitation is likely.", output="It may rain."),
+    ]
+    result = await judge(model, "rewriting text", examples, model_label="local:smollm2")
+    (call,) = result.calls
+    assert call.attempts in (1, 2) and call.input_tokens > 0
+    assert len(result.judged) == 3
+    for verdict in result.judged:  # every example is scored 1-5 with a reason, or recorded as not judged
+        assert verdict.failed or (verdict.score is not None and 1 <= verdict.score <= 5 and verdict.reason)
+    if not call.ok:  # a reply that never validated judges nothing
+        assert all(v.failed for v in result.judged) and call.error_kind
