@@ -6,6 +6,7 @@
 - `cli_dataset`: sample, export (dataset out)
 - `cli_diversity`: stats, compare (coverage and diversity on a fixed-size sample)
 - `cli_ablate`: ablate (the paper's K=0 vs K comparison)
+- `cli_judge`: judge (an LLM judge over any run, tree or dataset)
 - `cli_faces`: runs, mcp (the faces that act for others)
 
 Exit codes: 0 ok, 2 bad input, 3 stopped by a budget, 1 anything else (`cli_console`). Only Typer, rich and
@@ -25,6 +26,7 @@ from explore_instruct.agent import (
     cli_dataset,
     cli_diversity,
     cli_faces,
+    cli_judge,
     cli_run,
     cli_similarity,
     cli_tree,
@@ -47,7 +49,7 @@ def _main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks."
     Debug.on = debug
 
 
-for _module in (cli_tree, cli_run, cli_similarity, cli_dataset, cli_diversity, cli_ablate, cli_faces):
+for _module in (cli_tree, cli_run, cli_similarity, cli_dataset, cli_diversity, cli_ablate, cli_judge, cli_faces):
     _module.register(app)
 
 

@@ -29,6 +29,9 @@ PushOpt = Annotated[
     str | None, typer.Option("--push-to-hub", help="Also push to this HF dataset repo (needs HF_TOKEN); private.")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+MinScoreOpt = Annotated[
+    int | None, typer.Option("--min-score", min=1, max=5, help="Only examples the judge scored at least this.")
+]
 
 
 def _write(
@@ -43,6 +46,7 @@ def _write(
     force: bool,
     meta: bool,
     push: str | None,
+    min_score: int | None = None,
 ) -> dict[str, Any]:
     from explore_instruct.tools.card import card_for
     from explore_instruct.tools.export import check_format, hub_token, plan_output, push_to_hub, write_dataset
@@ -52,6 +56,10 @@ def _write(
     if push and hub_token() is None:
         raise ValueError("--push-to-hub: set HF_TOKEN in the environment to push to the Hub")
     loaded = load_tree_source(source)
+    if min_score is not None:  # only what the judge scored at least this (unjudged examples are left out)
+        from explore_instruct.tools.sampling import at_least
+
+        loaded = at_least(loaded, min_score)
     result = sample(loaded, n, seed=seed, max_depth=max_depth, weight_cap=weight_cap)
     if not result.examples:
         raise ValueError(f"{source}: no examples to export (no task that is not pruned has any)")
@@ -101,6 +109,7 @@ def sample_cmd(
     force: ForceOpt = False,
     meta: MetaOpt = True,
     push: PushOpt = None,
+    min_score: MinScoreOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Draw N examples from a run or any Explore-Instruct tree by the method's quotas, and write them."""
@@ -117,6 +126,7 @@ def sample_cmd(
             force=force,
             meta=meta,
             push=push,
+            min_score=min_score,
         )
     )
     _print_written(report, as_json)
@@ -137,6 +147,7 @@ def export_cmd(
     force: ForceOpt = False,
     meta: MetaOpt = True,
     push: PushOpt = None,
+    min_score: MinScoreOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Export a run's kept examples (pruned tasks left out) as training data with a dataset card."""
@@ -160,6 +171,7 @@ def export_cmd(
             force=force,
             meta=meta,
             push=push,
+            min_score=min_score,
         )
 
     _print_written(guard(run), as_json)

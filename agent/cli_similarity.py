@@ -22,10 +22,14 @@ def filter_cmd(
     mode: Annotated[str, typer.Option(help="rouge (the method), embedding or exact.")] = "rouge",
     threshold: Annotated[float | None, typer.Option(help="Drop above this similarity (mode default).")] = None,
     scope: Annotated[str, typer.Option(help="node (the reference) or tree.")] = "node",
+    quality: Annotated[
+        bool, typer.Option(help="First drop degenerate examples (repetition, copies, meta inputs), each by its rule.")
+    ] = False,
+    rewriting: Annotated[bool, typer.Option(help="With --quality: outputs may stay close to their input.")] = False,
     force: Annotated[bool, typer.Option(help="Write into a non-empty --out.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the drops as JSON.")] = False,
 ) -> None:
-    """Drop near-duplicate instructions from an existing tree and write it back in the same format."""
+    """Drop near-duplicate (and with --quality, degenerate) examples from an existing tree; same format back."""
 
     def run() -> dict[str, Any]:
         from explore_instruct.tools.seeds import load_ei_dir, write_ei_dir
@@ -38,16 +42,25 @@ def filter_cmd(
         if out_dir.resolve() == tree_dir.resolve():
             raise ValueError(f"{out_dir}: --out must differ from the input tree")
         tree = load_ei_dir(tree_dir)
-        if mode == "rouge":
-            import_rouge_score()
+        before = sum(len(n.examples) for n in tree.nodes.values())
+        import_rouge_score()  # ROUGE-L: the method's mode, and the degeneracy rules' copy check
+        degenerate: list[dict[str, Any]] = []
+        if quality:
+            from explore_instruct.tools.treeops import quality_filter_tree
+
+            tree, degenerate = quality_filter_tree(tree, rewriting=rewriting)
         index = open_index(mode, threshold, scope, kind="instructions")  # type: ignore[arg-type]
         filtered, drops = filter_tree(tree, index)
         write_ei_dir(filtered, out_dir)
-        before = sum(len(n.examples) for n in tree.nodes.values())
+        by_rule: dict[str, int] = {}
+        for d in degenerate:
+            by_rule[d["rule"]] = by_rule.get(d["rule"], 0) + 1
         return {
             "examples_before": before,
-            "examples_after": before - len(drops),
+            "examples_after": before - len(drops) - len(degenerate),
             "dropped": drops,
+            "degenerate": degenerate,
+            "degenerate_by_rule": by_rule,
             "out": str(out_dir),
             "mode": mode,
             "threshold": index.threshold,
@@ -61,8 +74,9 @@ def filter_cmd(
         out.print(
             escape(
                 f"kept {result['examples_after']} of {result['examples_before']} examples "
-                f"({result['mode']}, threshold {result['threshold']}, scope {result['scope']}); "
-                f"wrote {result['out']}"
+                f"({result['mode']}, threshold {result['threshold']}, scope {result['scope']}"
+                + (f"; degenerate: {result['degenerate_by_rule']}" if quality else "")
+                + f"); wrote {result['out']}"
             ),
             highlight=False,
         )

@@ -30,9 +30,12 @@ def ex(instruction: str = "Explain how tides work.", input: str = "", output: st
          "repeated_lines"),
         (ex(output="The answer is a party with a big dinner and the answer is a party with a big dinner for all "
                    "of the family and the answer is a party with a big dinner."), "repeated_ngrams"),
+        (ex(output="Plan a picnic in the park with games for the children, bring a cake and candles, then play music "
+                   "and dance, and plan a picnic in the park with games again next week, and plan a picnic in the park "
+                   "with friends."), "repeated_ngrams"),
         (ex(output="Great idea great idea great idea great idea great idea great idea great idea great"),
-         "repeated_ngrams"),
-        (ex(output="abcdefghij klmnopqrst abcdefghij klmnopqrst uvw"), "repeated_substring"),
+         "repeated_substring"),
+        (ex(output="Call the bank, then " + "abcdefghij klmnopqrst uvwxyz " * 4), "repeated_substring"),
         (ex(input="The instructions.", output="Here it is."), "meta_input"),  # quoted from an embedded-model run
         (ex(input="Your text here", output="Here it is."), "meta_input"),
         (ex(input="input", output="Here it is."), "meta_input"),
@@ -80,7 +83,10 @@ def test_rewriting_may_stay_close_to_its_input_but_not_copy_it() -> None:
     assert degenerate(close) == ("output_copies_input", "ROUGE-L 0.92")
     assert degenerate(close, rewriting=True) is None
     same = ex(instruction="Correct the spelling.", input="All is well.", output="All is well.")
-    assert degenerate(same, rewriting=True) is not None
+    assert degenerate(same, rewriting=True) == ("output_copies_input", "unchanged")
+    punctuated = ex(instruction="Add punctuation.", input="the movie was amazing it had a great plot",
+                    output="The movie was amazing. It had a great plot.")  # fmt: skip
+    assert degenerate(punctuated, rewriting=True) is None
 
 
 def test_thresholds_move_the_line() -> None:
@@ -91,10 +97,12 @@ def test_thresholds_move_the_line() -> None:
 
 
 def test_shares() -> None:
-    assert top_ngram_share("a b " * 10, 2) == pytest.approx(30 / 39)  # "a b" ten times in 39 characters
+    assert top_ngram_share("a b " * 20, 2) == pytest.approx(60 / 79)  # "a b" twenty times in 79 characters
     assert top_ngram_share("one two three", 2) == 0.0  # too short to judge
     assert longest_repeat_share("x" * 10) == 0.0
-    assert longest_repeat_share("the cat sat. the cat sat.") == pytest.approx(12 / 25, abs=0.05)
+    text = "the cat sat on the warm mat all day. the cat sat on the warm mat all day. then it left the house."
+    assert longest_repeat_share(text) == pytest.approx(36 / len(text), abs=0.02)
+    assert longest_repeat_share("Paragraph 2, Paragraph 1, Paragraph 3.") == 0.0  # a short list of labels
 
 
 def test_filters_check_applies_the_degeneracy_rules_unless_told_not_to() -> None:

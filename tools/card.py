@@ -39,10 +39,24 @@ def _jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 def run_accounting(run_dir: Path) -> dict[str, Any]:
-    """Calls, tokens and cost from query_log.jsonl; dropped candidates by stage and rule from dropped.jsonl."""
+    """Calls, tokens and cost from query_log.jsonl (the judge's apart); dropped candidates by stage and rule."""
+
+    rows = _jsonl(run_dir / QUERY_LOG)
+    judged = [c for c in rows if c.get("purpose") in JUDGE_PURPOSES]
+    drops = Counter(f"{d.get('stage', '?')}:{d.get('rule', '?')}" for d in _jsonl(run_dir / DROPPED))
+    out = _call_totals([c for c in rows if c.get("purpose") not in JUDGE_PURPOSES])
+    out |= {"drops": dict(sorted(drops.items())), "dropped": sum(drops.values())}
+    if judged:  # the judge's calls are counted apart: it may be another, dearer model
+        out["judge"] = _call_totals(judged)
+    return out
+
+
+JUDGE_PURPOSES = frozenset({"judge", "solve"})
+
+
+def _call_totals(calls: list[dict[str, Any]]) -> dict[str, Any]:
     from explore_instruct.tools.llm import cost_usd
 
-    calls = _jsonl(run_dir / QUERY_LOG)
     cost = 0.0
     unknown = 0
     for c in calls:
@@ -51,7 +65,6 @@ def run_accounting(run_dir: Path) -> dict[str, Any]:
             unknown += 1
         else:
             cost += price
-    drops = Counter(f"{d.get('stage', '?')}:{d.get('rule', '?')}" for d in _jsonl(run_dir / DROPPED))
     return {
         "calls": len(calls),
         "calls_ok": sum(1 for c in calls if c.get("ok")),
@@ -60,8 +73,6 @@ def run_accounting(run_dir: Path) -> dict[str, Any]:
         "cost_usd": None if unknown else round(cost, 6),
         "cost_unknown_calls": unknown,
         "models": sorted({str(c["model"]) for c in calls if c.get("model")}),
-        "drops": dict(sorted(drops.items())),
-        "dropped": sum(drops.values()),
     }
 
 
@@ -199,8 +210,16 @@ def render_card(
             f"- tokens: {accounting['input_tokens']} in, {accounting['output_tokens']} out",
             f"- cost: {cost_text}",
         ]
+        judge = accounting.get("judge")
+        if judge:
+            judge_cost = "unknown" if judge["cost_usd"] is None else f"${judge['cost_usd']:.4f}"
+            lines += [
+                f"- judge: `{_md(', '.join(judge['models']))}`: {judge['calls']} calls, tokens {judge['input_tokens']} "
+                f"in, {judge['output_tokens']} out, cost {judge_cost} (not in the figures above)"
+            ]
     else:
         lines.append("- not recorded (this tree did not come from a run of ours)")
+    lines += quality_section(result)
     if planned is not None:
         rows, source = planned
         lines += ["", f"Planned ({_md(source)}) and actual:", "", "| | planned | actual | actual / planned |"]
@@ -213,6 +232,25 @@ def render_card(
         lines += [f"| {_md(k)} | {_md(json.dumps(v, ensure_ascii=False))} |" for k, v in params.items()]
     lines.append("")
     return mask_secrets("\n".join(lines))
+
+
+def quality_section(result: SampleResult) -> list[str]:
+    """The judge's score histogram over the examples here, and which judge gave them (nothing if none did)."""
+    verdicts = [(s.example.model_extra or {}).get("quality") for s in result.examples]
+    scores: Counter[int] = Counter(
+        v["score"] for v in verdicts if isinstance(v, dict) and isinstance(v.get("score"), int)
+    )
+    if not scores:
+        return []
+    judges = sorted({str(v["judge_model"]) for v in verdicts if isinstance(v, dict) and v.get("judge_model")})
+    unjudged = len(verdicts) - sum(scores.values())
+    lines = ["", "## Quality", "", f"- judge: {', '.join(f'`{_md(j)}`' for j in judges) or 'unknown'}; every example"
+             " carries its verdict in `quality` (score 1-5, reason, math answer check)"]  # fmt: skip
+    if unjudged:
+        lines.append(f"- not judged (seed examples, or no usable verdict): {unjudged}")
+    lines += ["", "| score | examples |", "| --- | --- |"]
+    lines += [f"| {score} | {scores[score]} |" for score in sorted(scores, reverse=True)]
+    return lines
 
 
 def card_for(loaded: LoadedTree, result: SampleResult, *, fmt: str, files: list[str]) -> str:

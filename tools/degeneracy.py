@@ -6,7 +6,7 @@ embedding stack (transformers 4.x) needs < 1.0. Each check has its own rule name
 records) and its own threshold (a `Context` field):
 - `repeated_lines`: share of sentences/lines that repeat an earlier one ("so it must be very easy for you, so it
   must be very easy for you, ...");
-- `repeated_ngrams`: share of characters covered by the commonest 2/3/4-gram, counted only when it repeats;
+- `repeated_ngrams`: share of characters covered by the commonest 2/3/4-gram of a longer text, said 3+ times;
 - `repeated_substring`: the longest substring that occurs twice, as a share of the text;
 - `output_copies_instruction` / `output_copies_input`: the output restates the instruction or the input;
 - `cut_off_output`: the output stops mid-sentence where the completion hit its length limit;
@@ -21,7 +21,12 @@ from dataclasses import dataclass
 
 from explore_instruct.tools.tree import Example
 
-MIN_WORDS_FOR_NGRAMS = 12  # shorter texts repeat a 2-gram by chance ("to the ... to the")
+# Gopher's n-gram shares are for documents; in a text of a few sentences a phrase said twice ("virtual reality",
+# "the way ... the way") is style, not a loop. So only texts of 30 words or more, and a phrase said 3 times.
+MIN_WORDS_FOR_NGRAMS = 30
+MIN_NGRAM_REPEATS = 3
+# Likewise a short list repeats its labels ("Paragraph 2, Paragraph 1, Paragraph 3."): a loop is a long stretch.
+MIN_CHARS_FOR_REPEAT, MIN_REPEAT_CHARS = 80, 25
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+|,\s+")
 _WORD = re.compile(r"\w+(?:['’-]\w+)*")
 _TERMINAL = re.compile(r"""[.!?…"'”’)\]}`$*]\s*$""")
@@ -69,7 +74,7 @@ def top_ngram_share(text: str, n: int) -> float:
         return 0.0
     grams = Counter(" ".join(words[i : i + n]) for i in range(len(words) - n + 1))
     gram, count = grams.most_common(1)[0]
-    if count < 2:
+    if count < MIN_NGRAM_REPEATS:
         return 0.0
     return len(gram) * count / max(1, len(" ".join(words)))
 
@@ -77,7 +82,7 @@ def top_ngram_share(text: str, n: int) -> float:
 def longest_repeat_share(text: str) -> float:
     """Length of the longest substring that occurs at least twice (non-overlapping), over the text's length."""
     s = " ".join(text.lower().split())
-    if len(s) < 20:
+    if len(s) < MIN_CHARS_FOR_REPEAT:
         return 0.0
 
     def repeats(length: int) -> bool:
@@ -93,7 +98,7 @@ def longest_repeat_share(text: str) -> float:
     while low < high:  # the longest length that repeats, by bisection (a repeat of L implies one of L - 1)
         mid = (low + high + 1) // 2
         low, high = (mid, high) if repeats(mid) else (low, mid - 1)
-    return low / len(s)
+    return low / len(s) if low >= MIN_REPEAT_CHARS else 0.0
 
 
 def overlap(a: str, b: str) -> float:
@@ -132,7 +137,11 @@ def degenerate(
     score = overlap(out, ins)
     if score > t.copy_overlap:
         return "output_copies_instruction", f"ROUGE-L {score:.2f}"
+    if rewriting:  # fixing punctuation or case is the task: only the very same text is a copy
+        if inp and " ".join(out.split()) == " ".join(inp.split()):
+            return "output_copies_input", "unchanged"
+        return None
     score = overlap(out, inp)
-    if inp and (score >= 1.0 if rewriting else score > t.copy_overlap):
+    if inp and score > t.copy_overlap:
         return "output_copies_input", f"ROUGE-L {score:.2f}"
     return None

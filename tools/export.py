@@ -45,7 +45,10 @@ def check_format(fmt: str) -> Format:
 
 
 def metadata(s: SampledExample) -> dict[str, Any]:
-    return {"id": s.id, "node_id": s.node_id, "depth": s.depth, "task_path": list(s.path)}
+    """Where the example sits in the tree, and the judge's verdict (`quality`) when it was judged."""
+    meta = {"id": s.id, "node_id": s.node_id, "depth": s.depth, "task_path": list(s.path)}
+    quality = (s.example.model_extra or {}).get("quality")
+    return meta | ({"quality": quality} if quality else {})
 
 
 def prompt_text(instruction: str, inp: str) -> str:
@@ -77,13 +80,17 @@ def messages_row(s: SampledExample) -> dict[str, Any]:
 
 def rows_for(fmt: Format, examples: list[SampledExample], *, with_meta: bool = True) -> list[dict[str, Any]]:
     if fmt in ("alpaca", "jsonl"):
-        return [alpaca_row(s, with_meta=with_meta or fmt == "jsonl") for s in examples]
-    if fmt == "sharegpt":
-        return [sharegpt_row(s) for s in examples]
-    if fmt == "messages":
-        return [messages_row(s) for s in examples]
-    # hf: the Alpaca columns and `messages`, so the same dataset serves both kinds of trainer.
-    return [alpaca_row(s) | {"messages": messages_row(s)["messages"]} for s in examples]
+        rows = [alpaca_row(s, with_meta=with_meta or fmt == "jsonl") for s in examples]
+    elif fmt == "sharegpt":
+        rows = [sharegpt_row(s) for s in examples]
+    elif fmt == "messages":
+        rows = [messages_row(s) for s in examples]
+    else:  # hf: the Alpaca columns and `messages`, so the same dataset serves both kinds of trainer.
+        rows = [alpaca_row(s) | {"messages": messages_row(s)["messages"]} for s in examples]
+    if any("quality" in r for r in rows):  # one set of columns: unjudged examples (seeds) get an empty verdict
+        for r in rows:
+            r.setdefault("quality", None)
+    return rows
 
 
 # ---- where to write ---------------------------------------------------------------------------

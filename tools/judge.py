@@ -166,3 +166,47 @@ def answers_agree(expected: str | None, solved: str | None) -> bool | None:
         return bool(gold and target and verify(gold, target, timeout_seconds=None))
     finally:
         quiet.level = level
+
+
+@dataclass(frozen=True)
+class Item:
+    """An example to judge, with its id and the task it belongs to."""
+
+    id: str
+    task: str
+    example: Example
+
+
+async def judge_many(
+    model: BaseChatModel,
+    items: Sequence[Item],
+    flavour: Flavour = Flavour.GENERIC,
+    *,
+    batch: int = 5,
+    concurrency: int = 8,
+    model_label: str = "",
+    check_answers: bool = True,
+    on_batch: Any = None,
+) -> tuple[dict[str, Judged], list[CallRecord]]:
+    """Judge many examples: batches of one task's examples, `concurrency` calls at a time; verdicts by id."""
+    import asyncio
+
+    by_task: dict[str, list[Item]] = {}
+    for item in items:
+        by_task.setdefault(item.task, []).append(item)
+    batches = [group[i : i + batch] for group in by_task.values() for i in range(0, len(group), batch)]
+    gate = asyncio.Semaphore(concurrency)
+    verdicts: dict[str, Judged] = {}
+    calls: list[CallRecord] = []
+
+    async def one(group: list[Item]) -> None:
+        async with gate:
+            result = await judge(model, group[0].task, [i.example for i in group], flavour, model_label=model_label,
+                                 check_answers=check_answers)  # fmt: skip
+        verdicts.update({i.id: j for i, j in zip(group, result.judged, strict=True)})
+        calls.extend(result.calls)
+        if on_batch is not None:
+            on_batch(len(group))
+
+    await asyncio.gather(*(one(g) for g in batches))
+    return verdicts, calls

@@ -89,6 +89,24 @@ class LoadedTree:
         return ids[index] if index < len(ids) else f"{node_id}:{index}"
 
 
+def score_of(example: Example) -> int | None:
+    """The judge's score an example carries (`quality.score`), if it was judged."""
+    quality = (example.model_extra or {}).get("quality")
+    score = quality.get("score") if isinstance(quality, dict) else None
+    return score if isinstance(score, int) else None
+
+
+def at_least(loaded: LoadedTree, min_score: int) -> LoadedTree:
+    """Only the examples the judge scored `min_score` or more (unjudged ones are left out), ids kept."""
+    tree = loaded.tree.model_copy(deep=True)
+    ids: dict[str, list[str]] = {}
+    for node in tree.nodes.values():
+        keep = [j for j, e in enumerate(node.examples) if (score_of(e) or 0) >= min_score]
+        ids[node.id] = [loaded.example_id(node.id, j) for j in keep]
+        node.examples = [node.examples[j] for j in keep]
+    return LoadedTree(tree=tree, ids=ids, source=loaded.source, run_dir=loaded.run_dir)
+
+
 def eligible_nodes(tree: DomainTree, max_depth: int | None) -> list[TaskNode]:
     """Non-pruned nodes (a pruned node takes its subtree with it) with examples, in level order."""
     return [n for n in tree.level_order() if n.examples and (max_depth is None or n.depth <= max_depth)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from explore_instruct.tools.degeneracy import Thresholds, degenerate
 from explore_instruct.tools.similarity import (
     DEFAULT_THRESHOLDS,
     Item,
@@ -85,5 +86,25 @@ def filter_tree(tree: DomainTree, index: SimilarityIndex) -> tuple[DomainTree, l
                         "score": round(match.score, 4),
                     }
                 )
+        node.examples = kept
+    return out, drops
+
+
+def quality_filter_tree(
+    tree: DomainTree, thresholds: Thresholds | None = None, *, rewriting: bool = False
+) -> tuple[DomainTree, list[dict[str, Any]]]:
+    """The degeneracy rules (tools/degeneracy.py) on every example of an existing tree; the copy and the drops."""
+    thresholds = thresholds or Thresholds()
+    out = tree.model_copy(deep=True)
+    drops: list[dict[str, Any]] = []
+    for node in out.level_order(include_pruned=True):
+        kept = []
+        for i, ex in enumerate(node.examples):
+            bad = degenerate(ex, thresholds, rewriting=rewriting)
+            if bad is None:
+                kept.append(ex)
+            else:
+                drops.append({"task": node.id, "id": f"{node.id}:{i}", "instruction": ex.instruction, "rule": bad[0],
+                              "detail": bad[1]})  # fmt: skip
         node.examples = kept
     return out, drops

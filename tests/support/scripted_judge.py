@@ -80,6 +80,16 @@ class ScriptedJudge(BaseChatModel):
             return json.dumps({"solutions": solutions})
         raise ValueError(f"ScriptedJudge: not a judge or solve prompt: {prompt[:80]!r}")
 
+    def responder(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The same replies over HTTP (ScriptedOpenAIServer): the request's user turns become the messages."""
+        turns: list[BaseMessage] = [
+            HumanMessage(m["content"]) for m in request.get("messages", []) if m.get("role") == "user"
+        ]
+        try:
+            return {"content": self._reply(turns)}
+        except ValueError as e:
+            return {"status": 400, "body": {"error": {"message": str(e), "type": "scripted"}}}
+
     def _answer(self, messages: list[BaseMessage]) -> ChatResult:
         text = self._reply(messages)
         usage = {"input_tokens": 50, "output_tokens": len(text) // 4, "total_tokens": 50 + len(text) // 4}
