@@ -48,7 +48,10 @@ def request_options(
     def option(name: str) -> inspect.Parameter:
         info = ExploreRequest.model_fields[name]
         kind = Path if name in paths else _option_type(info.annotation)
-        spec = typer.Option(flag_for(name), help=texts.get(name, info.description))
+        flag = flag_for(name)
+        if kind is bool:  # an on/off flag (--judge / --no-judge), unset unless given
+            flag = f"{flag}/--no-{flag.removeprefix('--')}"
+        spec = typer.Option(flag, help=texts.get(name, info.description))
         if name in required:
             return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[kind, spec])
         return inspect.Parameter(

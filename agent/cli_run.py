@@ -65,6 +65,8 @@ def run_cmd(
     ] = None,
     chroma_host: Annotated[str | None, typer.Option(help="Chroma server host (default: on disk in the run).")] = None,
     chroma_port: Annotated[int | None, typer.Option(help="Chroma server port.")] = None,
+    judge_threshold: Annotated[int | None, typer.Option(help="With --judge: drop examples scored below this.")] = None,
+    judge_base_url: Annotated[str | None, typer.Option(help="With --judge-model: the judge's endpoint.")] = None,
     config: Annotated[Path | None, typer.Option(help="YAML file of run parameters.")] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
@@ -92,6 +94,8 @@ def run_cmd(
         "chroma_host": chroma_host,
         "chroma_port": chroma_port,
         "review": review or None,
+        "judge_threshold": judge_threshold,
+        "judge_base_url": judge_base_url,
     }
 
     def run() -> RunOutcome:
