@@ -43,8 +43,8 @@ install: $(STAMP)
 	fi
 
 demo: install
-	HF_HUB_OFFLINE=1 $(BIN)/explore-instruct run --domain "rewriting business emails for clarity and tone" \
-		--out runs/demo-$$(date +%Y%m%d-%H%M%S) --depth 2 --breadth 2,2 --subtasks-per-call 2 \
+	HF_HUB_OFFLINE=1 $(BIN)/explore-instruct run --preset rewriting \
+		--out runs/demo-$$(date +%Y%m%d-%H%M%S) --depth 2 --breadth 3,2 \
 		--examples 4 --examples-per-call 4
 
 lint: install
