@@ -14,7 +14,7 @@ from typing import Any
 
 from explore_instruct.graphs.state import add_stats
 from explore_instruct.tools.llm import cost_usd
-from explore_instruct.tools.runstore import BAD_COMPLETIONS, DROPPED, QUERY_LOG, RunStore
+from explore_instruct.tools.runstore import BAD_COMPLETIONS, DROPPED, JUDGE_PURPOSES, QUERY_LOG, RunStore
 from explore_instruct.tools.structured import CallRecord
 
 
@@ -76,3 +76,29 @@ def record_calls(
     drops = [{"stage": stage, **where, **s.__dict__} for s in skipped]
     if drops:
         store.append_jsonl(DROPPED, drops)
+
+
+SUMMED = ("calls", "llm_requests", "calls_ok", "input_tokens", "output_tokens", "cost_usd")
+
+
+def unrecorded(stats: dict[str, Any], store: RunStore) -> dict[str, Any]:
+    """What the query log holds beyond the state's stats: calls whose step was redone after a kill (logged as they
+    were paid for, but their step's result never reached a checkpoint). Added at the end of a run, so its stats
+    equal the sums over its query log whatever happened on the way."""
+    logged: dict[str, dict[str, float]] = {"": dict.fromkeys(SUMMED, 0), "judge": dict.fromkeys(SUMMED, 0)}
+    for row in store.iter_jsonl_tolerant(QUERY_LOG):
+        side = logged["judge" if row.get("purpose") in JUDGE_PURPOSES else ""]
+        side["calls"] += 1
+        side["llm_requests"] += int(row.get("attempts") or 0)
+        side["calls_ok"] += int(bool(row.get("ok")))
+        side["input_tokens"] += int(row.get("input_tokens") or 0)
+        side["output_tokens"] += int(row.get("output_tokens") or 0)
+        side["cost_usd"] += float(row.get("cost_usd") or 0.0)
+    delta: dict[str, Any] = {}
+    for key, have in (("", stats), ("judge", stats.get("judge", {}))):
+        extra = {k: logged[key][k] - have.get(k, 0) for k in SUMMED if logged[key][k] - have.get(k, 0) > 1e-12}
+        if extra:
+            delta.update(extra if not key else {"judge": extra})
+    if "calls" in delta:
+        delta["calls_redone_after_kills"] = delta["calls"]
+    return delta

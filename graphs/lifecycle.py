@@ -8,6 +8,7 @@ from langgraph.config import get_config, get_stream_writer
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
+from explore_instruct.graphs.accounting import unrecorded
 from explore_instruct.graphs.context import Context
 from explore_instruct.graphs.ledger import commit, kept_updates
 from explore_instruct.graphs.routing import stop_reason
@@ -86,4 +87,4 @@ def finish(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         "paths": {"run_dir": str(store.root), "tree": str(store.path(TREE_DIR)), "examples": str(store.path(EXAMPLES))},
     }
     get_stream_writer()({"event": "finished", **summary})
-    return {"status": "done", "summary": summary}
+    return {"status": "done", "summary": summary, "stats": unrecorded(state.get("stats", {}), store)}

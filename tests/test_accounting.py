@@ -83,3 +83,45 @@ async def test_run_stats_equal_the_query_log_when_a_generation_makes_several_cal
         k: sums[k] for k in ("calls", "llm_requests", "input_tokens", "output_tokens")
     }
     assert stats["cost_usd"] == pytest.approx(sums["cost_usd"]) and stats["cost_usd"] > 0
+
+
+class Crash(RuntimeError):
+    pass
+
+
+async def test_after_a_crash_and_resume_the_stats_still_equal_the_query_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A call logged by a step that then died was paid for: the resumed run redoes it and counts both."""
+    from explore_instruct.agent.checkpoints import eager_writes
+
+    real = enrich.record_calls
+    crashes = {"left": 1}
+
+    def log_then_die(*args: Any, **kwargs: Any) -> None:
+        real(*args, **kwargs)
+        if crashes["left"]:
+            crashes["left"] -= 1
+            raise Crash("killed after the call was logged, before its step was saved")
+
+    monkeypatch.setattr(enrich, "record_calls", log_then_die)
+    run_dir = tmp_path / "run"
+    ctx = Context(model=MODEL, chat_model=Script(dup_share=0.3).chat_model(), run_dir=str(run_dir),
+                  similarity="exact", max_depth=1, breadth=[2], subtasks_per_call=1, examples=[6],
+                  examples_per_call=2, max_concurrency=1)  # fmt: skip
+    saver = InMemorySaver()
+    eager_writes(saver)
+    graph = builder.compile(checkpointer=saver)
+    config: Any = {"configurable": {"thread_id": "t"}, "recursion_limit": 1000}
+    with pytest.raises(Crash):
+        await graph.ainvoke({"domain": "Email writing for work"}, config, context=ctx)
+    out = await graph.ainvoke(None, config, context=ctx)
+    assert out["status"] == "done"
+    stats, sums = out["stats"], log_sums(run_dir)
+    assert {k: stats[k] for k in ("calls", "llm_requests", "input_tokens", "output_tokens")} == {
+        k: sums[k] for k in ("calls", "llm_requests", "input_tokens", "output_tokens")
+    }
+    assert stats["cost_usd"] == pytest.approx(sums["cost_usd"])
+    # The crashed step's call, and those of steps LangGraph ran to the end of the failed superstep but did not
+    # keep: each paid for, logged, asked again on resume, and now counted.
+    assert stats["calls_redone_after_kills"] >= 1

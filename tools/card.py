@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from explore_instruct.tools.runstore import DROPPED, QUERY_LOG, RUN_META
+from explore_instruct.tools.runstore import DROPPED, JUDGE_PURPOSES, QUERY_LOG, RUN_META
 from explore_instruct.tools.sampling import LoadedTree, SampleResult
 
 _SECRET_KEY = re.compile(r"(^|_)(api_?key|secret|password|passwd|token|auth|credentials?)$", re.IGNORECASE)
@@ -50,8 +50,6 @@ def run_accounting(run_dir: Path) -> dict[str, Any]:
         out["judge"] = _call_totals(judged)
     return out
 
-
-JUDGE_PURPOSES = frozenset({"judge", "solve"})
 
 
 def _call_totals(calls: list[dict[str, Any]]) -> dict[str, Any]:

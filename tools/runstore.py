@@ -20,6 +20,7 @@ from explore_instruct.tools.tree import DomainTree, Example
 
 EXAMPLES = "examples.jsonl"
 QUERY_LOG = "query_log.jsonl"
+JUDGE_PURPOSES = frozenset({"judge", "solve"})  # query-log rows of the judge, counted apart from generation
 BAD_COMPLETIONS = "bad_completions.jsonl"
 DROPPED = "dropped.jsonl"
 JUDGEMENTS = "judgements.jsonl"  # one row per judged example: score, reason, kept; a ledger like examples.jsonl
@@ -123,6 +124,20 @@ class RunStore:
         for line in data.splitlines():
             if line.strip():
                 yield json.loads(line)
+
+    def iter_jsonl_tolerant(self, name: str) -> Iterator[dict[str, Any]]:
+        """The rows of an append-only log; a line a kill cut short is skipped."""
+        path = self.path(name)
+        if not path.exists():
+            return
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if isinstance(row, dict):
+                    yield row
 
     def iter_examples(self, upto_offset: int | None = None, start_offset: int = 0) -> Iterator[ExampleRecord]:
         for row in self.iter_jsonl(EXAMPLES, upto_offset, start_offset):
