@@ -8,6 +8,7 @@
 - `cli_ablate`: ablate (the paper's K=0 vs K comparison)
 - `cli_judge`: judge (an LLM judge over any run, tree or dataset)
 - `cli_faces`: runs, mcp (the faces that act for others)
+- `cli_batch`: batch (many runs, on Ray or in this process)
 
 Exit codes: 0 ok, 2 bad input, 3 stopped by a budget, 1 anything else (`cli_console`). Only Typer, rich and
 pydantic load at start-up: LangGraph, LangChain, the model clients and Chroma are imported by the commands
@@ -23,6 +24,7 @@ import typer
 
 from explore_instruct.agent import (
     cli_ablate,
+    cli_batch,
     cli_dataset,
     cli_diversity,
     cli_faces,
@@ -49,7 +51,8 @@ def _main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks."
     Debug.on = debug
 
 
-for _module in (cli_tree, cli_run, cli_similarity, cli_dataset, cli_diversity, cli_ablate, cli_judge, cli_faces):
+COMMANDS = (cli_tree, cli_run, cli_similarity, cli_dataset, cli_diversity, cli_ablate, cli_judge, cli_faces, cli_batch)
+for _module in COMMANDS:
     _module.register(app)
 
 
