@@ -33,23 +33,14 @@ NAME_RULES = ("placeholder_name", "name_without_letters", "repeats_target", "rep
 
 
 def run_one(label: str, source: list[str], out: Path, depth: int, breadth: str, examples: int) -> dict[str, object]:
-    args = [
-        sys.executable,
-        "-m",
-        "explore_instruct.agent.cli",
-        "run",
-        *source,
-        "--out",
-        str(out),
-        "--depth",
-        str(depth),
-    ]
+    cli = str(Path(sys.executable).parent / "explore-instruct")
+    args = [cli, "run", *source, "--out", str(out), "--depth", str(depth)]
     args += ["--breadth", breadth, "--examples", str(examples), "--examples-per-call", str(examples), "--json"]
     started = time.perf_counter()
     done = subprocess.run(args, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     wall = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"{label}: run failed: {done.stderr.strip().splitlines()[-1:]}")
+    if done.returncode != 0 or not done.stdout.strip():
+        raise SystemExit(f"{label}: run failed ({done.returncode}): {done.stderr.strip()[-800:]}")
     outcome = json.loads(done.stdout)
     log = out / "dropped.jsonl"
     drops = [json.loads(x) for x in log.read_text().splitlines()] if log.exists() else []
