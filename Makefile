@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	# A CPU build of torch first: a bare requirement would pull a multi-GB CUDA build.
 	$(BIN)/python -m pip install -q torch==$(TORCH_VERSION)
 	# llama-cpp-python compiles from source the first time (several minutes on 2 cores).
-	PYTHONWARNINGS='ignore:Editable installation' $(BIN)/python -m pip install -q -e '.[local,embeddings,dataset,postgres,ray,dev]'
+	PYTHONWARNINGS='ignore:Editable installation' $(BIN)/python -m pip install -q -e '.[local,embeddings,dataset,postgres,web,ray,dev]'
 	@touch $(STAMP)
 
 # The project itself is installed in setuptools' strict editable mode: build/__editable__.explore_instruct-*/

@@ -2,7 +2,7 @@
 
 Used only when the chat's model can call tools; the tools answer with the same compact dicts as the LangChain
 tool and MCP, and what they learn (the last run, a review pause) goes into the chat's state, so a command can
-follow up on what the agent started.
+follow up on what the agent started. Runs go on in the background, as from the commands.
 """
 
 from __future__ import annotations
@@ -13,16 +13,24 @@ from typing import Any, Literal
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field
 
+from explore_instruct.agent.background import Background
 from explore_instruct.agent.chat_context import ChatContext, ChatState, after_run, progress_writer
 from explore_instruct.agent.chat_replies import HELP
 from explore_instruct.agent.clients import own_http_client
 from explore_instruct.agent.request import ExploreRequest
-from explore_instruct.agent.service import Runs
-from explore_instruct.agent.tool import DESCRIPTION, as_tool
+from explore_instruct.agent.tool import (
+    CANCEL_DESCRIPTION,
+    DESCRIPTION,
+    STATUS_DESCRIPTION,
+    CancelArgs,
+    StatusArgs,
+    as_tool,
+)
 from explore_instruct.tools.llm import ModelSpec, make_chat_model
 
 SYSTEM = f"""You help a person build instruction-tuning datasets with the explore_instruct tools.
 Start runs with `explore`; keep them small unless asked (depth 1-2, breadth 2-4, examples 5-20).
+Runs go on in the background: `status` follows one (it may wait with wait_s), `cancel` stops one.
 Answer briefly with run ids, counts, paths and cost; never paste examples or whole files.
 When a run waits for review, list its proposals by number and ask which to reject, then call `review`.
 The person may also type commands:
@@ -55,7 +63,7 @@ class NoArgs(BaseModel):
     pass
 
 
-def chat_tools(runs: Runs, ctx: ChatContext, seen: dict[str, Any]) -> list[BaseTool]:
+def chat_tools(runs: Background, ctx: ChatContext, seen: dict[str, Any]) -> list[BaseTool]:
     """The agent's tools; `seen` records the last run and any review pause so commands can follow up."""
 
     def note(result: dict[str, Any]) -> dict[str, Any]:
@@ -65,11 +73,14 @@ def chat_tools(runs: Runs, ctx: ChatContext, seen: dict[str, Any]) -> list[BaseT
     async def explore(**kw: Any) -> dict[str, Any]:
         return note(await runs.explore(ExploreRequest(**kw), review=ctx.review, progress=progress_writer()))
 
-    async def status(run: str) -> dict[str, Any]:
-        return await runs.status(run)
+    async def status(run: str, wait_s: float = 0) -> dict[str, Any]:
+        return note(await runs.status(run, wait_s=wait_s))
+
+    async def cancel(run: str) -> dict[str, Any]:
+        return note(await runs.cancel(run))
 
     async def list_runs() -> list[dict[str, Any]]:
-        return await runs.list_runs(limit=20)
+        return await runs.runs.list_runs(limit=20)
 
     async def review(run: str, reject: list[int]) -> dict[str, Any]:
         return note(await runs.resume(run, reject=reject, progress=progress_writer()))
@@ -78,14 +89,15 @@ def chat_tools(runs: Runs, ctx: ChatContext, seen: dict[str, Any]) -> list[BaseT
         return note(await runs.resume(run, progress=progress_writer(), **budgets))
 
     async def export(run: str, format: str = "jsonl", n: int | None = None) -> dict[str, Any]:
-        return await runs.export(run, format, n=n)
+        return await runs.runs.export(run, format, n=n)
 
     async def stats(run: str) -> dict[str, Any]:
-        return await runs.stats(run)
+        return await runs.runs.stats(run)
 
     return [
         as_tool("explore", DESCRIPTION, ExploreRequest, explore),
-        as_tool("status", "Where a run stands: status, counts, cost, proposals waiting.", RunRef, status),
+        as_tool("status", STATUS_DESCRIPTION, StatusArgs, status),
+        as_tool("cancel", CANCEL_DESCRIPTION, CancelArgs, cancel),
         as_tool("list_runs", "The newest runs with status and counts.", NoArgs, list_runs),
         as_tool(
             "review", "Answer a run's review pause: reject proposals by number, keep the rest.", ReviewArgs, review
@@ -108,7 +120,7 @@ async def agent_turn(state: ChatState, ctx: ChatContext) -> dict[str, Any]:
         model, http = own_http_client(await asyncio.to_thread(make_chat_model, spec))
     seen: dict[str, Any] = {}
     try:
-        agent = create_agent(model, tools=chat_tools(ctx.runs(), ctx, seen), system_prompt=SYSTEM)
+        agent = create_agent(model, tools=chat_tools(ctx.background(), ctx, seen), system_prompt=SYSTEM)
         result = await agent.ainvoke({"messages": list(state["messages"])})
     finally:
         if http is not None:

@@ -1,5 +1,8 @@
 """The chat's command path: `/name free words key=value ...`, parsed deterministically so it works on any model.
 
+Runs started here (`/explore`, `/approve`, `/reject`, `/rename`, `/resume`) go on in the background; `/status`
+follows them and `/cancel` stops one (resumably).
+
 `/explore`'s options are the fields of `ExploreRequest` (and their short names, `out=` and `max_cost=`), so an
 option added to the request is an option here too; a misspelt one is an error that names it.
 """
@@ -114,9 +117,28 @@ def suggest(text: str) -> str | None:
     return f"/explore {domain} {' '.join(opts)}".strip() if domain else None
 
 
+async def _waiting_review(runs: Any, state: ChatState, named: str | None) -> str | None:
+    """The run a review answer goes to: the one named (`run=`, the web UI's buttons), the pending one, else the
+    last run if it now waits for a review."""
+    pending = None if named else state.get("pending_review")
+    last = named or state.get("last_run")
+    if pending or not last:
+        return pending
+    info = await runs.status(last)
+    return str(info["run_id"]) if info.get("status") == "review" else None
+
+
+def _renames(words: list[str]) -> dict[int, str]:
+    """`/rename 2 Better name`: one proposal's number and its new name."""
+    if len(words) < 2 or not words[0].isdigit() or int(words[0]) < 1:
+        raise CommandError("/rename: give a proposal number and its new name, e.g. /rename 2 Formal emails")
+    return {int(words[0]): " ".join(words[1:]).strip("\"'")}
+
+
 async def run_command(cmd: SlashCommand, state: ChatState, ctx: ChatContext) -> tuple[str, dict[str, Any]]:
-    """One command: the reply text and the state update."""
-    runs = ctx.runs()
+    """One command: the reply text and the state update. Runs go on in the background; a reply waits a moment
+    (`ChatContext.answer_within_s`) so a review's proposals or a small run's end come back in the same turn."""
+    runs = ctx.background()
     last = state.get("last_run")
     if cmd.name in {"help", "start", "?"}:
         return HELP, {}
@@ -124,14 +146,15 @@ async def run_command(cmd: SlashCommand, state: ChatState, ctx: ChatContext) -> 
         req, review = explore_request(cmd)
         result = await runs.explore(req, review=ctx.review if review is None else review, progress=progress_writer())
         return describe(result), after_run(result)
-    if cmd.name in {"approve", "reject"}:
-        pending = state.get("pending_review")
+    if cmd.name in {"approve", "reject", "rename"}:
+        pending = await _waiting_review(runs, state, cmd.options.get("run"))
         if not pending:
             return "Nothing is waiting for a review. `/runs` lists runs; `/status <run>` shows one.", {}
         reject = _numbers(cmd.args) if cmd.name == "reject" else []
         if cmd.name == "reject" and not reject:
             raise CommandError("/reject: give proposal numbers, e.g. /reject 1,3")
-        result = await runs.resume(pending, reject=reject, progress=progress_writer())
+        rename = _renames(cmd.args) if cmd.name == "rename" else None
+        result = await runs.resume(pending, reject=reject, rename=rename, progress=progress_writer())
         return describe(result), after_run(result)
     if cmd.name == "resume":
         run = cmd.args[0] if cmd.args else last
@@ -143,17 +166,19 @@ async def run_command(cmd: SlashCommand, state: ChatState, ctx: ChatContext) -> 
             return describe(info), {"last_run": info["run_id"], "pending_review": info["run_id"]}
         result = await runs.resume(run, progress=progress_writer(), **budgets)
         return describe(result), after_run(result)
-    if cmd.name == "status":
+    if cmd.name in {"status", "cancel"}:
         run = cmd.args[0] if cmd.args else last
         if not run:
-            return describe_runs(await runs.list_runs(limit=10)), {}
-        info = await runs.status(run)
+            if cmd.name == "cancel":
+                raise CommandError("/cancel: which run? `/runs` lists them")
+            return describe_runs(await runs.runs.list_runs(limit=10)), {}
+        info = await (runs.status(run) if cmd.name == "status" else runs.cancel(run))
         update = {"last_run": info["run_id"]}
         if info["status"] == "review":
             update["pending_review"] = info["run_id"]
         return describe(info), update
     if cmd.name in {"runs", "list"}:
-        return describe_runs(await runs.list_runs()), {}
+        return describe_runs(await runs.runs.list_runs()), {}
     if cmd.name == "export":
         run = cmd.args[0] if cmd.args else last
         if not run:
@@ -161,10 +186,10 @@ async def run_command(cmd: SlashCommand, state: ChatState, ctx: ChatContext) -> 
         fmt = cmd.args[1] if len(cmd.args) > 1 else cmd.options.get("format", "jsonl")
         n = int(cmd.options["n"]) if cmd.options.get("n", "").isdigit() else None
         seed = int(cmd.options["seed"]) if cmd.options.get("seed", "").isdigit() else 0
-        return describe_export(await runs.export(run, fmt, n=n, seed=seed)), {"last_run": run}
+        return describe_export(await runs.runs.export(run, fmt, n=n, seed=seed)), {"last_run": run}
     if cmd.name == "stats":
         run = cmd.args[0] if cmd.args else last
         if not run:
             raise CommandError("/stats <run>: which run? `/runs` lists them")
-        return describe_stats(await runs.stats(run)), {"last_run": run}
+        return describe_stats(await runs.runs.stats(run)), {"last_run": run}
     raise CommandError(f"/{cmd.name}: unknown command")

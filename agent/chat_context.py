@@ -12,12 +12,16 @@ from langgraph.config import get_stream_writer
 from langgraph.graph.message import add_messages
 from typing_extensions import TypedDict
 
+from explore_instruct.agent.background import Background
 from explore_instruct.agent.limits import Limits
 from explore_instruct.agent.parsing import TRUE
 from explore_instruct.agent.service import Runs
 from explore_instruct.tools.llm import DEFAULT_MODEL, split_model
 
 ENV_PREFIX = "EXPLORE_INSTRUCT_CHAT_"
+# A run started from the chat goes on in the background; the reply waits this long for a pause or the end, so a
+# review's proposals (or a small run's summary) come back in the same turn.
+ANSWER_WITHIN_S = 3.0
 
 
 def _env_model() -> str:
@@ -36,6 +40,9 @@ class ChatContext:
     review: bool = field(default=True, metadata={"description": "pause runs so you can review proposed subtasks"})
     similarity: str | None = field(default=None, metadata={"description": "run similarity: embedding|rouge|exact"})
     output_root: str | None = field(default=None, metadata={"description": "where runs go (default: the operator's)"})
+    answer_within_s: float | None = field(
+        default=None, metadata={"description": f"seconds a reply waits for a run to pause or end ({ANSWER_WITHIN_S})"}
+    )
     chat_model: Any = field(default=None, repr=False, metadata={"description": "injected chat model", "env": False})
     run_chat_model: Any = field(
         default=None, repr=False, metadata={"description": "injected model for runs", "env": False}
@@ -61,6 +68,11 @@ class ChatContext:
             defaults["similarity"] = self.similarity
         limits = Limits(output_root=self.output_root) if self.output_root else Limits()
         return Runs(limits=limits, defaults=defaults, chat_model=self.run_chat_model)
+
+    def background(self) -> Background:
+        """The chat's runs in the background (one registry per process: a later turn finds them)."""
+        wait = ANSWER_WITHIN_S if self.answer_within_s is None else float(self.answer_within_s)
+        return Background(self.runs(), answer_within=wait)
 
     def can_call_tools(self) -> bool:
         """The embedded model (and any model class without tool binding) uses the command path only."""

@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 HELP = """I build instruction-tuning data for a domain. Commands:
-- `/explore <domain> [depth=2 breadth=8,6 examples=50 model=provider:name review=on|off max_calls=N \
-max_tokens=N max_cost=USD out=dir]` (or `seed=<file>` instead of a domain)
-- `/approve` or `/reject 1,3` to answer a review of proposed subtasks
-- `/status [run]`, `/runs`, `/resume [run] [max_calls=N max_tokens=N max_cost=USD]`
+- `/explore <domain> [depth=2 breadth=3,2 examples=5 model=provider:name review=on|off max_calls=N \
+max_tokens=N max_cost=USD out=dir wait=on]` (or `seed=<file>` instead of a domain); it runs in the background
+- `/approve`, `/reject 1,3` or `/rename 2 <new name>` to answer a review of proposed subtasks
+- `/status [run]` (progress, then the summary), `/cancel [run]`, `/runs`, \
+`/resume [run] [max_calls=N max_tokens=N max_cost=USD]`
 - `/export <run> <alpaca|jsonl|sharegpt|messages|hf> [n=N seed=S]`, `/stats [run]`
 - `/help`"""
 
@@ -22,10 +23,31 @@ def _per_depth(d: dict[str, Any]) -> str:
     return ", ".join(f"depth {k}: {v}" for k, v in d.items())
 
 
+def _eta(seconds: Any) -> str:
+    if seconds is None:
+        return "ETA once the first calls are done"
+    return f"ETA {round(seconds)} s" if seconds < 120 else f"ETA {round(seconds / 60)} min"
+
+
+def describe_running(result: dict[str, Any]) -> str:
+    rid, live, plan = result.get("run_id"), result.get("live") or {}, result.get("planned") or {}
+    calls = live.get("calls", result.get("calls", 0))
+    of = f"{calls} of ~{plan['calls']} calls (planned: up to {plan['tasks']} tasks, {plan['examples']} examples)"
+    return (
+        f"Run `{rid}` is running ({result.get('phase')}): {result.get('tasks', 0)} tasks, "
+        f"{result.get('examples', 0)} examples so far; {of if plan else f'{calls} calls'}; "
+        f"{_eta(result.get('eta_s'))}. `/status {rid}` follows it, `/cancel {rid}` stops it."
+    )
+
+
 def describe(result: dict[str, Any]) -> str:
     """A run result (from explore, resume or status) as a short chat reply."""
     rid, status = result.get("run_id"), result.get("status")
     usage = f"{result.get('calls', 0)} calls, {result.get('tokens', 0):,} tokens, cost {_money(result.get('cost_usd'))}"
+    if status == "running":
+        return describe_running(result)
+    if status == "failed":
+        return f"Run `{rid}` failed: {result.get('error')}. `/resume {rid}` continues it once the cause is fixed."
     if status == "review":
         lines = [f"Run `{rid}` proposes {len(result.get('proposals', []))} subtasks:"]
         for p in result.get("proposals", []):

@@ -1,7 +1,8 @@
-"""The `runs` and `mcp` commands, joined to the main app by `register`.
+"""The `runs`, `mcp` and `web` commands, joined to the main app by `register`.
 
-`runs` lists what is under an output root; `mcp` serves the run operations to desktop MCP clients over
-stdio. The run operations (and with them LangGraph and the model clients) are imported inside the commands.
+`runs` lists what is under an output root; `mcp` serves the run operations to MCP clients over stdio (desktop
+apps) or streamable HTTP (`--http`); `web` serves a browser chat for the people who review the tree. The run
+operations (and with them LangGraph and the model clients) are imported inside the commands.
 """
 
 from __future__ import annotations
@@ -77,13 +78,18 @@ def register(app: typer.Typer) -> None:
         base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint for runs.")] = None,
         similarity: Annotated[str | None, typer.Option(help="embedding (default), rouge or exact.")] = None,
         config: Annotated[Path | None, typer.Option(help="YAML file of default run parameters.")] = None,
+        http: Annotated[bool, typer.Option("--http", help="Serve streamable HTTP at /mcp instead of stdio.")] = False,
+        host: Annotated[str, typer.Option(help="HTTP: the address to listen on.")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(min=0, max=65535, help="HTTP: the port (0: any free one).")] = 8765,
     ) -> None:
-        """Serve explore, status, list_runs, resume, export and stats to an MCP client over stdio.
+        """Serve explore, status, cancel, list_runs, resume, export and stats to MCP clients (stdio, or --http).
 
-        Hard caps come from EXPLORE_INSTRUCT_HARD_MAX_NODES / _CALLS / _TOKENS / _COST_USD / _EXAMPLES.
+        Runs go on in the background: explore answers at once and status follows the run. Hard caps come from
+        EXPLORE_INSTRUCT_HARD_MAX_NODES / _CALLS / _TOKENS / _COST_USD / _EXAMPLES / _RUNNING; over HTTP, every
+        request must carry `Authorization: Bearer $EXPLORE_INSTRUCT_MCP_TOKEN` when that is set.
         """
         from explore_instruct.agent.limits import Limits
-        from explore_instruct.agent.mcp_server import main
+        from explore_instruct.agent.mcp_server import build_server, main
         from explore_instruct.agent.service import Runs
 
         def build() -> Runs:
@@ -92,4 +98,47 @@ def register(app: typer.Typer) -> None:
             return Runs(limits=limits, defaults=defaults)
 
         runs = guard(build)
-        main(runs)
+        if not http:
+            main(runs)
+            return
+        from explore_instruct.agent.mcp_http import serve_http
+
+        server = build_server(runs, host=host)
+        guard(lambda: serve_http(server, host, port))
+
+    @app.command("web")
+    def web_cmd(
+        root: Annotated[
+            Path | None, typer.Option(help="Output root for runs (default: $EXPLORE_INSTRUCT_OUTPUT_ROOT or runs).")
+        ] = None,
+        model: Annotated[str | None, typer.Option(help="provider:model the chat and its runs use.")] = None,
+        base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint for the model.")] = None,
+        similarity: Annotated[str | None, typer.Option(help="embedding (default), rouge or exact.")] = None,
+        review: Annotated[bool, typer.Option(help="Pause runs so people review the proposed subtasks.")] = True,
+        host: Annotated[str, typer.Option(help="The address to listen on.")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(min=1, max=65535, help="The port.")] = 7860,
+    ) -> None:
+        """Serve a browser chat: start runs, watch them grow, review proposals with buttons, download the data.
+
+        Needs the `web` extra (Gradio). Same caps (EXPLORE_INSTRUCT_HARD_*) and output root as every face.
+        """
+
+        def build() -> Any:
+            from explore_instruct.agent.chat_context import ChatContext
+            from explore_instruct.agent.limits import Limits
+
+            params: dict[str, Any] = {"review": review}
+            for name, value in (("model", model), ("base_url", base_url), ("similarity", similarity)):
+                if value is not None:
+                    params[name] = value
+            if root is not None:
+                params["output_root"] = str(root)
+            ctx = ChatContext(**params)
+            Limits(output_root=ctx.output_root) if ctx.output_root else Limits()  # bad caps fail here, in one line
+            try:
+                from explore_instruct.agent.web import serve
+            except ImportError as e:
+                raise ValueError(f"web: needs Gradio (pip install 'explore-instruct[web]'): {e}") from None
+            return lambda: serve(ctx, host, port)
+
+        guard(build)()

@@ -6,6 +6,10 @@ that starts runs for someone else passes the request through `Limits.check` firs
 Policy: a request above a cap is **rejected** with a one-line `LimitError`, never silently clamped, so a caller
 never gets a smaller dataset than it asked for without knowing. A budget the caller leaves out is filled in with
 the cap, so every run is bounded. Output directories must resolve (after `..` and symlinks) inside the output root.
+
+Seeds a caller names are read only from the seed root (default `seeds/` under the output root), never through a
+symlink or `..`; a path that is refused and one that does not exist get the same one-line answer, so a caller
+cannot use `seed=` to learn which files exist on the machine (the CLI, the operator's own face, reads any path).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ ENV_PREFIX = "EXPLORE_INSTRUCT_HARD_"
 OUTPUT_ROOT_ENV = "EXPLORE_INSTRUCT_OUTPUT_ROOT"
 SEED_ROOT_ENV = "EXPLORE_INSTRUCT_SEED_ROOT"
 MODELS_ENV = "EXPLORE_INSTRUCT_ALLOWED_MODELS"
+SEED_SUFFIXES = (".yaml", ".yml", ".json")
 
 
 class LimitError(ValueError):
@@ -69,8 +74,11 @@ class Limits:
     max_cost_usd: float = field(default=10.0, metadata={"description": "USD per run (known prices only)"})
     max_examples: int = field(default=20_000, metadata={"description": "target examples per run"})
     output_root: str = field(default="runs", metadata={"description": "every run directory lives under it"})
-    seed_root: str | None = field(default=None, metadata={"description": "seed files must live under it (if set)"})
+    seed_root: str | None = field(
+        default=None, metadata={"description": "seed files must live under it (default: seeds/ under the output root)"}
+    )
     models: tuple[str, ...] | None = field(default=None, metadata={"description": "allowed model strings (if set)"})
+    max_running: int = field(default=4, metadata={"description": "background runs going on at once, per process"})
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -85,7 +93,7 @@ class Limits:
             self.seed_root = os.environ[SEED_ROOT_ENV]
         if self.models is None and os.environ.get(MODELS_ENV):
             self.models = tuple(m.strip() for m in os.environ[MODELS_ENV].split(",") if m.strip())
-        for name in ("max_nodes", "max_calls", "max_tokens", "max_cost_usd", "max_examples"):
+        for name in ("max_nodes", "max_calls", "max_tokens", "max_cost_usd", "max_examples", "max_running"):
             if getattr(self, name) <= 0:
                 raise LimitError(f"limits: {name} must be positive")
 
@@ -121,15 +129,32 @@ class Limits:
             raise LimitError(f"run: no run {ref!r} under the output root")
         return target
 
+    @property
+    def seeds(self) -> Path:
+        """The seed root, symlinks resolved: the operator's, else `seeds/` under the output root."""
+        return Path(self.seed_root).expanduser().resolve() if self.seed_root else self.root / "seeds"
+
     def seed(self, path: str) -> str:
-        if self.seed_root is None:
-            return path
-        root = Path(self.seed_root).expanduser().resolve()
-        target = Path(path).expanduser()
-        target = (target if target.is_absolute() else root / target).resolve()
-        if not target.is_relative_to(root):
-            raise LimitError(f"seed: {path!r} is outside the seed root")
-        return str(target)
+        """A caller's seed: a seed file (.yaml, .yml, .json) or an Explore-Instruct directory under the seed root,
+        reached without symlinks or `..`. Anything else, missing included, gets the same line."""
+        refused = LimitError(f"seed: {path!r} is not a seed file under the seed root")
+        root = self.seeds
+        if not path or "\x00" in path or not root.is_dir():
+            raise refused
+        given = Path(path).expanduser()
+        if ".." in given.parts:
+            raise refused
+        target = given if given.is_absolute() else root / given
+        try:
+            resolved = target.resolve(strict=True)
+        except (OSError, RuntimeError):
+            raise refused from None
+        # Resolving changes nothing for a path without symlinks below the root (the root's own are resolved).
+        if resolved != Path(os.path.normpath(target)) or not resolved.is_relative_to(root) or resolved == root:
+            raise refused
+        if not (resolved.is_dir() or (resolved.is_file() and resolved.suffix.lower() in SEED_SUFFIXES)):
+            raise refused
+        return str(resolved)
 
     # ---- the request ----------------------------------------------------------------------------
 

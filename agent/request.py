@@ -85,6 +85,7 @@ class ExploreRequest(BaseModel):
     output_dir: str | None = Field(
         default=None, description="Run directory, relative to the operator's output root (default: a new name)."
     )
+    wait: bool | None = Field(default=None, description="Answer when the run ends (default: at once, it goes on).")
 
     @field_validator("breadth", "examples", mode="before")
     @classmethod

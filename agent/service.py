@@ -1,7 +1,9 @@
 """The bounded run operations every face that acts for someone else shares (tool, chat, MCP, `runs`).
 
 `Runs` starts, resumes, inspects and lists run directories under the operator's output root, always through
-`Limits`, and answers with compact dicts (ids, counts, paths, cost), never the data. The model a run talks to
+`Limits`, and answers with compact dicts (ids, counts, paths, cost), never the data. A caller who leaves the
+run's size out gets the caller sizes of `agent/sizing.py`, not the batch defaults. Starting a run (`start`)
+and driving it (`drive`) are apart, so `agent/background.py` can answer between the two. The model a run talks to
 is the one `Runs` was given (else one made from the run's parameters), passed to the driver, never stored in
 a `Context`. File-system work happens off the event loop, because the Agent Server (`langgraph dev`) rejects
 blocking calls inside it.
@@ -31,7 +33,9 @@ from explore_instruct.agent.driver import (
 from explore_instruct.agent.errors import RunFailed, one_line
 from explore_instruct.agent.limits import LimitError, Limits, slug
 from explore_instruct.agent.loops import isolated
+from explore_instruct.agent.progress import planned
 from explore_instruct.agent.request import BUDGETS, ExploreRequest
+from explore_instruct.agent.sizing import caller_defaults
 from explore_instruct.graphs.context import Context
 from explore_instruct.tools.llm import make_chat_model
 from explore_instruct.tools.runstore import CHECKPOINTS, RUN_META, RunDirError, RunStore
@@ -48,6 +52,30 @@ class Prepared:
     ctx: Context
     inputs: dict[str, str]
     model: Any
+    plan: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Started:
+    """A run whose run.json is written: what `drive` needs to go on with it."""
+
+    store: RunStore
+    thread_id: str
+    ctx: Context
+    payload: Any
+    model: Any
+    plan: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Resumable:
+    """A stored run checked for a resume: its budgets held to the caps, a review's answer by proposal name."""
+
+    store: RunStore
+    model: Any
+    decision: dict[str, Any] | None
+    overrides: dict[str, Any]
+    calls: int = 0  # calls made before this resume
 
 
 @dataclass
@@ -56,11 +84,13 @@ class Runs:
 
     defaults: operator run parameters (any `Context` field, e.g. base_url, similarity) that callers cannot set.
     chat_model: a model object for the runs (tests, apps embedding a model); never written anywhere.
+    sized: give requests that leave depth/breadth/examples out the caller sizes (`agent/sizing.py`).
     """
 
     limits: Limits = field(default_factory=Limits)
     defaults: dict[str, Any] = field(default_factory=dict)
     chat_model: Any = None
+    sized: bool = True
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.defaults) - set(Context.__dataclass_fields__))
@@ -89,27 +119,36 @@ class Runs:
             inputs["domain"] = req.domain.strip()
             name = inputs["domain"]
         run_dir = self.limits.run_dir(req.output_dir, default_name=f"{slug(name)}-{secrets.token_hex(3)}")
-        params = {**self.defaults, **req.context_params(), "review": review, "run_dir": str(run_dir)}
+        sizes = caller_defaults(self.defaults) if self.sized else {}
+        params = {**sizes, **self.defaults, **req.context_params(), "review": review, "run_dir": str(run_dir)}
         ctx = self.limits.check(Context(**params), seeded)
         model = self.model_for(ctx)
         if (run_dir / RUN_META).exists() or (run_dir / CHECKPOINTS).exists():
             raise RunDirError(f"output_dir: {run_dir.name!r} already holds a run; resume it or pick another name")
-        return Prepared(new_run_dir(ctx), ctx, inputs, model)
+        return Prepared(new_run_dir(ctx), ctx, inputs, model, planned(ctx, seeded))
+
+    async def start(self, req: ExploreRequest, *, review: bool = False) -> Started:
+        """Validate the request, make the run directory and write run.json; nothing is asked of the model yet."""
+        run = await asyncio.to_thread(self.prepare, req, review=review)
+        thread_id = await begin_run(run.store, run.ctx, run.inputs)
+        return Started(run.store, thread_id, run.ctx, run.inputs, run.model, run.plan)
+
+    async def drive(self, run: Started, progress: ProgressFn | None = None) -> dict[str, Any]:
+        """Drive a started run until it ends or pauses; any failure leaves it resumable and says so in one line."""
+        model, http = own_http_client(run.model)
+        try:
+            outcome = await isolated(
+                lambda: drive(run.store, run.thread_id, run.ctx, run.payload, progress, None, model=model), http
+            )
+        except Exception as e:
+            raise RunFailed(f"run {run.store.root.name} stopped: {one_line(e)} (resume it once fixed)") from e
+        return await self._compact(outcome)
 
     async def explore(
         self, req: ExploreRequest, *, review: bool = False, progress: ProgressFn | None = None
     ) -> dict[str, Any]:
         """Start a run and drive it until it ends or pauses; file work stays off the event loop."""
-        run = await asyncio.to_thread(self.prepare, req, review=review)
-        thread_id = await begin_run(run.store, run.ctx, run.inputs)
-        model, http = own_http_client(run.model)
-        try:
-            outcome = await isolated(
-                lambda: drive(run.store, thread_id, run.ctx, run.inputs, progress, None, model=model), http
-            )
-        except Exception as e:
-            raise RunFailed(f"run {run.store.root.name} stopped: {one_line(e)} (resume it once fixed)") from e
-        return await self._compact(outcome)
+        return await self.drive(await self.start(req, review=review), progress)
 
     # -- resume, review
 
@@ -127,15 +166,15 @@ class Runs:
         store, _, ctx = load_stored_run(str(run_dir), **overrides)
         return store, self.model_for(ctx)
 
-    async def resume(
+    async def resumable(
         self,
         run: str,
         *,
         reject: list[int] | None = None,
-        progress: ProgressFn | None = None,
+        rename: dict[int, str] | None = None,
         **budgets: Any,
-    ) -> dict[str, Any]:
-        """Continue a stopped run; at a review pause, `reject` names proposals by number (none: accept all)."""
+    ) -> Resumable:
+        """Check a resume before it runs: budgets within the caps, proposal numbers that exist."""
         overrides = {k: v for k, v in budgets.items() if v is not None}
         bad = set(overrides) - set(BUDGETS)
         if bad:
@@ -146,22 +185,45 @@ class Runs:
         decision: dict[str, Any] | None = None
         if pending and pending[0].get("kind") == "review_subtasks":
             proposals = pending[0].get("proposals", [])
-            bad_n = [n for n in reject or [] if not 1 <= n <= len(proposals)]
+            asked = [*(reject or []), *(rename or {})]
+            bad_n = [n for n in asked if not 1 <= n <= len(proposals)]
             if bad_n:
                 raise LimitError(f"reject: no proposal {bad_n[0]} (there are {len(proposals)})")
-            decision = {"reject": [proposals[n - 1]["name"] for n in sorted(set(reject or []))]}
-        elif reject:
+            names = {n: str(new).strip() for n, new in (rename or {}).items()}
+            if any(not new or "\n" in new or len(new) > 200 for new in names.values()):
+                raise LimitError("rename: give each proposal a new name of one line (at most 200 characters)")
+            decision = {
+                "reject": [proposals[n - 1]["name"] for n in sorted(set(reject or []))],
+                "rename": {proposals[n - 1]["name"]: new for n, new in names.items()},
+            }
+        elif reject or rename:
             raise LimitError("reject: this run is not waiting for a review")
-        model, http = own_http_client(model)
+        return Resumable(store, model, decision, overrides, int(info.get("stats", {}).get("calls", 0)))
+
+    async def drive_resume(self, run: Resumable, progress: ProgressFn | None = None) -> dict[str, Any]:
+        model, http = own_http_client(run.model)
 
         def go() -> Awaitable[RunOutcome]:
-            return resume_run(str(store.root), progress=progress, chat_model=model, decision=decision, **overrides)
+            return resume_run(
+                str(run.store.root), progress=progress, chat_model=model, decision=run.decision, **run.overrides
+            )
 
         try:
             outcome = await isolated(go, http)
         except Exception as e:
-            raise RunFailed(f"run {store.root.name} stopped: {one_line(e)} (resume it once fixed)") from e
+            raise RunFailed(f"run {run.store.root.name} stopped: {one_line(e)} (resume it once fixed)") from e
         return await self._compact(outcome)
+
+    async def resume(
+        self,
+        run: str,
+        *,
+        reject: list[int] | None = None,
+        progress: ProgressFn | None = None,
+        **budgets: Any,
+    ) -> dict[str, Any]:
+        """Continue a stopped run; at a review pause, `reject` names proposals by number (none: accept all)."""
+        return await self.drive_resume(await self.resumable(run, reject=reject, **budgets), progress)
 
     async def _compact(self, outcome: RunOutcome) -> dict[str, Any]:
         status = None if outcome.status == "done" else compact_status(await run_status(outcome.run_dir))
@@ -176,7 +238,8 @@ class Runs:
             return compact_outcome(await resume_run(str(run_dir)))
         return info
 
-    def _run_dirs(self, limit: int) -> list[Path]:
+    def run_dirs(self, limit: int) -> list[Path]:
+        """The newest run directories under the root (blocking: a listing, no checkpoint read)."""
         root = self.limits.root
         if not root.is_dir():
             return []
@@ -187,7 +250,7 @@ class Runs:
     async def list_runs(self, limit: int = 50) -> list[dict[str, Any]]:
         """The newest runs under the root with status and counts; unreadable ones say why in one line."""
         rows = []
-        for run_dir in await asyncio.to_thread(self._run_dirs, limit):
+        for run_dir in await asyncio.to_thread(self.run_dirs, limit):
             try:
                 meta = await asyncio.to_thread(RunStore(run_dir).read_meta)
                 row = await self.status(str(run_dir))

@@ -2,7 +2,9 @@
 
 Tools answer with compact dicts (run id, counts, paths, cost), never the examples, because their output goes
 into a model's context. Callers are held to the operator's `Limits` (caps, output root); a request that cannot
-run comes back as `{"error": "..."}` in one line instead of raising into the agent loop.
+run comes back as `{"error": "..."}` in one line instead of raising into the agent loop. `explore` starts the
+run in the background and answers at once (`wait=true` blocks until it ends), so an agent can go on while it
+runs; `make_explore_tools` adds the `status` and `cancel` tools that follow and stop it.
 """
 
 from __future__ import annotations
@@ -12,21 +14,41 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from langchain_core.tools import StructuredTool, ToolException
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
+from explore_instruct.agent.background import Background
 from explore_instruct.agent.errors import flat, one_line
 from explore_instruct.agent.limits import Limits
 from explore_instruct.agent.loops import run_sync
 from explore_instruct.agent.request import ExploreRequest
 from explore_instruct.agent.service import Runs
+from explore_instruct.agent.sizing import CALLER_NOTE
 
 NAME = "explore_instruct"
 DESCRIPTION = (
     "Build instruction-tuning data for a domain: explore it as a tree of tasks (depth levels, breadth subtasks "
     "per task) and generate examples for every task. Give `domain` (one sentence) or `seed` (a seed file). "
-    "Returns run_id, status, counts, file paths and cost; the examples stay on disk. status 'budget' means a "
-    "budget cap stopped the run (it is resumable)."
+    "Returns run_id, status ('running' until it ends), counts, file paths and cost; the examples stay on disk. "
+    "status 'budget' means a budget cap stopped the run (it is resumable). " + CALLER_NOTE
 )
+STATUS_DESCRIPTION = (
+    "Where a run stands: 'running' with phase, counts, calls, cost and ETA; then its summary (status 'done'), or "
+    "what it waits for. wait_s waits up to that many seconds for it to end."
+)
+CANCEL_DESCRIPTION = "Stop a running run at the step it is in; it stays resumable."
+
+
+class StatusArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    run: str = Field(description="A run id (its directory name under the output root).")
+    wait_s: float = Field(default=0, ge=0, le=600, description="Wait up to this many seconds for it to end.")
+
+
+class CancelArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    run: str = Field(description="A run id.")
 
 
 def _error(e: ToolException) -> str:
@@ -63,6 +85,34 @@ def as_tool(
     )
 
 
+def make_explore_tools(
+    *,
+    limits: Limits | None = None,
+    defaults: dict[str, Any] | None = None,
+    chat_model: Any = None,
+    name: str = NAME,
+) -> list[StructuredTool]:
+    """`explore` (named `name`), `status` and `cancel`, bound to an operator's caps and run defaults (e.g.
+    `{"base_url": ..., "similarity": "exact"}`)."""
+    runs = Runs(limits=limits or Limits(), defaults=dict(defaults or {}), chat_model=chat_model)
+    background = Background(runs)
+
+    async def explore(**kwargs: Any) -> dict[str, Any]:
+        return await background.explore(ExploreRequest(**kwargs))
+
+    async def status(run: str, wait_s: float = 0) -> dict[str, Any]:
+        return await background.status(run, wait_s=wait_s)
+
+    async def cancel(run: str) -> dict[str, Any]:
+        return await background.cancel(run)
+
+    return [
+        as_tool(name, DESCRIPTION, ExploreRequest, explore),
+        as_tool(f"{name}_status", STATUS_DESCRIPTION, StatusArgs, status),
+        as_tool(f"{name}_cancel", CANCEL_DESCRIPTION, CancelArgs, cancel),
+    ]
+
+
 def make_explore_tool(
     *,
     limits: Limits | None = None,
@@ -70,13 +120,8 @@ def make_explore_tool(
     chat_model: Any = None,
     name: str = NAME,
 ) -> StructuredTool:
-    """A tool bound to an operator's caps and run defaults (e.g. `{"base_url": ..., "similarity": "exact"}`)."""
-    runs = Runs(limits=limits or Limits(), defaults=dict(defaults or {}), chat_model=chat_model)
-
-    async def explore(**kwargs: Any) -> dict[str, Any]:
-        return await runs.explore(ExploreRequest(**kwargs))
-
-    return as_tool(name, DESCRIPTION, ExploreRequest, explore)
+    """The `explore` tool alone (its runs are followed by `make_explore_tools`' status, or on disk)."""
+    return make_explore_tools(limits=limits, defaults=defaults, chat_model=chat_model, name=name)[0]
 
 
 def __getattr__(attr: str) -> Any:

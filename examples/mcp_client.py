@@ -3,7 +3,8 @@
     python examples/mcp_client.py                       # offline, runs on the embedded model
 
 The server is configured by flags (output root, model, endpoint) and EXPLORE_INSTRUCT_HARD_* caps; the
-client only sees tools and compact results.
+client only sees tools and compact results. `explore` answers at once while the run goes on in the server;
+`status` follows it (`wait_s` waits up to 50 s per call, under the clients' one-minute timeout).
 """
 
 from __future__ import annotations
@@ -42,9 +43,14 @@ async def main() -> None:
         if result.isError:
             raise SystemExit(f"explore failed: {result.content[0].text}")  # type: ignore[union-attr]
         run = result.structuredContent or {}
-        print("explore:", json.dumps({k: run.get(k) for k in ("run_id", "status", "tasks", "examples", "calls")}))
-        status = await session.call_tool("status", {"run": run["run_id"]})
-        print("status:", (status.structuredContent or {}).get("status"))
+        print("explore:", json.dumps({k: run.get(k) for k in ("run_id", "status", "planned")}))
+        while True:  # each call waits up to 50 s for the run to end
+            status = await session.call_tool("status", {"run": run["run_id"], "wait_s": 50})
+            done = status.structuredContent or {}
+            if done.get("status") != "running":
+                break
+            print("  ...", done.get("phase"), "ETA", done.get("eta_s"), "s")
+        print("status:", json.dumps({k: done.get(k) for k in ("run_id", "status", "tasks", "examples", "calls")}))
         listed = await session.call_tool("list_runs", {})
         print("runs:", [r["run_id"] for r in (listed.structuredContent or {}).get("result", [])])
         capped = await session.call_tool("explore", {"domain": args.domain, "depth": 6, "breadth": [12]})

@@ -78,7 +78,13 @@ async def main() -> None:
 
     print("4. chat: the same run from a conversation (Studio: chat mode on the `chat` graph)")
     chat = await client.threads.create()
-    chat_context: dict[str, Any] = {"model": "local:smollm2", "run_model": args.model, "similarity": args.similarity}
+    # Runs started from the chat go on in the background; a script waits for each pause or end in the same turn.
+    chat_context: dict[str, Any] = {
+        "model": "local:smollm2",
+        "run_model": args.model,
+        "similarity": args.similarity,
+        "answer_within_s": 120,
+    }
     if args.base_url:
         chat_context["base_url"] = args.base_url
     for text in (f"/explore {args.domain} depth=1 breadth=2 examples=2 out=studio-chat", "/approve", "/status"):

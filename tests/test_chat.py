@@ -47,8 +47,13 @@ class Chat:
 
 
 def scripted(tmp_path: Path, **kw: Any) -> ChatContext:
+    """Replies wait for the run to pause or end (they do within a second here), so they are deterministic."""
     return ChatContext(
-        model="local:smollm2", run_chat_model=Script().chat_model(), similarity="exact", output_root=str(tmp_path), **kw
+        model="local:smollm2",
+        run_chat_model=Script().chat_model(),
+        similarity="exact",
+        output_root=str(tmp_path),
+        **{"answer_within_s": 60, **kw},
     )
 
 
@@ -119,6 +124,42 @@ async def test_review_off_and_a_budget_stop_then_resume(tmp_path: Path) -> None:
     assert reply.startswith("Run `b` is done: 3 tasks"), reply
 
 
+async def test_a_run_goes_on_in_the_background_then_cancel_resume_and_rename(tmp_path: Path) -> None:
+    """The reply does not wait for a run (answer_within_s=0 here); /status follows it, /cancel stops it."""
+    chat = Chat(
+        ChatContext(
+            model="local:smollm2",
+            run_chat_model=Script(delay=0.2).chat_model(),
+            similarity="exact",
+            output_root=str(tmp_path),
+            answer_within_s=0,
+        )
+    )
+    reply = await chat.say(f"/explore {DOMAIN} depth=1 breadth=2 examples=2 review=off out=bg")
+    assert reply.startswith("Run `bg` is running (starting): 0 tasks, 0 examples so far; 0 of ~4 calls (planned: up")
+    assert "`/status bg` follows it, `/cancel bg` stops it." in reply
+    assert (await chat.say("/status")).startswith("Run `bg` is running (")
+    reply = await chat.say("/cancel")
+    assert reply.startswith("Run `bg` is cancelled: ") and "`/resume bg` continues it." in reply, reply
+    assert (await chat.say("/cancel bg")) == "Error: cancel: run bg is not running here. `/help` lists the commands."
+    await chat.say("/resume bg")
+    reply = await chat.say("/explore x wait=on depth=0 review=off out=w")  # wait=on: the reply is the end
+    assert reply.startswith("Run `w` is done: 1 tasks"), reply
+    while (reply := await chat.say("/status bg")).startswith("Run `bg` is running"):
+        pass
+    assert reply.startswith("Run `bg` is done: 3 tasks"), reply
+
+    reply = await chat.say(f"/explore {DOMAIN} depth=1 breadth=2 examples=2 out=rv wait=on")
+    assert reply.startswith("Run `rv` proposes 2 subtasks:")
+    assert (await chat.say("/rename 3 x")).startswith("Error: reject: no proposal 3 (there are 2)")
+    assert (await chat.say("/rename two")).startswith("Error: /rename: give a proposal number and its new name")
+    chat.ctx.answer_within_s = 30
+    reply = await chat.say("/rename 2 Polite follow-up emails")
+    assert reply.startswith("Run `rv` is done: 3 tasks"), reply
+    names = json.dumps(json.loads((tmp_path / "rv" / "tree" / "tree_meta_info.json").read_text()))
+    assert "Polite follow-up emails" in names and "Email part 2" not in names
+
+
 @pytest.mark.parametrize(
     ("text", "reply"),
     [
@@ -154,7 +195,11 @@ async def test_a_tool_calling_model_explores_and_review_continues_by_command(
     plan = AgentPlan([("explore", {"domain": DOMAIN, "depth": 1, "breadth": [2], "examples": [2], "output_dir": "a"})])
     openai_server.responder = plan.responder
     ctx = ChatContext(
-        model="openai:scripted", base_url=openai_server.base_url, similarity="exact", output_root=str(tmp_path)
+        model="openai:scripted",
+        base_url=openai_server.base_url,
+        similarity="exact",
+        output_root=str(tmp_path),
+        answer_within_s=60,
     )
     chat = Chat(ctx)
     reply = await chat.say("build me a small dataset about email writing")
@@ -168,7 +213,7 @@ async def test_a_tool_calling_model_explores_and_review_continues_by_command(
 
     assert (await chat.say("/approve")).startswith("Run `a` is done: 3 tasks")
     tools = {t["function"]["name"] for t in openai_server.requests[0]["tools"]}
-    assert tools == {"explore", "status", "list_runs", "review", "resume", "export", "stats"}
+    assert tools == {"explore", "status", "cancel", "list_runs", "review", "resume", "export", "stats"}
 
 
 # ---- the embedded model --------------------------------------------------------------------------------
@@ -177,7 +222,7 @@ async def test_a_tool_calling_model_explores_and_review_continues_by_command(
 @pytest.mark.embedded
 async def test_embedded_model_on_the_command_path(tmp_path: Path) -> None:
     """The 135M model cannot call tools; the command path runs a tiny exploration on it end to end."""
-    chat = Chat(ChatContext(model="local:smollm2", similarity="exact", output_root=str(tmp_path)))
+    chat = Chat(ChatContext(model="local:smollm2", similarity="exact", output_root=str(tmp_path), answer_within_s=600))
     assert "/explore" in await chat.say("build me data for rewriting business emails")
     reply = await chat.say("/explore rewriting business emails depth=1 breadth=1 examples=1 review=off out=e")
     assert reply.startswith("Run `e` is done:"), reply

@@ -20,7 +20,12 @@ from support.openai_server import ScriptedOpenAIServer
 
 ROOT = Path(__file__).resolve().parents[1]
 DOMAIN = "Email writing for work"
-PLAN = AgentPlan([("explore_instruct", {"domain": DOMAIN, "depth": 1, "breadth": [2], "examples": [2]})])
+PLAN = AgentPlan(
+    [
+        ("explore_instruct", {"domain": DOMAIN, "depth": 1, "breadth": [2], "examples": [2], "output_dir": "react"}),
+        ("explore_instruct_status", {"run": "react", "wait_s": 120}),
+    ]
+)
 EXAMPLES: dict[str, tuple[str, ...]] = {
     "quickstart": (),
     "react_agent_tool": (),
@@ -84,18 +89,22 @@ def test_quickstart(ran: dict[str, Ran]) -> None:
 def test_react_agent_with_the_tool_and_a_fake_agent_model(ran: dict[str, Ran]) -> None:
     out = ran["react_agent_tool"].ok()
     assert "ai: calls explore_instruct({'domain': 'Email writing for work', 'depth': 1" in out
-    tool_line = next(line for line in out.splitlines() if line.startswith("tool: "))
-    assert '"status": "done"' in tool_line and '"tasks": 3' in tool_line
+    started, followed = [line for line in out.splitlines() if line.startswith("tool: ")]
+    assert '"status": "running"' in started and '"planned": {"tasks": 3' in started  # the answer came at once
+    assert "ai: calls explore_instruct_status({'run': 'react-demo', 'wait_s': 120})" in out
+    assert '"status": "done"' in followed and '"tasks": 3' in followed
     assert out.strip().endswith("the tool result above has the run id and file paths.")
 
 
 def test_react_agent_with_a_model_string(ran: dict[str, Ran], server: ScriptedOpenAIServer) -> None:
     """The agent model is a real ChatOpenAI on the same server, which scripts its tool call."""
     out = ran["react_agent_model"].ok()
-    assert "ai: calls explore_instruct(" in out and '"status": "done"' in out
+    assert "ai: calls explore_instruct(" in out and "ai: calls explore_instruct_status(" in out
+    assert '"status": "done"' in out
     agent_requests = [r for r in server.requests if r.get("tools")]  # only this example's agent sends tools
-    assert len(agent_requests) == 2  # the call, then the answer after the tool result
-    assert agent_requests[0]["tools"][0]["function"]["name"] == "explore_instruct"
+    assert len(agent_requests) == 3  # explore, status (it waits for the end), then the answer
+    names = [t["function"]["name"] for t in agent_requests[0]["tools"]]
+    assert names == ["explore_instruct", "explore_instruct_status", "explore_instruct_cancel"]
 
 
 def test_subgraph_composition(ran: dict[str, Ran]) -> None:
@@ -109,8 +118,9 @@ def test_subgraph_composition(ran: dict[str, Ran]) -> None:
 
 def test_mcp_client(ran: dict[str, Ran]) -> None:
     out, tmp_path = ran["mcp_client"].ok(), ran["mcp_client"].out
-    assert "tools: explore, status, list_runs, resume, export, stats" in out
-    assert '"run_id": "mcp-demo", "status": "done", "tasks": 3, "examples": 6' in out
-    assert "status: done" in out and "runs: ['mcp-demo']" in out
+    assert "tools: explore, status, cancel, list_runs, resume, export, stats" in out
+    assert 'explore: {"run_id": "mcp-demo", "status": "running", "planned": {"tasks": 3' in out
+    assert 'status: {"run_id": "mcp-demo", "status": "done", "tasks": 3, "examples": 6' in out
+    assert "runs: ['mcp-demo']" in out
     assert "over the cap: Error executing tool explore: depth 6 with breadth [12] allows up to" in out
     assert (tmp_path / "mcp-demo" / "examples.jsonl").is_file()

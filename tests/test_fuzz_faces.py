@@ -217,6 +217,8 @@ EXPLORE_FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "max_tokens": budget([10_000, 50_000]),
     "max_cost_usd": budget([0.5, 1.0, 1]),
     "output_dir": mostly(st.sampled_from(["r", "a/b", "run-1", "ünï"]), paths | st.text(max_size=20) | values),
+    # Runs that answer before they end would write after the case's checks: every valid value waits.
+    "wait": mostly(st.sampled_from([True, "on", "yes"]), st.sampled_from(["maybe", 2, "x", [True], {"a": 1}, 1.5])),
 }
 
 
@@ -231,6 +233,7 @@ def explore_args(draw: st.DrawFn) -> dict[str, Any]:
         args["seed"] = draw(EXPLORE_FIELDS["seed"])
     for key in draw(st.lists(st.sampled_from(sorted(set(EXPLORE_FIELDS) - {"domain", "seed"})), max_size=6)):
         args[key] = draw(EXPLORE_FIELDS[key])
+    args.setdefault("wait", True)
     if "depth" not in args or "breadth" not in args:  # the defaults (depth 2, breadth [8, 6]) are over the cap
         args.setdefault("depth", draw(st.sampled_from([0, 1])))
         args.setdefault("breadth", [1])
@@ -282,8 +285,10 @@ def call_tool(tool: Any, args: dict[str, Any], how: str) -> Any:
 # What the fuzzing found (an unknown key with a line break gave a two-line error), kept as a fixed case:
 @example(args={"domain": DOMAIN, "depth": 1, "breadth": [1], "a\nb": 1}, how="invoke")
 # Fixed cases: every kind of refusal at least once, and a run that really happens.
-@example(args={"domain": DOMAIN, "depth": 1, "breadth": [1], "examples": [1], "output_dir": "r"}, how="invoke")
-@example(args={"seed": "seed_tree.yaml", "depth": 0, "breadth": [1], "examples": [1]}, how="ainvoke")
+@example(
+    args={"domain": DOMAIN, "depth": 1, "breadth": [1], "examples": [1], "output_dir": "r", "wait": 1}, how="invoke"
+)
+@example(args={"seed": "seed_tree.yaml", "depth": 0, "breadth": [1], "examples": [1], "wait": "on"}, how="ainvoke")
 @example(args={"domain": DOMAIN, "depth": 1, "breadth": [1], "output_dir": "link/run"}, how="invoke")
 @example(args={"domain": DOMAIN, "depth": 1, "breadth": [1], "output_dir": f"{ROOT_MARK}/../outside/x"}, how="invoke")
 @example(args={"seed": "../outside/keep.txt", "depth": 0, "breadth": [1]}, how="invoke")
@@ -345,9 +350,16 @@ def template(server: ScriptedOpenAIServer, tmp_path_factory: pytest.TempPathFact
 run_ref = mostly(st.sampled_from(RUNS), paths | st.text(max_size=20) | values)
 positive = budget([1, 2, 4])
 MCP_FIELDS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
-    "status": {"run": run_ref},
+    "status": {"run": run_ref, "wait_s": mostly(st.sampled_from([0, 0.1]), st.sampled_from([-1, 51, "x"]) | values)},
+    "cancel": {"run": run_ref},
     "list_runs": {"limit": mostly(st.sampled_from([1, 5, 50]), st.integers() | values)},
-    "resume": {"run": run_ref, "max_calls": positive, "max_tokens": budget([50_000]), "max_cost_usd": positive},
+    "resume": {
+        "run": run_ref,
+        "max_calls": positive,
+        "max_tokens": budget([50_000]),
+        "max_cost_usd": positive,
+        "wait": mostly(st.just(True), st.sampled_from(["maybe", 2, [True]])),  # valid ones wait (see explore)
+    },
     "export": {
         "run": run_ref,
         "format": mostly(
@@ -370,6 +382,8 @@ def mcp_call(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     fields = MCP_FIELDS.get(name, {"run": run_ref})
     args: dict[str, Any] = {}
     required = ["run"] if "run" in fields else []
+    if name == "resume":
+        args["wait"] = draw(fields["wait"])
     for key in [*required, *draw(st.lists(st.sampled_from(sorted(fields)), max_size=3))]:
         args[key] = draw(fields[key])
     if required and draw(st.integers(0, 9)) == 5:
@@ -385,7 +399,7 @@ async def mcp_session_calls(world: World, calls: list[tuple[str, dict[str, Any]]
     )
     async with create_connected_server_and_client_session(build_server(runs)) as session:
         listed = {t.name for t in (await session.list_tools()).tools}
-        assert listed == {"explore", "status", "list_runs", "resume", "export", "stats"}
+        assert listed == {"explore", "status", "cancel", "list_runs", "resume", "export", "stats"}
         for name, raw in calls:
             args = {k: world.path(v) for k, v in raw.items()}
             why = f"{name} {args!r}"
@@ -419,12 +433,18 @@ async def mcp_session_calls(world: World, calls: list[tuple[str, dict[str, Any]]
 @example(calls=[("explore", {"domain": DOMAIN, "breadth": "a,b", "depth": 0}), ("status", {})])
 @example(calls=[("list_runs", {"limit": 0}), ("export", {"run": "done", "format": "csv"}), ("a\nb", {})])
 # Fixed cases: each tool on each kind of run, and the ways out of the root.
-@example(calls=[("explore", {"domain": DOMAIN, "depth": 1, "breadth": [1], "examples": [1]}), ("list_runs", {})])
+@example(
+    calls=[
+        ("explore", {"domain": DOMAIN, "depth": 1, "breadth": [1], "examples": [1], "wait": True}),
+        ("list_runs", {}),
+    ]
+)
 @example(calls=[("status", {"run": "done"}), ("status", {"run": "paused"}), ("status", {"run": "broken"})])
 @example(calls=[("resume", {"run": "paused", "max_calls": 4}), ("export", {"run": "paused", "n": 1})])
 @example(calls=[("export", {"run": "done", "format": "hf"}), ("stats", {"run": "done", "verbs": False})])
 @example(calls=[("status", {"run": "link"}), ("export", {"run": f"{ROOT_MARK}/../outside"}), ("stats", {"run": ".."})])
-@example(calls=[("resume", {"run": "done", "max_calls": 10**30}), ("resume", {"run": "junk"})])
+@example(calls=[("resume", {"run": "done", "max_calls": 10**30}), ("resume", {"run": "junk", "wait": True})])
+@example(calls=[("cancel", {"run": "done"}), ("status", {"run": "done", "wait_s": 51}), ("cancel", {"run": "../x"})])
 def test_fuzz_mcp_arguments(
     calls: list[tuple[str, dict[str, Any]]], server: ScriptedOpenAIServer, template: Path, scratch: Path
 ) -> None:

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -30,9 +32,9 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 @asynccontextmanager
-async def mcp_session(server: ScriptedOpenAIServer, root: Path) -> AsyncIterator[ClientSession]:
+async def mcp_session(server: ScriptedOpenAIServer, root: Path, delay: float = 0.0) -> AsyncIterator[ClientSession]:
     """A client session with `explore-instruct mcp` (not a fixture: anyio's scopes must close in their task)."""
-    server.responder = Script().responder
+    server.responder = Script(delay=delay).responder
     params = StdioServerParameters(
         command=EXE,
         args=["mcp", "--root", str(root), "--model", "openai:scripted", "--base-url", server.base_url],
@@ -49,15 +51,50 @@ def text_of(result: Any) -> str:
 
 async def test_a_desktop_client_session(openai_server: ScriptedOpenAIServer, tmp_path: Path) -> None:
     """One stdio session (starting the server takes seconds): tools, errors, then a run and its follow-ups."""
-    async with mcp_session(openai_server, tmp_path) as session:
+    async with mcp_session(openai_server, tmp_path, delay=0.5) as session:
         tools = {t.name: t for t in (await session.list_tools()).tools}
         await check_errors(session, tmp_path)
         await check_the_tools(session, tmp_path)
-    assert set(tools) == {"explore", "status", "list_runs", "resume", "export", "stats"}
+        await check_a_background_run(session)
+    assert set(tools) == {"explore", "status", "cancel", "list_runs", "resume", "export", "stats"}
     props = tools["explore"].inputSchema["properties"]
     assert set(props) == EXPLORE_ARGUMENTS
     assert all(p.get("description") for p in props.values())
+    assert "depth 2, breadth [3, 2], examples [5]" in (tools["explore"].description or "")
     assert tools["status"].annotations is not None and tools["status"].annotations.readOnlyHint
+    for tool in tools.values():  # every tool refuses arguments it does not name
+        assert tool.inputSchema.get("additionalProperties") is False, tool.name
+
+
+async def follow(session: ClientSession, run: str) -> tuple[dict[str, Any], set[str]]:
+    """Poll `status` until the run is no longer running: its last answer and the phases seen."""
+    phases = set()
+    while True:
+        status = await session.call_tool("status", {"run": run})
+        assert not status.isError, text_of(status)
+        body = status.structuredContent or {}
+        if body["status"] != "running":
+            return body, phases
+        phases.add(body["phase"])
+        await asyncio.sleep(0.2)
+
+
+async def check_a_background_run(session: ClientSession) -> None:
+    """`explore` answers in well under 5 s while the run goes on; status shows it end as a wait=true run ends."""
+    args = {"domain": DOMAIN, "depth": 1, "breadth": [2], "examples": [2]}
+    began = time.monotonic()
+    answer = await session.call_tool("explore", {**args, "output_dir": "bg"})
+    answered = time.monotonic() - began
+    body = answer.structuredContent or {}
+    assert not answer.isError and body["status"] == "running" and answered < 5, (answered, text_of(answer))
+    assert body["planned"] == {"tasks": 3, "examples": 6, "calls": 4}
+    final, phases = await follow(session, "bg")
+    took = time.monotonic() - began
+    assert final["status"] == "done" and phases and took > answered
+    blocked = await session.call_tool("explore", {**args, "output_dir": "fg", "wait": True})
+    keys = ("tasks", "examples", "calls", "tasks_per_depth", "examples_per_depth")
+    assert {k: final[k] for k in keys} == {k: (blocked.structuredContent or {})[k] for k in keys}
+    print(f"\nstdio: explore answered in {answered:.2f} s, the run took {took:.1f} s, counts {final['examples']}")
 
 
 async def check_errors(session: ClientSession, tmp_path: Path) -> None:
@@ -74,7 +111,7 @@ async def check_errors(session: ClientSession, tmp_path: Path) -> None:
 
 async def check_the_tools(session: ClientSession, tmp_path: Path) -> None:
     result = await session.call_tool(
-        "explore", {"domain": DOMAIN, "depth": 1, "breadth": [2], "examples": [2], "output_dir": "m"}
+        "explore", {"domain": DOMAIN, "depth": 1, "breadth": [2], "examples": [2], "output_dir": "m", "wait": True}
     )
     assert not result.isError, text_of(result)
     run = result.structuredContent
@@ -86,6 +123,14 @@ async def check_the_tools(session: ClientSession, tmp_path: Path) -> None:
     assert status.structuredContent is not None and status.structuredContent["status"] == "done"
     listed = await session.call_tool("list_runs", {})
     assert [r["run_id"] for r in (listed.structuredContent or {})["result"]] == ["m"]
+    unknown = await session.call_tool("status", {"run": "nope"})
+    assert (
+        unknown.isError and text_of(unknown) == "Error executing tool status: run: no run 'nope' under the output root"
+    )
+    typo = await session.call_tool("status", {"run": "m", "wiat_s": 5})
+    assert typo.isError and text_of(typo) == "Error executing tool status: unknown argument 'wiat_s'"
+    too_long = await session.call_tool("status", {"run": "m", "wait_s": 500})
+    assert too_long.isError and text_of(too_long).startswith("Error executing tool status: wait_s: ")
 
     exported = await session.call_tool("export", {"run": "m", "format": "messages", "n": 3})
     assert not exported.isError, text_of(exported)
@@ -97,6 +142,25 @@ async def check_the_tools(session: ClientSession, tmp_path: Path) -> None:
     assert not stats.isError, text_of(stats)
     body = stats.structuredContent or {}
     assert body["tasks"] == 3 and body["examples"] == 6 and '"per_node":' not in json.dumps(body)
+
+
+async def test_a_server_restart_leaves_a_run_that_resume_continues(
+    openai_server: ScriptedOpenAIServer, tmp_path: Path
+) -> None:
+    """The run lives in the server process: when the client closes the session the server ends mid-run; a new
+    server reads the checkpoint, says the run is stopped, and `resume` finishes it to the same counts."""
+    args = {"domain": DOMAIN, "depth": 1, "breadth": [2], "examples": [2], "output_dir": "r"}
+    async with mcp_session(openai_server, tmp_path, delay=0.5) as session:
+        answer = await session.call_tool("explore", args)
+        assert (answer.structuredContent or {})["status"] == "running", text_of(answer)
+        while ((await session.call_tool("status", {"run": "r"})).structuredContent or {})["tasks"] < 1:
+            await asyncio.sleep(0.1)
+    async with mcp_session(openai_server, tmp_path) as session:
+        stopped = (await session.call_tool("status", {"run": "r"})).structuredContent or {}
+        assert stopped["status"] == "stopped" and "resume" in stopped["next_step"], stopped
+        resumed = await session.call_tool("resume", {"run": "r", "wait": True})
+        body = resumed.structuredContent or {}
+        assert not resumed.isError and (body["status"], body["tasks"], body["examples"]) == ("done", 3, 6), body
 
 
 def test_mcp_command_rejects_bad_configuration_with_exit_code_2(tmp_path: Path) -> None:
@@ -196,7 +260,7 @@ async def test_chat_graph_served_by_the_agent_server_with_a_tool_calling_model(
     url, root = dev_server
     client = get_client(url=url)
     thread = await client.threads.create()
-    context: Any = {"model": "openai:scripted", "base_url": llm.base_url, "review": False}
+    context: Any = {"model": "openai:scripted", "base_url": llm.base_url, "review": False, "answer_within_s": 60}
     said: Any = {"messages": [{"role": "user", "content": "make me a tiny dataset"}]}
     result = await client.runs.wait(thread["thread_id"], "chat", input=said, context=context)
     assert isinstance(result, dict), result

@@ -25,6 +25,7 @@ from explore_instruct.agent.tool import make_explore_tool
 
 DOMAIN = "Email writing for work"
 TINY: dict[str, Any] = {"domain": DOMAIN, "depth": 1, "breadth": [2], "examples": [2]}
+WAIT: dict[str, Any] = {**TINY, "wait": True}
 SEED = Path(__file__).parent / "fixtures" / "seed_tree.yaml"
 SECRET = "sk-test-secret-must-never-appear"
 
@@ -165,10 +166,41 @@ def test_a_tool_run_cannot_escape_the_root(tmp_path: Path) -> None:
     assert not (tmp_path / "tmp").exists()
 
 
-def test_seeds_must_live_under_the_seed_root_when_one_is_set(tmp_path: Path) -> None:
-    limits = Limits(output_root=str(tmp_path), seed_root=str(tmp_path / "seeds"))
-    with pytest.raises(LimitError, match="outside the seed root"):
-        limits.seed(str(SEED))
+def test_seeds_are_read_only_from_the_seed_root_and_refusals_look_alike(tmp_path: Path) -> None:
+    """Missing, outside, through a symlink, via `..`, not a seed file: one answer, so `seed=` probes nothing."""
+    root, seeds, outside = tmp_path / "root", tmp_path / "root" / "seeds", tmp_path / "outside"
+    seeds.mkdir(parents=True)
+    outside.mkdir()
+    (outside / "creds.json").write_text('{"token": "x"}')
+    (seeds / "good.yaml").write_text(SEED.read_text())
+    (seeds / "ei").mkdir()  # an Explore-Instruct directory is a seed too
+    (seeds / "notes.txt").write_text("not a seed")
+    (seeds / "link.json").symlink_to(outside / "creds.json")
+    (seeds / "out").symlink_to(outside, target_is_directory=True)
+    limits = Limits(output_root=str(root))  # the default seed root: seeds/ under the output root
+    assert limits.seeds == seeds.resolve()
+    assert limits.seed("good.yaml") == str((seeds / "good.yaml").resolve())
+    assert limits.seed(str(seeds / "good.yaml")) == str((seeds / "good.yaml").resolve())
+    assert limits.seed("ei") == str((seeds / "ei").resolve())
+    probes = [
+        str(outside / "creds.json"),  # exists, outside
+        str(outside / "missing.json"),  # missing, outside
+        "missing.yaml",  # missing, inside
+        "link.json",  # a symlink out
+        "out/creds.json",  # through a symlinked folder
+        "../../outside/creds.json",  # `..`
+        "ei/../good.yaml",  # `..` even when it stays inside
+        "notes.txt",  # not a seed file
+        "",
+    ]
+    answers = set()
+    for probe in probes:
+        with pytest.raises(LimitError) as caught:
+            limits.seed(probe)
+        answers.add(str(caught.value).replace(repr(probe), "<path>"))
+    assert answers == {"seed: <path> is not a seed file under the seed root"}
+    with pytest.raises(LimitError, match="not a seed file under the seed root"):  # no seed root on disk yet
+        Limits(output_root=str(tmp_path / "empty")).seed("good.yaml")
 
 
 # ---- runs, sync and async ------------------------------------------------------------------------------
@@ -179,8 +211,8 @@ def test_sync_then_async_invoke_on_one_endpoint(llm: ScriptedOpenAIServer, tmp_p
     import asyncio
 
     tool = make_explore_tool(limits=Limits(output_root=str(tmp_path), max_calls=40), defaults=defaults(llm))
-    first = tool.invoke({**TINY, "output_dir": "sync-run"})
-    second = asyncio.run(tool.ainvoke({**TINY, "output_dir": "async-run"}))
+    first = tool.invoke({**WAIT, "output_dir": "sync-run"})
+    second = asyncio.run(tool.ainvoke({**WAIT, "output_dir": "async-run"}))
 
     for result, name in ((first, "sync-run"), (second, "async-run")):
         assert isinstance(result, dict), result
@@ -202,10 +234,10 @@ async def test_async_invoke_in_a_running_loop_and_the_sync_entry_from_it(
     llm: ScriptedOpenAIServer, tmp_path: Path
 ) -> None:
     tool = make_explore_tool(limits=Limits(output_root=str(tmp_path)), defaults=defaults(llm))
-    result = await tool.ainvoke({**TINY, "output_dir": "a"})
+    result = await tool.ainvoke({**WAIT, "output_dir": "a"})
     assert result["status"] == "done"
     # A sync call from inside a running loop (a sync tool in an async agent) runs on a worker thread.
-    again = tool.invoke({**TINY, "output_dir": "b"})
+    again = tool.invoke({**WAIT, "output_dir": "b"})
     assert again["status"] == "done" and again["examples"] == result["examples"]
 
 
@@ -229,18 +261,20 @@ async def test_a_budget_stop_is_reported_and_resumable_within_the_caps(
 
 
 async def test_a_seed_run_counts_the_seed_tasks_against_the_cap(llm: ScriptedOpenAIServer, tmp_path: Path) -> None:
+    (tmp_path / "seeds").mkdir()
+    (tmp_path / "seeds" / "tree.yaml").write_text(SEED.read_text())
     runs = Runs(limits=Limits(output_root=str(tmp_path), max_nodes=6), defaults=defaults(llm))
     with pytest.raises(LimitError, match="tasks; the cap is 6"):
-        await runs.explore(ExploreRequest(seed=str(SEED), depth=1, breadth=[2], examples=[1]))
+        await runs.explore(ExploreRequest(seed="tree.yaml", depth=1, breadth=[2], examples=[1]))
     runs.limits.max_nodes = 50
-    result = await runs.explore(ExploreRequest(seed=str(SEED), depth=1, breadth=[1], examples=[1], output_dir="s"))
+    result = await runs.explore(ExploreRequest(seed="tree.yaml", depth=1, breadth=[1], examples=[1], output_dir="s"))
     assert result["status"] == "done" and result["tasks"] >= 4
 
 
 def test_secrets_never_reach_outputs_or_files(llm: ScriptedOpenAIServer, tmp_path: Path) -> None:
     tool = make_explore_tool(limits=Limits(output_root=str(tmp_path)), defaults=defaults(llm))
-    result = tool.invoke({**TINY, "output_dir": "r"})
-    bad = tool.invoke({**TINY, "model": "openai:", "output_dir": "r2"})
+    result = tool.invoke({**WAIT, "output_dir": "r"})
+    bad = tool.invoke({**WAIT, "model": "openai:", "output_dir": "r2"})
     assert SECRET not in json.dumps(result) + str(bad)
     for path in (tmp_path / "r").rglob("*"):
         if path.is_file() and path.suffix in {".json", ".jsonl"}:
@@ -262,7 +296,7 @@ def test_an_unexpected_failure_is_a_one_line_error_and_the_run_stays_resumable(t
     tool = make_explore_tool(
         limits=Limits(output_root=str(tmp_path)), chat_model=Broken(), defaults={"similarity": "exact"}
     )
-    message = error_of(tool.invoke({**TINY, "output_dir": "down"}))
+    message = error_of(tool.invoke({**WAIT, "output_dir": "down"}))
     assert message == "run down stopped: RuntimeError: model exploded (resume it once fixed)"
     assert (tmp_path / "down" / "run.json").is_file()
 
