@@ -6,36 +6,23 @@ chat model) can travel here without reaching the run's files.
 
 from __future__ import annotations
 
-import functools
-import os
-import typing
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
-from pydantic import ConfigDict, TypeAdapter, ValidationError
-
+from explore_instruct.graphs.context_checks import ENV_PREFIX, ContextError, apply_env, check
 from explore_instruct.tools.degeneracy import Thresholds
 from explore_instruct.tools.embeddings import DEFAULT_EMBEDDER
 from explore_instruct.tools.llm import DEFAULT_MODEL, ModelSpec
-from explore_instruct.tools.prompts import PROFILE_SAMPLING, PROFILES, Flavour, Profile, resolve_profile
+from explore_instruct.tools.parsing import parse_ints
+from explore_instruct.tools.prompts import PROFILE_SAMPLING, Flavour, Profile, resolve_profile
 from explore_instruct.tools.similarity import DEFAULT_THRESHOLDS, Mode, Scope
 
-ENV_PREFIX = "EXPLORE_INSTRUCT_"
+__all__ = ["ENV_PREFIX", "LEGACY", "Context", "ContextError", "Strategy"]
 Strategy = Literal["dfs", "bfs"]
 
 
 # What a run.json from before a parameter existed meant by leaving it out.
 LEGACY: dict[str, Any] = {"prompt_profile": "full", "min_relevance": None, "quality_filters": False}
-
-
-class ContextError(ValueError):
-    """A run parameter that cannot work; one line."""
-
-
-def _ints(value: str | list[int] | tuple[int, ...]) -> list[int]:
-    if isinstance(value, str):
-        value = [int(v) for v in value.replace(" ", "").split(",") if v]
-    return [int(v) for v in value]
 
 
 @dataclass(kw_only=True)
@@ -152,75 +139,17 @@ class Context:
     )
 
     def __post_init__(self) -> None:
-        for f in fields(self):
-            if f.metadata.get("env") is False:
-                continue
-            env = os.environ.get(ENV_PREFIX + f.name.upper())
-            if env is None or getattr(self, f.name) != _default(f):
-                continue
-            setattr(self, f.name, _coerce(f.name, env))
+        apply_env(self)
         for name in ("breadth", "examples"):
             try:
-                setattr(self, name, _ints(getattr(self, name)))
+                setattr(self, name, parse_ints(getattr(self, name)))
             except (TypeError, ValueError) as e:
                 raise ContextError(f"{name}: {e}") from None
         self.flavour = Flavour(self.flavour)
         self.validate()
 
     def validate(self) -> None:
-        def bad(msg: str) -> ContextError:
-            return ContextError(msg)
-
-        _check_types(self)
-
-        if not 0 <= self.max_depth <= 8:
-            raise bad(f"max_depth: {self.max_depth} is outside 0..8")
-        if self.prompt_profile not in PROFILES:
-            raise bad(f"prompt_profile: {self.prompt_profile!r} is not auto, compact or full")
-        if self.temperature is not None and not 0 <= self.temperature <= 2:
-            raise bad(f"temperature: {self.temperature} is outside 0..2")
-        if self.repeat_penalty is not None and not 0.5 <= self.repeat_penalty <= 2:
-            raise bad(f"repeat_penalty: {self.repeat_penalty} is outside 0.5..2")
-        if self.strategy not in ("dfs", "bfs"):
-            raise bad(f"strategy: {self.strategy!r} is not dfs or bfs")
-        if any(b < 0 for b in self.breadth) or (self.max_depth > 0 and not self.breadth):
-            raise bad("breadth: give one non-negative count per depth, e.g. 8,6")
-        if not self.examples or any(e < 0 for e in self.examples):
-            raise bad("examples: give one non-negative count per depth, e.g. 50,50,50")
-        for name in (
-            "subtasks_per_call",
-            "examples_per_call",
-            "max_children",
-            "max_concurrency",
-            "max_fruitless",
-            "max_provider_failures",
-        ):
-            if getattr(self, name) < 1:
-                raise bad(f"{name}: must be at least 1")
-        if self.max_children > 12:
-            raise bad("max_children: the method caps children at 12")
-        if self.similarity not in DEFAULT_THRESHOLDS:
-            raise bad(f"similarity: {self.similarity!r} is not embedding, rouge or exact")
-        if self.dedup_scope not in ("node", "tree"):
-            raise bad(f"dedup_scope: {self.dedup_scope!r} is not node or tree")
-        for name in (
-            "prune_threshold",
-            "filter_threshold",
-            "min_relevance",
-            "max_repeated_lines",
-            "max_top_ngram",
-            "max_repeated_substring",
-            "max_copy_overlap",
-        ):
-            v = getattr(self, name)
-            if v is not None and not 0 < v <= 1:
-                raise bad(f"{name}: {v} is outside (0, 1]")
-        if not 1 <= self.judge_threshold <= 5:
-            raise bad(f"judge_threshold: {self.judge_threshold} is outside 1..5")
-        if not 1 <= self.judge_batch <= 20:
-            raise bad(f"judge_batch: {self.judge_batch} is outside 1..20")
-        if self.examples_per_subtask < 1 or self.demonstrations < 0:
-            raise bad("examples_per_subtask must be ≥ 1 and demonstrations ≥ 0")
+        check(self)
 
     @property
     def prune_at(self) -> float:
@@ -296,69 +225,6 @@ class Context:
         and no relevance rule."""
         merged = {**LEGACY, **params, **{k: v for k, v in overrides.items() if v is not None}}
         return cls(**{k: v for k, v in merged.items() if k in cls.__dataclass_fields__})
-
-
-@functools.cache
-def _field_checkers() -> dict[str, TypeAdapter[Any]]:
-    """A strict pydantic validator per typed parameter (a config file or a caller can hand in anything).
-
-    Literal choices are checked as strings here; `validate` names the allowed values in its own words.
-    """
-    hints = typing.get_type_hints(Context)
-    checkers: dict[str, TypeAdapter[Any]] = {}
-    for name, hint in hints.items():
-        if hint is Any or name in {"breadth", "examples", "flavour"}:  # coerced before the check
-            continue
-        args = typing.get_args(hint)
-        if typing.get_origin(hint) is Literal:
-            hint = str
-        elif any(typing.get_origin(a) is Literal for a in args):
-            hint = str | None
-        checkers[name] = TypeAdapter(hint, config=ConfigDict(strict=True))
-    return checkers
-
-
-def _check_types(ctx: Context) -> None:
-    """A wrong type fails here, in one line, not deep inside a run or a model client."""
-    for name, checker in _field_checkers().items():
-        value = getattr(ctx, name)
-        try:
-            checker.validate_python(value)
-        except ValidationError as e:
-            shown = repr(value)
-            shown = shown[:60] + "..." if len(shown) > 60 else shown
-            raise ContextError(f"{name}: {shown} is not valid: {e.errors()[0]['msg'].lower()}") from None
-
-
-def _default(f: Any) -> Any:
-    from dataclasses import MISSING
-
-    if f.default is not MISSING:
-        return f.default
-    if f.default_factory is not MISSING:
-        return f.default_factory()
-    return None
-
-
-def _coerce(name: str, raw: str) -> Any:
-    """An environment variable's text as the field's type (read from its annotation, so `int | None` is an int)."""
-    hint = typing.get_type_hints(Context)[name]
-    if typing.get_origin(hint) is list:
-        try:
-            return _ints(raw)
-        except ValueError:
-            raise ContextError(f"{ENV_PREFIX}{name.upper()}: cannot read {raw!r}") from None
-    kinds = set(typing.get_args(hint)) | {hint}
-    try:
-        if bool in kinds:
-            return raw.strip().lower() in {"1", "true", "yes", "on"}
-        if int in kinds:
-            return int(raw)
-        if float in kinds:
-            return float(raw)
-    except ValueError:
-        raise ContextError(f"{ENV_PREFIX}{name.upper()}: cannot read {raw!r}") from None
-    return raw
 
 
 def _plain(v: Any) -> Any:
