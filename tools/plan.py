@@ -54,6 +54,7 @@ class Measured:
     name_chars: int = 28
     reason_chars: int = 70
     judge_drop: float = DEFAULT_JUDGE_DROP
+    fill: float = 1.0  # share of their quota the tasks reached (a task that stops gaining gives up before it)
     input_scale: float = 1.0  # actual / planned prompt tokens of the measured run
     output_scale: float = 1.0  # actual / planned completion tokens of the measured run
     source: str = "defaults"
@@ -258,15 +259,17 @@ class _Tally:
         self.tout += calls * tokens[1]
 
 
-def _rounds(need: float, ctx: Params, y: float, judge_drop: float) -> list[tuple[float, float]]:
-    """Per enrich round of one task: (examples asked, examples kept after the judge)."""
+def _rounds(need: float, goal: float, ctx: Params, y: float, judge_drop: float) -> list[tuple[float, float]]:
+    """Per enrich round of one task: (examples asked, examples kept after the judge). Each round asks for all
+    `need` still missing, as the graph does; `goal` (need, or less where tasks give up before their quota, as
+    measured) ends the rounds."""
     out: list[tuple[float, float]] = []
-    while need >= 0.5 and len(out) < 64:
-        gain = min(need, y * need)
-        if ctx.judge:
-            gain *= 1 - judge_drop
-        out.append((need, gain))
-        need -= gain
+    kept = 0.0
+    while goal - kept >= 0.5 and len(out) < 64:
+        asked = need - kept
+        gain = min(goal - kept, y * asked * ((1 - judge_drop) if ctx.judge else 1))
+        out.append((asked, gain))
+        kept += gain
     return out
 
 
@@ -305,7 +308,7 @@ def make_plan(
                 _judge(tally, s, ctx, tasks, own)
         need = max(0.0, ctx.examples_at(depth) - own)
         per = ctx.examples_per_call
-        rounds = _rounds(need, ctx, y, m.judge_drop)
+        rounds = _rounds(need, max(0.0, ctx.examples_at(depth) * m.fill - own), ctx, y, m.judge_drop)
         for i, (asked, gain) in enumerate(rounds):
             calls = math.ceil(asked / per - 1e-9)
             for tally in (exp, high, low) if i == 0 else (exp, high):
@@ -332,6 +335,7 @@ def make_plan(
     }
     notes = [
         f"{round(y * 100)}% of the examples asked for are kept per round ({m.source})",
+        *([f"tasks reach {round(m.fill * 100)}% of their quota, then give up ({m.source})"] if m.fill < 1 else []),
         "prompt tokens at ~4 characters a token; high adds 15% for message overhead and response schemas",
     ]
     if ctx.judge:

@@ -54,6 +54,7 @@ class RunFacts:
     name_chars: int
     reason_chars: int
     judge_drop: float | None
+    fill: float  # examples kept over the quotas of the tasks
 
 
 def run_facts(run_dir: Path) -> RunFacts:
@@ -82,6 +83,12 @@ def run_facts(run_dir: Path) -> RunFacts:
                 names.append(len(node.name))
                 reasons.append(len(node.reason))
     verdicts = _jsonl(run_dir / JUDGEMENTS)
+    rejected = {str(v.get("id")) for v in verdicts if not v.get("kept", True)}
+    kept = Counter(int(e.get("depth", 0)) for e in examples if str(e.get("id")) not in rejected)
+    quota = sum(n * params.examples_at(d) for d, n in enumerate(levels))
+    fill = (
+        min(1.0, sum(min(kept[d], n * params.examples_at(d)) for d, n in enumerate(levels)) / quota) if quota else 1.0
+    )
     return RunFacts(
         params=params,
         levels=levels,
@@ -92,7 +99,8 @@ def run_facts(run_dir: Path) -> RunFacts:
         example_chars=chars,  # type: ignore[arg-type]
         name_chars=round(statistics.mean(names)) if names else Measured.name_chars,
         reason_chars=round(statistics.mean(reasons)) if reasons else Measured.reason_chars,
-        judge_drop=sum(1 for v in verdicts if not v.get("kept", True)) / len(verdicts) if verdicts else None,
+        judge_drop=len(rejected) / len(verdicts) if verdicts else None,
+        fill=fill,
     )
 
 
@@ -107,6 +115,7 @@ def measure(run_dir: str | Path) -> Measured:
         name_chars=facts.name_chars,
         reason_chars=facts.reason_chars,
         judge_drop=facts.judge_drop if facts.judge_drop is not None else Measured.judge_drop,
+        fill=round(facts.fill, 4),
         source=f"measured on {run_dir.name}",
     )
     target = facts.calls["generate"]
