@@ -69,7 +69,8 @@ def names(run_dir: Path) -> list[str]:
 
     def walk(node: dict[str, object], depth: int) -> None:
         if depth:
-            found.append("  " * (depth - 1) + str(node.get("raw_task_name")))
+            status = f" ({node['status']})" if node.get("status") else ""
+            found.append("  " * (depth - 1) + str(node.get("raw_task_name")) + status)
         for child in node.get("children", []) or []:  # type: ignore[attr-defined]
             walk(child, depth + 1)
 
