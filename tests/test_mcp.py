@@ -110,10 +110,19 @@ async def check_errors(session: ClientSession, tmp_path: Path) -> None:
 
 
 async def check_the_tools(session: ClientSession, tmp_path: Path) -> None:
+    notes: list[tuple[float, str | None]] = []
+
+    async def progress(done: float, total: float | None, message: str | None) -> None:
+        notes.append((done, message))
+
     result = await session.call_tool(
-        "explore", {"domain": DOMAIN, "depth": 1, "breadth": [2], "examples": [2], "output_dir": "m", "wait": True}
+        "explore",
+        {"domain": DOMAIN, "depth": 1, "breadth": [2], "examples": [2], "output_dir": "m", "wait": True},
+        progress_callback=progress,
     )
     assert not result.isError, text_of(result)
+    # A waiting caller gets progress notifications (the last may cross the answer, so it is not asserted).
+    assert notes and {m for _, m in notes} <= {"proposed", "generated", "finished"}, notes
     run = result.structuredContent
     assert run is not None and run["run_id"] == "m" and run["status"] == "done"
     assert run["tasks"] == 3 and run["examples"] == 6
