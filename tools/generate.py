@@ -74,7 +74,9 @@ async def generate(
         )
     result = await call_structured(
         model,
-        batch_schema(req.n, exact=req.profile == "compact"),
+        # Exactly n for both profiles: "up to n" let replies come back short, and each short reply is a refill call
+        # later (bench/cost.py); constrained decoding (vLLM, llama.cpp, OpenAI's json_schema) holds the count.
+        batch_schema(req.n, exact=True),
         prompt,
         system=system,
         shots=shots,
