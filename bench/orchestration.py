@@ -2,8 +2,16 @@
 and at concurrency 16, against a local OpenAI-compatible server that answers after a fixed latency.
 
     .venv/bin/python bench/orchestration.py [--latency 0.5] [--concurrency 16] [--repeat 5]
+    .venv/bin/python bench/orchestration.py --latency 0 [--examples 120] [--similarity rouge] [--concurrency 32]
 
-Prints both wall times, the critical-path lower bound (sequential extend calls + each enrich round in
+`--latency 0` is the throughput mode: one large run (depth 2, breadth 4,3, `--examples` per task, 5 per call)
+against a server that answers at once, then the same number of the same kind of structured calls made by the bare
+`openai` client alone (`chat.completions.parse` with the run's response schema, `--concurrency` in flight), both
+in this process. Printed: calls/s and CPU ms per call for each, the ratio of the CPU figures (goal: at most 2x),
+and the peak of calls in flight during our run. Both sides run in the same invocation, so load from other work on
+the machine weighs on both.
+
+Otherwise, it prints both wall times, the critical-path lower bound (sequential extend calls + each enrich round in
 waves of C calls, times the latency) and the ratios. Goal: concurrency 16 within 1.15x of its bound.
 The concurrent run is repeated and its median taken: on a shared 2-core VM one run moves by +-0.2 s
 (5% of it) with whatever else the machine does; every run's time is printed.
@@ -13,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import itertools
 import json
 import math
@@ -32,6 +41,8 @@ from typing import Any
 from explore_instruct.agent.driver import start_run
 from explore_instruct.graphs.context import Context
 from explore_instruct.tools.runstore import QUERY_LOG
+
+WORDS = [f"{a}{b}{c}" for a in "bcdfglmnprstvz" for b in "aeiou" for c in "klmnrst"]  # 490 plain words
 
 
 class LatencyServer:
@@ -83,7 +94,10 @@ class LatencyServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 256  # the default 5 resets connections when 32 clients connect at once
+
+        self.httpd = Server(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
@@ -94,8 +108,12 @@ class LatencyServer:
     def reply(self, prompt: str) -> str:
         def example() -> dict[str, str]:
             n = next(self.counter)
+            # Words picked by n: ROUGE-L keeps instructions apart as it keeps apart different requests (the same
+            # sentence with only its number changed would all be near-duplicates of the first).
+            h = int(hashlib.sha256(str(n).encode()).hexdigest(), 16)
+            words = " ".join(WORDS[(h >> (9 * i)) % len(WORDS)] for i in range(8))
             return {
-                "instruction": f"Rewrite the following note number {n} so it reads clearly.",
+                "instruction": f"Rewrite my note on {words}.",
                 "input": f"note {n} text",
                 "output": f"A clear version of note {n}.",
             }
@@ -158,7 +176,70 @@ def _serve(latency: float, url: Any, in_flight: Any, ready: Any) -> None:
             time.sleep(0.05)
 
 
-async def main(latency: float, concurrency: int, repeat: int) -> None:
+async def our_throughput(base_url: str, root: str, a: argparse.Namespace) -> tuple[int, float, float, int]:
+    """(calls, wall s, CPU s, examples kept) of one large run against the zero-latency server."""
+    ctx = Context(
+        model="openai:bench", base_url=base_url, max_depth=2, breadth=[4, 3], subtasks_per_call=3,
+        examples=[a.examples], examples_per_call=5, max_concurrency=a.concurrency, similarity=a.similarity,
+        run_dir=f"{root}/throughput",
+    )  # fmt: skip
+    wall, cpu = time.perf_counter(), time.process_time()
+    outcome = await start_run(ctx, domain="rewriting workplace messages")
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    assert outcome.status == "done", outcome
+    calls = len((Path(root) / "throughput" / QUERY_LOG).read_text().splitlines())
+    kept = len((Path(root) / "throughput" / "examples.jsonl").read_text().splitlines())
+    return calls, wall, cpu, kept
+
+
+async def bare_throughput(base_url: str, calls: int, concurrency: int) -> tuple[float, float]:
+    """(wall s, CPU s) of `calls` structured calls by the openai client alone: our enrich prompt and schema,
+    parsed into the schema's pydantic model, `concurrency` at a time."""
+    import openai
+
+    from explore_instruct.tools.generate import batch_schema
+    from explore_instruct.tools.prompts import SYSTEM, Flavour, generate_prompt
+    from explore_instruct.tools.tree import Example
+
+    demo = Example(instruction="Rewrite this note so it reads clearly.", input="note text", output="A clear note.")
+    prompt = generate_prompt(task="rewriting workplace messages", task_reason="", parent=None, siblings=[],
+                             demonstrations=[demo, demo], n=5, flavour=Flavour.GENERIC)  # fmt: skip
+    schema = batch_schema(5, exact=True)
+    client = openai.AsyncOpenAI(base_url=base_url, api_key="bench-not-a-key", max_retries=0)
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one() -> None:
+        async with gate:
+            reply = await client.chat.completions.parse(
+                model="bench", response_format=schema,
+                messages=[{"role": "system", "content": SYSTEM}, {"role": "user", "content": prompt}],
+            )  # fmt: skip
+            assert reply.choices[0].message.parsed is not None
+
+    await asyncio.gather(*(one() for _ in range(10)))  # warm: connections, the schema's first conversion
+    wall, cpu = time.perf_counter(), time.process_time()
+    await asyncio.gather(*(one() for _ in range(calls)))
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    await client.close()
+    return wall, cpu
+
+
+async def throughput(base_url: str, in_flight: Any, a: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as root:
+        calls, wall, cpu, kept = await our_throughput(base_url, root, a)
+    peak = in_flight.value
+    bare_wall, bare_cpu = await bare_throughput(base_url, calls, a.concurrency)
+    ours_ms, bare_ms = 1000 * cpu / calls, 1000 * bare_cpu / calls
+    print(f"latency 0; depth 2, breadth 4,3, {a.examples} examples a task, 5 a call, {a.similarity} similarity, "
+          f"concurrency {a.concurrency}: {calls} calls, {kept} examples kept")  # fmt: skip
+    print(f"ours      : {calls / wall:7.1f} calls/s, {ours_ms:6.2f} ms CPU per call ({wall:.1f} s wall, "
+          f"{cpu:.1f} s CPU; peak in flight {peak} of {a.concurrency})")  # fmt: skip
+    print(f"bare client: {calls / bare_wall:7.1f} calls/s, {bare_ms:6.2f} ms CPU per call ({bare_wall:.1f} s wall, "
+          f"{bare_cpu:.1f} s CPU)")  # fmt: skip
+    print(f"ours / bare client, CPU per call: {ours_ms / bare_ms:.2f}x  (goal <= 2x)")
+
+
+async def main(latency: float, concurrency: int, repeat: int, a: argparse.Namespace | None = None) -> None:
     os.environ.setdefault("OPENAI_API_KEY", "bench-not-a-key")
     os.environ["NO_PROXY"] = "127.0.0.1,localhost"
     ctx = mp.get_context("spawn")
@@ -168,7 +249,10 @@ async def main(latency: float, concurrency: int, repeat: int) -> None:
     ready.wait(30)
     base_url = url.value.decode()
     try:
-        await _compare(base_url, latency, concurrency, in_flight, repeat)
+        if latency == 0 and a is not None:
+            await throughput(base_url, in_flight, a)
+        else:
+            await _compare(base_url, latency, concurrency, in_flight, repeat)
     finally:
         proc.terminate()
 
@@ -206,7 +290,10 @@ async def _compare(base_url: str, latency: float, concurrency: int, in_flight: A
 if __name__ == "__main__":
     p = argparse.ArgumentParser()
     p.add_argument("--latency", type=float, default=0.5)
-    p.add_argument("--concurrency", type=int, default=16)
+    p.add_argument("--concurrency", type=int, default=None, help="default 16; 32 with --latency 0")
     p.add_argument("--repeat", type=int, default=5, help="runs at --concurrency; the median is compared")
+    p.add_argument("--examples", type=int, default=120, help="--latency 0: examples per task")
+    p.add_argument("--similarity", default="rouge", choices=["rouge", "exact"], help="--latency 0: similarity")
     a = p.parse_args()
-    asyncio.run(main(a.latency, a.concurrency, max(1, a.repeat)))
+    a.concurrency = a.concurrency or (32 if a.latency == 0 else 16)
+    asyncio.run(main(a.latency, a.concurrency, max(1, a.repeat), a))
