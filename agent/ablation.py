@@ -122,13 +122,19 @@ def _run_row(outcome: RunOutcome, wall: float) -> dict[str, Any]:
 
 
 def score(plan: Ablation, runs: dict[str, Any]) -> dict[str, Any]:
-    from explore_instruct.tools.diversity import diversity_of
+    from explore_instruct.tools.diversity import Source, diversity_of
 
     k = f"k{plan.depth}"
-    reports = {name: diversity_of(plan.out / name, plan.n, plan.seed)[0] for name in ("k0", k)}
+    # Equal N on both sides: when one side could not reach N (K=0 runs out of distinct examples first), both are
+    # scored at the smaller size, and the shortfall is reported.
+    sizes = {name: Source.open(plan.out / name).size for name in ("k0", k)}
+    n = min(plan.n, *sizes.values())
+    reports = {name: diversity_of(plan.out / name, n, plan.seed)[0] for name in ("k0", k)}
     base, explored = (reports[name]["overall"].get("verb_noun_pairs") for name in ("k0", k))
     result: dict[str, Any] = {
-        "n": plan.n,
+        "n": n,
+        "n_asked": plan.n,
+        "available": sizes,
         "seed": plan.seed,
         "depth": plan.depth,
         "breadth": plan.breadth,

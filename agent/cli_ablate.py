@@ -86,6 +86,8 @@ def print_ablation(result: dict[str, Any]) -> None:
     for key, label, better in METRICS:
         table.add_row(label, better, show(result["k0"]["overall"].get(key)), show(result["k"]["overall"].get(key)))
     out.print(table)
+    if result["n"] < result.get("n_asked", result["n"]):
+        say(f"scored at N={result['n']}, not {result['n_asked']}: the runs hold {result['available']} examples")
     say(f"unique verb–noun pairs, K={k} / K=0: {show(result['verb_noun_ratio'])}")
     paper = result.get("paper")
     if paper:
