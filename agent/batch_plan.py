@@ -16,7 +16,7 @@ from explore_instruct.graphs.context import Context
 from explore_instruct.tools.fileio import write_text_atomic
 from explore_instruct.tools.plan import PLAN_FILE, Measured, Params, Plan, make_plan, render
 from explore_instruct.tools.plan_measure import measure
-from explore_instruct.tools.runstore import CHECKPOINTS, RUN_META
+from explore_instruct.tools.runstore import CHECKPOINTS, RUN_META, RunStore
 from explore_instruct.tools.seeds import load_seed
 
 
@@ -60,7 +60,7 @@ def write_plan(run_dir: str | Path, plan: Plan) -> bool:
     root = Path(run_dir)
     if (root / RUN_META).exists() or (root / CHECKPOINTS).exists():
         return False
-    root.mkdir(parents=True, exist_ok=True)
+    RunStore(root).ensure()  # a directory that cannot be made or written is the run's one-line error
     write_text_atomic(root / PLAN_FILE, json.dumps(plan.as_dict(), indent=2) + "\n")
     return True
 

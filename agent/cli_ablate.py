@@ -40,8 +40,8 @@ def ablate_cmd(
         from explore_instruct.agent.ablation import Ablation, run_ablation
         from explore_instruct.agent.cli_report import Progress
         from explore_instruct.agent.config import load_config
-        from explore_instruct.agent.light_imports import import_rouge_score
         from explore_instruct.agent.parsing import parse_ints
+        from explore_instruct.tools.light_imports import import_rouge_score
         from explore_instruct.tools.presets import preset as find_preset
 
         if (preset is None) == (domain is None):

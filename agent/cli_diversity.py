@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from explore_instruct.agent.cli_console import guard, out, say
-from explore_instruct.agent.light_imports import import_rouge_score
+from explore_instruct.tools.light_imports import import_rouge_score
 
 SourceArg = Annotated[
     Path, typer.Argument(help="A run directory, an Explore-Instruct tree directory, or an Alpaca/JSONL/HF dataset.")

@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 
 from explore_instruct.agent.cli_console import guard, out
-from explore_instruct.agent.light_imports import import_rouge_score
+from explore_instruct.tools.light_imports import import_rouge_score
 
 SimilarityMode = Literal["rouge", "embedding", "exact"]
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from statistics import fmean
 from typing import Any
 
+from explore_instruct.tools.light_imports import import_rouge_score
 from explore_instruct.tools.sampling import load_tree_source
 from explore_instruct.tools.tree import DomainTree, Example
 
@@ -103,6 +104,7 @@ def mean_pairwise_rouge(texts: Sequence[str], *, limit: int = MAX_PAIRS_PER_NODE
     """Mean ROUGE-L F over pairs (a seeded sample of `limit` pairs when there are more); None under 2 texts."""
     if len(texts) < 2:
         return None
+    import_rouge_score()
     from rouge_score import rouge_scorer
 
     scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)

@@ -147,10 +147,6 @@ def load_ei_dir(directory: Path) -> DomainTree:
     return DomainTree(root_id=root.id, nodes=nodes)
 
 
-def _atomic_write_json(path: Path, data: Any) -> None:
-    write_text_atomic(path, json.dumps(data, ensure_ascii=False, indent=2))
-
-
 def node_filename(node: TaskNode) -> str:
     name = node.extra.get("config_filename")
     if isinstance(name, str) and re.fullmatch(r"[^/\\\x00]{1,255}", name) and name not in {".", "..", META_FILENAME}:
@@ -195,15 +191,22 @@ def tree_meta(tree: DomainTree, *, include_pruned: bool = True) -> dict[str, Any
     return build(tree.root)
 
 
-def write_ei_dir(tree: DomainTree, directory: Path, *, include_pruned: bool = True) -> list[Path]:
-    """Write the tree in the Explore-Instruct layout; each file lands atomically."""
+def write_ei_dir(
+    tree: DomainTree, directory: Path, *, include_pruned: bool = True, unchanged: dict[Path, str] | None = None
+) -> list[Path]:
+    """Write the tree in the Explore-Instruct layout; each file lands atomically.
+
+    `unchanged` (path -> the text last written there) lets a caller that rewrites the same tree at every step
+    skip the files whose text is the same and still on disk; it is updated with what is written.
+    """
     directory.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-    for node in tree.preorder(include_pruned=include_pruned):
-        path = directory / node_filename(node)
-        _atomic_write_json(path, node_record(node))
-        written.append(path)
-    meta_path = directory / META_FILENAME
-    _atomic_write_json(meta_path, tree_meta(tree, include_pruned=include_pruned))
-    written.append(meta_path)
-    return written
+    jobs = [(directory / node_filename(n), node_record(n)) for n in tree.preorder(include_pruned=include_pruned)]
+    jobs.append((directory / META_FILENAME, tree_meta(tree, include_pruned=include_pruned)))
+    for path, data in jobs:
+        text = json.dumps(data, ensure_ascii=False, indent=2)
+        if unchanged is not None and unchanged.get(path) == text and path.is_file():
+            continue
+        write_text_atomic(path, text)
+        if unchanged is not None:
+            unchanged[path] = text
+    return [path for path, _ in jobs]

@@ -163,13 +163,17 @@ class RunStore:
         """Snapshot the tree with all committed examples, so a person can look at a run in progress.
 
         With a judge (`judged_upto`: the committed end of judgements.jsonl), examples it rejected are left out and
-        the others carry their verdict as `quality` (score, reason, judge model, answer check).
+        the others carry their verdict as `quality` (score, reason, judge model, answer check). The run rewrites
+        its snapshot at every step, so what was read and written before is kept per process (`_Snapshot`): only
+        the examples committed since, and only the node files whose text changed, cost anything.
         """
-        verdicts = self.judgements(judged_upto) if judged_upto else {}
+        snap = _snapshot(self)
+        records = snap.examples(self, upto_offset)
+        verdicts = snap.verdicts(self, judged_upto) if judged_upto else {}
         full = tree.model_copy(deep=True)
         for node in full.nodes.values():
             node.examples = []
-        for rec in self.iter_examples(upto_offset):
+        for rec in records:
             if rec.node_id not in full.nodes:
                 continue
             verdict = verdicts.get(rec.id)
@@ -179,7 +183,57 @@ class RunStore:
             if verdict is not None:
                 example = example.model_copy(update={"quality": quality_of(verdict)})
             full.nodes[rec.node_id].examples.append(example)
-        return write_ei_dir(full, self.path(TREE_DIR))
+        return write_ei_dir(full, self.path(TREE_DIR), unchanged=snap.written)
+
+
+class _Snapshot:
+    """What one process last read of a run's ledgers (to an offset) and wrote of its tree.
+
+    The ledgers only grow past a committed offset; a read to an offset before the cached one (a replayed step
+    truncated the file) starts over."""
+
+    def __init__(self) -> None:
+        self.offset, self.records = 0, []  # type: tuple[int, list[ExampleRecord]]
+        self.judged, self.rows = 0, {}  # type: tuple[int, dict[str, dict[str, Any]]]
+        self.written: dict[Path, str] = {}
+
+    def examples(self, store: RunStore, upto: int | None) -> list[ExampleRecord]:
+        end = store.path(EXAMPLES).stat().st_size if upto is None and store.path(EXAMPLES).exists() else (upto or 0)
+        if end < self.offset:
+            self.offset, self.records = 0, []
+        self.records += list(store.iter_examples(end, self.offset))
+        self.offset = end
+        return self.records
+
+    def verdicts(self, store: RunStore, upto: int) -> dict[str, dict[str, Any]]:
+        if upto < self.judged:
+            self.judged, self.rows = 0, {}
+        self.rows |= {row["id"]: row for row in store.iter_jsonl(JUDGEMENTS, upto, self.judged)}
+        self.judged = upto
+        return self.rows
+
+
+_SNAPSHOTS: dict[Path, tuple[tuple[int, int], _Snapshot]] = {}
+
+
+def _snapshot(store: RunStore) -> _Snapshot:
+    """This process's snapshot cache of the run; a new run in the same directory (run.json or examples.jsonl
+    made anew) gets a fresh one."""
+
+    def stamp(name: str) -> int:
+        try:
+            st = store.path(name).stat()
+        except OSError:
+            return -1
+        return st.st_mtime_ns if name == RUN_META else st.st_ino
+
+    key = (stamp(RUN_META), stamp(EXAMPLES))
+    root = store.root.resolve()
+    cached = _SNAPSHOTS.get(root)
+    if cached is None or cached[0] != key:
+        cached = (key, _Snapshot())
+        _SNAPSHOTS[root] = cached
+    return cached[1]
 
 
 def quality_of(verdict: dict[str, Any]) -> dict[str, Any]:

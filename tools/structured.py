@@ -23,6 +23,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.runnables import Runnable
 from pydantic import BaseModel, ValidationError
 
+from explore_instruct.tools.openai_direct import direct, openai_attempt
 from explore_instruct.tools.prompts import JSON_ONLY, REPAIR
 
 T = TypeVar("T", bound=BaseModel)
@@ -70,7 +71,7 @@ def _json_block(text: str) -> str:
     return text[start : end + 1] if 0 <= start < end else text
 
 
-def _parse(schema: type[T], text: str) -> T:
+def parse_json(schema: type[T], text: str) -> T:
     return schema.model_validate_json(_json_block(text))
 
 
@@ -202,9 +203,11 @@ async def _attempt(
             if isinstance(raw, AIMessage) and raw.response_metadata.get("finish_reason") == "length":
                 return None, content, CutCompletion()
             try:
-                return _parse(schema, content), content, None
+                return parse_json(schema, content), content, None
             except (ValidationError, ValueError) as e:
                 return None, content, e
+        if method == "json_schema" and direct(model):  # an OpenAI-compatible endpoint: its own client
+            return await openai_attempt(model, schema, messages, record)
         out = await _structured(model, schema, method).ainvoke(messages)
     except openai.LengthFinishReasonError as e:
         return None, _salvage(record, e), e
@@ -226,7 +229,7 @@ async def _attempt(
     error = out.get("parsing_error")
     if text:  # function calling hands back None on broken arguments; try the text ourselves
         try:
-            return _parse(schema, text), text, None
+            return parse_json(schema, text), text, None
         except (ValidationError, ValueError) as e:
             error = error or e
     return (
