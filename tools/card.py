@@ -51,7 +51,6 @@ def run_accounting(run_dir: Path) -> dict[str, Any]:
     return out
 
 
-
 def _call_totals(calls: list[dict[str, Any]]) -> dict[str, Any]:
     from explore_instruct.tools.llm import cost_usd
 
