@@ -156,7 +156,10 @@ class Background:
     async def explore(
         self, req: ExploreRequest, *, review: bool = False, progress: ProgressFn | None = None
     ) -> dict[str, Any]:
-        """Start a run; with `req.wait` answer when it ends or pauses, else at once (or within `answer_within`)."""
+        """Start a run; with `req.wait` answer when it ends or pauses, else at once (or within `answer_within`).
+        `req.plan` only plans it: nothing starts."""
+        if req.plan:
+            return await asyncio.to_thread(self.runs.plan, req)
 
         async def begin() -> Job:
             started = await self.runs.start(req, review=review)

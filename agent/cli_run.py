@@ -121,7 +121,7 @@ def run_cmd(
         if seed:
             load_seed(seed)  # fail fast, before anything is written
         plan = plan_for(ctx, seed=seed, calibrate=str(calibrate) if calibrate else None)
-        if dry_run:  # before the model is made: a plan needs no key and calls nothing
+        if dry_run or req.plan:  # before the model is made: a plan needs no key and calls nothing
             show_plan(ctx, plan, domain=req.domain, seed=seed, as_json=as_json)
             raise typer.Exit(0)
         make_chat_model(ctx.model_spec())  # a bad model string or a missing key fails here, not mid-run

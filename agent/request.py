@@ -86,6 +86,9 @@ class ExploreRequest(BaseModel):
         default=None, description="Run directory, relative to the operator's output root (default: a new name)."
     )
     wait: bool | None = Field(default=None, description="Answer when the run ends (default: at once, it goes on).")
+    plan: bool | None = Field(
+        default=None, description="Only plan: tasks per depth, calls, tokens and a cost range; nothing runs or is paid."
+    )
 
     @field_validator("breadth", "examples", mode="before")
     @classmethod

@@ -147,8 +147,21 @@ class Runs:
     async def explore(
         self, req: ExploreRequest, *, review: bool = False, progress: ProgressFn | None = None
     ) -> dict[str, Any]:
-        """Start a run and drive it until it ends or pauses; file work stays off the event loop."""
+        """Start a run and drive it until it ends or pauses (`req.plan`: only plan it); file work stays off the
+        event loop."""
+        if req.plan:
+            return await asyncio.to_thread(self.plan, req)
         return await self.drive(await self.start(req, review=review), progress)
+
+    def plan(self, req: ExploreRequest) -> dict[str, Any]:
+        """What the request would cost, under the same caps, without a model, a key or a run directory."""
+        from explore_instruct.agent.batch_plan import plan_answer, plan_for
+
+        seed = req.preset_seed() or (self.limits.seed(req.seed) if req.seed else None)
+        seeded = {int(d): n for d, n in load_seed(seed).nodes_per_depth().items()} if seed else None
+        sizes = caller_defaults(self.defaults) if self.sized else {}
+        ctx = self.limits.check(Context(**{**sizes, **self.defaults, **req.context_params()}), seeded)
+        return plan_answer(plan_for(ctx, seed=seed))
 
     # -- resume, review
 

@@ -311,3 +311,18 @@ def test_the_ready_made_tool_reads_the_operator_environment(monkeypatch: pytest.
 
     assert explore_tool.name == "explore_instruct"
     assert "the cap is 3" in error_of(explore_tool.invoke({"domain": DOMAIN, "depth": 1, "breadth": [4]}))
+
+
+async def test_plan_mode_answers_the_cost_without_starting_anything(tmp_path: Path) -> None:
+    """`plan=true` through the tool: the planned calls and cost range, and no run directory, model or call."""
+    from explore_instruct.agent.limits import Limits
+    from explore_instruct.agent.tool import make_explore_tools
+
+    tools = {t.name: t for t in make_explore_tools(limits=Limits(output_root=str(tmp_path)))}
+    out = await tools["explore_instruct"].ainvoke(
+        {"domain": "Email writing for work", "depth": 1, "breadth": [2], "examples": [6], "plan": True,
+         "model": "openai:gpt-4o-mini"}
+    )  # fmt: skip
+    assert out["status"] == "planned" and out["tasks"] == [1, 2]
+    assert out["total_calls"] >= 3 and out["cost_usd"]["low"] is not None
+    assert list(tmp_path.iterdir()) == []  # nothing was made
