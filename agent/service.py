@@ -35,13 +35,14 @@ from explore_instruct.agent.limits import LimitError, Limits, slug
 from explore_instruct.agent.loops import isolated
 from explore_instruct.agent.progress import planned
 from explore_instruct.agent.request import BUDGETS, ExploreRequest
+from explore_instruct.agent.service_data import EXPORT_DIR, DatasetOut
 from explore_instruct.agent.sizing import caller_defaults
 from explore_instruct.graphs.context import Context
 from explore_instruct.tools.llm import make_chat_model
 from explore_instruct.tools.runstore import CHECKPOINTS, RUN_META, RunDirError, RunStore
 from explore_instruct.tools.seeds import load_seed
 
-EXPORT_DIR = "export"
+__all__ = ["EXPORT_DIR", "Prepared", "Resumable", "Runs", "Started"]
 
 
 @dataclass
@@ -79,7 +80,7 @@ class Resumable:
 
 
 @dataclass
-class Runs:
+class Runs(DatasetOut):
     """Bounded run operations under one output root.
 
     defaults: operator run parameters (any `Context` field, e.g. base_url, similarity) that callers cannot set.
@@ -273,55 +274,3 @@ class Runs:
                 row = {"run_id": run_dir.name, "run_dir": str(run_dir), "status": "unreadable", "error": one_line(e)}
             rows.append(row)
         return rows
-
-    # -- dataset out (tools/sampling.py, tools/export.py, tools/coverage.py)
-
-    def _export(self, run: str, fmt: str, n: int | None, seed: int) -> dict[str, Any]:
-        from explore_instruct.tools.card import card_for
-        from explore_instruct.tools.export import check_format, plan_output, write_dataset
-        from explore_instruct.tools.sampling import load_tree_source, sample
-
-        run_dir = self.limits.existing_run(run)
-        kind = check_format(fmt)
-        loaded = load_tree_source(run_dir)
-        result = sample(loaded, n, seed=seed)
-        if not result.examples:
-            raise LimitError(f"export: run {run_dir.name} has no examples yet")
-        out = run_dir / EXPORT_DIR / kind  # inside the run, so inside the root; a re-export replaces it
-        card = card_for(loaded, result, fmt=kind, files=[plan_output(out, kind).data.name])
-        written = write_dataset(kind, result.examples, out, card=card, force=True)
-        return {
-            "run_id": run_dir.name,
-            "format": kind,
-            "examples": len(result.examples),
-            "requested": n,
-            "shortfall": result.shortfall,
-            "summary": result.describe(),
-            "files": [str(p) for p in written],
-        }
-
-    async def export(self, run: str, fmt: str = "jsonl", n: int | None = None, seed: int = 0) -> dict[str, Any]:
-        """Sample `n` examples (all when None) with the method's per-task quota and write them in `fmt`."""
-        if n is not None and n < 1:
-            raise LimitError("export: n must be at least 1")
-        return await asyncio.to_thread(self._export, run, fmt, n, seed)
-
-    def _stats(self, run: str, verbs: bool) -> dict[str, Any]:
-        from explore_instruct.tools.coverage import CoverageError, analyse
-
-        run_dir = self.limits.existing_run(run)
-        try:
-            stats = analyse(run_dir, verbs=verbs).stats
-        except CoverageError:  # spaCy (verb-noun pairs) is optional: the rest still holds
-            stats = analyse(run_dir, verbs=False).stats
-        return {"run_id": run_dir.name, **_without_per_node(stats)}
-
-    async def stats(self, run: str, verbs: bool = True) -> dict[str, Any]:
-        """Shape, diversity (verb-noun pairs when `verbs` and spaCy is there) and accounting; no per-task tables."""
-        return await asyncio.to_thread(self._stats, run, verbs)
-
-
-def _without_per_node(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _without_per_node(v) for k, v in value.items() if k != "per_node"}
-    return value
