@@ -125,11 +125,12 @@ async def test_review_off_and_a_budget_stop_then_resume(tmp_path: Path) -> None:
 
 
 async def test_a_run_goes_on_in_the_background_then_cancel_resume_and_rename(tmp_path: Path) -> None:
-    """The reply does not wait for a run (answer_within_s=0 here); /status follows it, /cancel stops it."""
+    """The reply does not wait for a run (answer_within_s=0 here); /status follows it, /cancel stops it. Each model
+    request takes a second, so the run is surely still going when /status and /cancel come, even on a busy machine."""
     chat = Chat(
         ChatContext(
             model="local:smollm2",
-            run_chat_model=Script(delay=0.2).chat_model(),
+            run_chat_model=Script(delay=1.0).chat_model(),
             similarity="exact",
             output_root=str(tmp_path),
             answer_within_s=0,
