@@ -17,6 +17,7 @@ Subtask names are hierarchical and short: the root "Email writing for work" gets
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import re
@@ -238,6 +239,8 @@ class ScriptedChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
+        if self.script.delay:  # the same latency in process as the HTTP responder asks of the server
+            await asyncio.sleep(self.script.delay)
         return self._answer(messages)
 
     def iter_prompts(self, kind: str) -> Iterator[str]:
