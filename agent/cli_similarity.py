@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 
 from explore_instruct.agent.cli_console import guard, out
 from explore_instruct.tools.light_imports import import_rouge_score
-
-SimilarityMode = Literal["rouge", "embedding", "exact"]
 
 
 def filter_cmd(
