@@ -129,14 +129,9 @@ def drops_cmd(
             raise ValueError(f"{run_dir}: not a run directory")
         if not path.is_file():
             return []
-        rows = []
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a line cut by a kill; the rest of the log is still good
-            if rule is None or row.get("rule") == rule:
-                rows.append(row)
+        from explore_instruct.tools.fileio import read_jsonl
+
+        rows = [row for row in read_jsonl(path) if rule is None or row.get("rule") == rule]  # cut lines skipped
         return rows[:limit] if limit else rows
 
     rows = guard(run)

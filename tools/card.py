@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from explore_instruct.tools.fileio import read_jsonl
 from explore_instruct.tools.runstore import DROPPED, JUDGE_PURPOSES, QUERY_LOG, RUN_META
 from explore_instruct.tools.sampling import LoadedTree, SampleResult
 
@@ -23,27 +24,12 @@ _SECRET_KEY = re.compile(r"(^|_)(api_?key|secret|password|passwd|token|auth|cred
 _SECRET_ENV = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.IGNORECASE)
 
 
-def _jsonl(path: Path) -> list[dict[str, Any]]:
-    if not path.is_file():
-        return []
-    rows = []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a line cut by a kill
-            if isinstance(row, dict):
-                rows.append(row)
-    return rows
-
-
 def run_accounting(run_dir: Path) -> dict[str, Any]:
     """Calls, tokens and cost from query_log.jsonl (the judge's apart); dropped candidates by stage and rule."""
 
-    rows = _jsonl(run_dir / QUERY_LOG)
+    rows = read_jsonl(run_dir / QUERY_LOG)
     judged = [c for c in rows if c.get("purpose") in JUDGE_PURPOSES]
-    drops = Counter(f"{d.get('stage', '?')}:{d.get('rule', '?')}" for d in _jsonl(run_dir / DROPPED))
+    drops = Counter(f"{d.get('stage', '?')}:{d.get('rule', '?')}" for d in read_jsonl(run_dir / DROPPED))
     out = _call_totals([c for c in rows if c.get("purpose") not in JUDGE_PURPOSES])
     out |= {"drops": dict(sorted(drops.items())), "dropped": sum(drops.values())}
     if judged:  # the judge's calls are counted apart: it may be another, dearer model

@@ -23,6 +23,7 @@ from explore_instruct.tools.seed_io import (
     SeedError,
     check_acyclic,
     first_error,
+    parse,
     read_text,
 )
 from explore_instruct.tools.tree import DomainTree, Example, NodeStatus, Origin, TaskNode, slugify
@@ -49,13 +50,7 @@ def load_ei_dir(directory: Path) -> DomainTree:
     meta_path = directory / META_FILENAME
     if not meta_path.is_file():
         raise SeedError(f"{directory}: not an Explore-Instruct tree directory (no {META_FILENAME})")
-    text = read_text(meta_path, MAX_SEED_BYTES)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise SeedError(f"{meta_path}: cannot parse: {e.msg} at line {e.lineno}") from None
-    except RecursionError:
-        raise SeedError(f"{meta_path}: cannot parse: nesting is too deep") from None
+    data = parse(meta_path, read_text(meta_path, MAX_SEED_BYTES))
     if not isinstance(data, dict):
         raise SeedError(f"{meta_path}: top level must be the root task object, got {type(data).__name__}")
     check_acyclic(data, meta_path)
@@ -90,13 +85,7 @@ def load_ei_dir(directory: Path) -> DomainTree:
         reason = m.reason or ""
         raw_name = m.raw_task_name
         if node_file.is_file():
-            ntext = read_text(node_file, MAX_NODE_FILE_BYTES)
-            try:
-                ndata = json.loads(ntext)
-            except json.JSONDecodeError as e:
-                raise SeedError(f"{node_file}: cannot parse: {e.msg} at line {e.lineno}") from None
-            except RecursionError:
-                raise SeedError(f"{node_file}: cannot parse: nesting is too deep") from None
+            ndata = parse(node_file, read_text(node_file, MAX_NODE_FILE_BYTES))
             if not isinstance(ndata, dict):
                 raise SeedError(f"{node_file}: top level must be an object, got {type(ndata).__name__}")
             raw_examples = ndata.get("examples", [])

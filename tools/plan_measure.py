@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from explore_instruct.tools.fileio import read_jsonl
 from explore_instruct.tools.plan import KINDS, PLAN_FILE, Measured, Params, make_plan
 from explore_instruct.tools.runstore import EXAMPLES, JUDGEMENTS, QUERY_LOG, RUN_META, TREE_DIR
 from explore_instruct.tools.seeds import load_ei_dir
@@ -24,20 +25,6 @@ from explore_instruct.tools.seeds import load_ei_dir
 
 class MeasureError(ValueError):
     """The run directory cannot tell anything yet (no run, no enrich call); one line."""
-
-
-def _jsonl(path: Path) -> list[dict[str, Any]]:
-    if not path.is_file():
-        return []
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # a line cut by a kill
-        if isinstance(row, dict):
-            rows.append(row)
-    return rows
 
 
 @dataclass(frozen=True)
@@ -63,8 +50,8 @@ def run_facts(run_dir: Path) -> RunFacts:
     except (OSError, ValueError):
         raise MeasureError(f"{run_dir}: not a run directory (no readable {RUN_META})") from None
     params = Params.of(meta.get("context", {}))
-    calls = _jsonl(run_dir / QUERY_LOG)
-    examples = _jsonl(run_dir / EXAMPLES)
+    calls = read_jsonl(run_dir / QUERY_LOG)
+    examples = read_jsonl(run_dir / EXAMPLES)
     enriched = [e for e in examples if ":r" in str(e.get("id", ""))] or examples
     chars = None
     if enriched:
@@ -82,7 +69,7 @@ def run_facts(run_dir: Path) -> RunFacts:
             if node.depth:
                 names.append(len(node.name))
                 reasons.append(len(node.reason))
-    verdicts = _jsonl(run_dir / JUDGEMENTS)
+    verdicts = read_jsonl(run_dir / JUDGEMENTS)
     rejected = {str(v.get("id")) for v in verdicts if not v.get("kept", True)}
     kept = Counter(int(e.get("depth", 0)) for e in examples if str(e.get("id")) not in rejected)
     quota = sum(n * params.examples_at(d) for d, n in enumerate(levels))

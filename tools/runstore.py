@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from explore_instruct.tools.fileio import write_text_atomic
+from explore_instruct.tools.fileio import read_jsonl, write_text_atomic
 from explore_instruct.tools.seeds import write_ei_dir
 from explore_instruct.tools.tree import DomainTree, Example
 
@@ -127,17 +127,7 @@ class RunStore:
 
     def iter_jsonl_tolerant(self, name: str) -> Iterator[dict[str, Any]]:
         """The rows of an append-only log; a line a kill cut short is skipped."""
-        path = self.path(name)
-        if not path.exists():
-            return
-        with open(path, encoding="utf-8") as f:
-            for line in f:
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                if isinstance(row, dict):
-                    yield row
+        yield from read_jsonl(self.path(name))
 
     def iter_examples(self, upto_offset: int | None = None, start_offset: int = 0) -> Iterator[ExampleRecord]:
         for row in self.iter_jsonl(EXAMPLES, upto_offset, start_offset):

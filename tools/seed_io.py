@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -61,3 +62,18 @@ def check_acyclic(obj: Any, path: Path) -> None:
                 raise SeedError(f"{path}: more than {MAX_NODES} tasks")
             values = item.values() if isinstance(item, dict) else item
             stack.extend((v, depth + 1) for v in values)
+
+
+def parse(path: Path, text: str, *, yaml_ok: bool = False) -> Any:
+    """JSON (or YAML when `yaml_ok` and the file is not .json) from a seed file; a failure is one line."""
+    import yaml
+
+    try:
+        return yaml.safe_load(text) if yaml_ok and path.suffix.lower() != ".json" else json.loads(text)
+    except json.JSONDecodeError as e:
+        raise SeedError(f"{path}: cannot parse: {e.msg} at line {e.lineno}") from None
+    except yaml.YAMLError as e:
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise SeedError(f"{path}: cannot parse: {first}") from None
+    except RecursionError:
+        raise SeedError(f"{path}: cannot parse: nesting is too deep") from None

@@ -6,11 +6,9 @@ these inputs come from people and other agents who need to fix them, not read a 
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from explore_instruct.tools.ei_dir import load_ei_dir, node_filename, node_record, tree_meta, write_ei_dir
@@ -22,6 +20,7 @@ from explore_instruct.tools.seed_io import (
     SeedError,
     check_acyclic,
     first_error,
+    parse,
     read_text,
 )
 from explore_instruct.tools.tree import DomainTree, Example, Origin, TaskNode
@@ -69,14 +68,7 @@ class SeedNode(BaseModel):
 
 
 def load_seed_file(path: Path) -> DomainTree:
-    text = read_text(path, MAX_SEED_BYTES)
-    try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as e:
-        first = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise SeedError(f"{path}: cannot parse: {first}") from None
-    except RecursionError:
-        raise SeedError(f"{path}: cannot parse: nesting is too deep") from None
+    data = parse(path, read_text(path, MAX_SEED_BYTES), yaml_ok=True)
     if not isinstance(data, dict):
         raise SeedError(f"{path}: top level must be a mapping with 'name' (the domain), got {type(data).__name__}")
     check_acyclic(data, path)
