@@ -4,16 +4,19 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TORCH_VERSION ?= 2.13.0
+EXTRAS := local,embeddings,dataset,postgres,web,ray,dev
 
-.PHONY: install demo test test-fast lint typecheck clean
+.PHONY: install demo test test-fast lint typecheck lock clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	# A CPU build of torch first: a bare requirement would pull a multi-GB CUDA build.
 	$(BIN)/python -m pip install -q torch==$(TORCH_VERSION)
 	# llama-cpp-python compiles from source the first time (several minutes on 2 cores).
-	PYTHONWARNINGS='ignore:Editable installation' $(BIN)/python -m pip install -q -e '.[local,embeddings,dataset,postgres,web,ray,dev]'
+	# constraints.txt pins the resolved set: unpinned, pip backtracks for hours (gradio vs transformers).
+	PYTHONWARNINGS='ignore:Editable installation' $(BIN)/python -m pip install -q -c constraints.txt \
+		-e '.[$(EXTRAS)]'
 	@touch $(STAMP)
 
 # The project itself is installed in setuptools' strict editable mode: build/__editable__.explore_instruct-*/
@@ -61,6 +64,13 @@ test: install lint typecheck
 
 test-fast: install
 	$(BIN)/pytest -m "not embedded and not slow"
+
+# After changing dependencies in pyproject.toml: `$(BIN)/pip install -e '.[$(EXTRAS)]'` into the working .venv
+# (incremental, so pip resolves only what changed), then `make lock` freezes that venv into constraints.txt.
+lock:
+	{ sed -n '1,3p' constraints.txt; $(BIN)/python -m pip freeze --all --exclude-editable 2>/dev/null \
+		| grep -vE '^pip==' | sed -E 's/^torch==([0-9.]+)\+cpu$$/torch==\1/; s/^([A-Za-z0-9_.-]+) @ .*-([0-9][^-]*)-.*$$/\1==\2/'; \
+	} > constraints.txt.new && mv constraints.txt.new constraints.txt
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache
