@@ -82,6 +82,17 @@ async def test_an_unusable_verdict_keeps_its_examples_unjudged(tmp_path: Path) -
     assert len(bad) == 2
 
 
+async def test_a_looping_reason_is_no_verdict(tmp_path: Path) -> None:
+    """SmolLM2 as judge filled reasons with "1.1.1.1...": such a verdict is repaired once, then judge_failed."""
+    judge = ScriptedJudge(low_share=1.0, looping=frozenset({1}))
+    _, snap = await run(context(tmp_path / "run", judge))
+    verdicts = lines(tmp_path / "run" / "judgements.jsonl")
+    failed = [v for v in verdicts if v["judge_failed"]]
+    assert len(failed) == 3 and all(v["kept"] and "score" not in v for v in failed)  # the looping call's three
+    assert all(v["reason"] == "Scripted verdict on the instruction." for v in verdicts if not v["judge_failed"])
+    assert snap.values["stats"]["judge"]["judge_failed"] == 3
+
+
 async def test_judge_calls_count_against_the_budget(tmp_path: Path) -> None:
     ctx = context(tmp_path / "run", ScriptedJudge(low_share=0.3), max_calls=9)
     _, snap = await run(ctx)

@@ -37,7 +37,7 @@ Grade each example below from 1 to 5 ({SCALE}). Ask:
 
 {blocks}
 
-For each example give its number, a score and a one-sentence reason."""
+For each example give its number, a one-sentence reason, then its score."""
 
 
 def solve_prompt(problems: Sequence[Example]) -> str:

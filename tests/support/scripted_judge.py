@@ -2,8 +2,8 @@
 
 Each example's score is a pure function of its instruction (a share `low_share` scores 2, the rest 5), so two
 runs judge alike. `broken` lists the judge calls (1-based, in arrival order) that get an unusable reply (and
-its repair too), to exercise `judge_failed`. Math problems are solved from an answer map or by echoing the
-example's own boxed answer.
+its repair too), and `looping` those whose reasons loop, to exercise `judge_failed`. Math problems are solved
+from an answer map or by echoing the example's own boxed answer.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ class ScriptedJudge(BaseChatModel):
 
     low_share: float = 0.3
     broken: frozenset[int] = frozenset()
+    looping: frozenset[int] = frozenset()  # calls whose reasons (and repair's) loop as SmolLM2's did: "1.1.1..."
     answers: dict[str, str] = Field(default_factory=dict)  # problem instruction -> the solver's answer
     _calls: list[str] = PrivateAttr(default_factory=list)
     _order: dict[str, int] = PrivateAttr(default_factory=dict)  # judge prompt -> its call number
@@ -64,9 +65,9 @@ class ScriptedJudge(BaseChatModel):
                 n = self._order.get(prompt, 0)
             if n in self.broken:
                 return '{"verdicts": [{"id": 1, "score": 9, "reason": "out of range"}]}' if repair else "no JSON here"
+            reason = "1." * 150 if n in self.looping else "Scripted verdict on the instruction."
             verdicts = [
-                {"id": int(i), "score": 2 if low_score(ins.strip(), self.low_share) else 5,
-                 "reason": "Scripted verdict on the instruction."}
+                {"id": int(i), "score": 2 if low_score(ins.strip(), self.low_share) else 5, "reason": reason}
                 for i, ins in _BLOCK.findall(prompt)
             ]  # fmt: skip
             return json.dumps({"verdicts": verdicts})
