@@ -96,6 +96,7 @@ def judge_cmd(
 
         from explore_instruct.tools.fileio import write_text_atomic
         from explore_instruct.tools.judge import judge_many
+        from explore_instruct.tools.judge_prompts import judge_caveat
         from explore_instruct.tools.llm import ModelSpec, make_chat_model
 
         if out.exists() and any(out.iterdir()) and not force:
@@ -108,6 +109,8 @@ def judge_cmd(
         spec = ModelSpec(temperature=0.0)
         spec.model, spec.base_url = model or spec.model, base_url or spec.base_url
         chat = make_chat_model(spec)
+        if caveat := judge_caveat(spec.model):
+            say(f"warning: {caveat}", stderr=True)
         started = time.perf_counter()
         verdicts, calls = asyncio.run(judge_many(chat, items, flavour, batch=batch, concurrency=concurrency,
                                                  model_label=spec.model))  # fmt: skip
@@ -136,7 +139,7 @@ def judge_cmd(
             "examples_per_s": round(len(items) / wall, 1) if wall else None,
             "out": str(data),
             "judgements": str(out / JUDGEMENTS),
-        }
+        } | ({"caveat": caveat} if caveat else {})
 
     result = guard(run)
     if as_json:

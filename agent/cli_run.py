@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from explore_instruct.agent.cli_console import guard
+from explore_instruct.agent.cli_console import guard, say
 from explore_instruct.agent.cli_options import request_options
 from explore_instruct.agent.request import BUDGETS
 from explore_instruct.tools.prompts import Flavour
@@ -106,6 +106,7 @@ def run_cmd(
         from explore_instruct.agent.config import build_context, load_config
         from explore_instruct.agent.driver import start_run
         from explore_instruct.agent.request import ExploreRequest
+        from explore_instruct.tools.judge_prompts import judge_caveat
         from explore_instruct.tools.llm import make_chat_model
         from explore_instruct.tools.seeds import load_seed
 
@@ -125,6 +126,8 @@ def run_cmd(
             show_plan(ctx, plan, domain=req.domain, seed=seed, as_json=as_json)
             raise typer.Exit(0)
         make_chat_model(ctx.model_spec())  # a bad model string or a missing key fails here, not mid-run
+        if ctx.judge and (caveat := judge_caveat(ctx.judge_label)):
+            say(f"warning: {caveat}", stderr=True)
         check_similarity(ctx)
         write_plan(str(ctx.run_dir), plan)  # the dataset card shows it against what the run spent
         with Progress(quiet or as_json) as progress:

@@ -78,10 +78,11 @@ def test_judge_refuses_a_non_empty_out_and_an_empty_source(judge_server: Scripte
     assert result.exit_code == 2 and "not empty" in result.stderr
 
 
-async def judged_run(tmp_path: Path) -> Path:
+async def judged_run(tmp_path: Path, judge_model: str = "openai:scripted-judge") -> Path:
     run_dir = tmp_path / "run"
     ctx = Context(
         chat_model=Script().chat_model(), judge=True, judge_chat_model=ScriptedJudge(low_share=0.3),
+        judge_model=judge_model,
         similarity="exact", run_dir=str(run_dir), max_depth=1, breadth=[2], subtasks_per_call=1,
         examples=[4], examples_per_call=2,
     )  # fmt: skip
@@ -99,7 +100,16 @@ async def test_a_judged_run_exports_its_quality_column_and_card(tmp_path: Path) 
     assert rows and all(r["quality"]["score"] == 5 and r["quality"]["judge_model"] for r in rows)
     card = (tmp_path / "README.md").read_text(encoding="utf-8")
     assert "## Quality" in card and f"| 5 | {len(rows)} |" in card
-    assert "- judge:" in card and "(not in the figures above)" in card
+    assert "- judge: `openai:scripted-judge`" in card and "(not in the figures above)" in card
+    assert "caveat" not in card
+
+
+async def test_the_card_warns_when_the_embedded_model_judged(tmp_path: Path) -> None:
+    """Measured (docs/quality.md): SmolLM2-135M scores by position in the batch, so its scores carry a caveat."""
+    run_dir = await judged_run(tmp_path, judge_model="local:smollm2")
+    invoke("export", run_dir, "--format", "jsonl", "--out", tmp_path / "data.jsonl")
+    card = (tmp_path / "README.md").read_text(encoding="utf-8")
+    assert "- caveat: the embedded 135M model cannot judge" in card
 
 
 async def test_sample_min_score_takes_only_examples_judged_that_well(tmp_path: Path) -> None:

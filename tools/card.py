@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from explore_instruct.tools.fileio import read_jsonl
+from explore_instruct.tools.judge_prompts import judge_caveat
 from explore_instruct.tools.runstore import DROPPED, JUDGE_PURPOSES, QUERY_LOG, RUN_META
 from explore_instruct.tools.sampling import LoadedTree, SampleResult
 
@@ -231,6 +232,8 @@ def quality_section(result: SampleResult) -> list[str]:
              " carries its verdict in `quality` (score 1-5, reason, math answer check)"]  # fmt: skip
     if unjudged:
         lines.append(f"- not judged (seed examples, or no usable verdict): {unjudged}")
+    caveats = {judge_caveat(j) for j in judges} - {None}
+    lines += [f"- caveat: {_md(str(c))}" for c in sorted(caveats, key=str)]
     lines += ["", "| score | examples |", "| --- | --- |"]
     lines += [f"| {score} | {scores[score]} |" for score in sorted(scores, reverse=True)]
     return lines

@@ -1,4 +1,5 @@
-"""Prompt text for the LLM judge and the math re-solver, per domain flavour (the wording is ours)."""
+"""Prompt text for the LLM judge and the math re-solver, per domain flavour (the wording is ours), and the warning
+for judges measured not to discriminate (light to import: the dataset card prints it)."""
 
 from __future__ import annotations
 
@@ -48,3 +49,15 @@ def solve_prompt(problems: Sequence[Example]) -> str:
 in LaTeX, as it would appear inside \\boxed{{}}.
 
 {blocks}"""
+
+
+EMBEDDED_JUDGE_CAVEAT = (
+    "the embedded 135M model cannot judge: it scored every hand-written example of the rewriting preset 1 or 2, "
+    "by its place in the batch rather than its quality; for scores worth filtering on, pass a stronger "
+    "--judge-model (docs/quality.md)"
+)
+
+
+def judge_caveat(model_label: str) -> str | None:
+    """A warning for judges measured not to discriminate (docs/quality.md has the figures), else None."""
+    return EMBEDDED_JUDGE_CAVEAT if model_label.startswith("local:") or model_label == "smollm2" else None
