@@ -53,13 +53,33 @@ def eager_writes(saver: BaseCheckpointSaver[Any]) -> None:
     write starts when LangGraph submits it; LangGraph still awaits it under its semaphore as before.
     """
     put = saver.aput_writes
+    pending: set[asyncio.Task[Any]] = set()
 
     @functools.wraps(put)
     def aput_writes(*args: Any, **kwargs: Any) -> Any:
         coro = put(*args, **kwargs)
         try:
-            return asyncio.get_running_loop().create_task(coro)
+            task = asyncio.get_running_loop().create_task(coro)
         except RuntimeError:  # not on the event loop's thread: leave it to the caller, as before
             return coro
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+        return task
 
     saver.aput_writes = aput_writes  # type: ignore[method-assign]
+    saver.__dict__[_PENDING] = pending
+
+
+_PENDING = "_explore_instruct_pending_writes"
+
+
+async def settle_writes(saver: BaseCheckpointSaver[Any]) -> None:
+    """Let the writes `eager_writes` started finish before the checkpointer closes.
+
+    A cancelled run (a background run's `cancel`) stops its graph at once, but the writes it started are tasks
+    of their own: closed under one mid-statement, SQLite's connection was left holding the write lock, and the
+    `resume` that followed waited on it forever (tests/test_background.py, about one run in four here).
+    """
+    pending = saver.__dict__.get(_PENDING) or set()
+    while pending:
+        await asyncio.wait(set(pending))

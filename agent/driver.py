@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
 
-from explore_instruct.agent.checkpoints import CHECKPOINT_URL_ENV, eager_writes, open_checkpointer
+from explore_instruct.agent.checkpoints import CHECKPOINT_URL_ENV, eager_writes, open_checkpointer, settle_writes
 from explore_instruct.agent.clients import own_http_client
 from explore_instruct.graphs.context import Context
 from explore_instruct.graphs.explore import builder
@@ -94,32 +94,47 @@ async def _drive(
 ) -> RunOutcome:
     async with open_checkpointer(store) as saver:
         eager_writes(saver)
-        graph = builder.compile(checkpointer=saver)
-        config = _config(thread_id, ctx)
-        while True:
-            # Only the progress events: "updates" would copy every node's output (all examples) through the stream.
-            async for chunk in graph.astream(payload, config, context=ctx, stream_mode="custom"):
-                if progress is not None and isinstance(chunk, dict):
-                    progress(chunk)
-            snapshot = await graph.aget_state(config)
-            values = snapshot.values
-            pending = [i.value for i in snapshot.interrupts]
-            outcome = RunOutcome(
-                run_dir=str(store.root),
-                thread_id=thread_id,
-                status="done" if not snapshot.tasks else "interrupted",
-                summary=values.get("summary", {}),
-                stats=values.get("stats", {}),
-            )
-            if not pending:
-                return outcome
-            first = pending[0] if isinstance(pending[0], dict) else {"value": pending[0]}
-            outcome.interrupt = first
-            if first.get("kind") == "review_subtasks" and on_review is not None:
-                payload = Command(resume=on_review(first))
-                continue
-            outcome.status = {"budget": "budget", "provider": "provider"}.get(str(first.get("kind")), "review")
+        try:
+            return await _steps(saver, thread_id, ctx, payload, progress, on_review, store)
+        finally:
+            await settle_writes(saver)
+
+
+async def _steps(
+    saver: Any,
+    thread_id: str,
+    ctx: Context,
+    payload: Any,
+    progress: ProgressFn | None,
+    on_review: ReviewFn | None,
+    store: RunStore,
+) -> RunOutcome:
+    graph = builder.compile(checkpointer=saver)
+    config = _config(thread_id, ctx)
+    while True:
+        # Only the progress events: "updates" would copy every node's output (all examples) through the stream.
+        async for chunk in graph.astream(payload, config, context=ctx, stream_mode="custom"):
+            if progress is not None and isinstance(chunk, dict):
+                progress(chunk)
+        snapshot = await graph.aget_state(config)
+        values = snapshot.values
+        pending = [i.value for i in snapshot.interrupts]
+        outcome = RunOutcome(
+            run_dir=str(store.root),
+            thread_id=thread_id,
+            status="done" if not snapshot.tasks else "interrupted",
+            summary=values.get("summary", {}),
+            stats=values.get("stats", {}),
+        )
+        if not pending:
             return outcome
+        first = pending[0] if isinstance(pending[0], dict) else {"value": pending[0]}
+        outcome.interrupt = first
+        if first.get("kind") == "review_subtasks" and on_review is not None:
+            payload = Command(resume=on_review(first))
+            continue
+        outcome.status = {"budget": "budget", "provider": "provider"}.get(str(first.get("kind")), "review")
+        return outcome
 
 
 async def begin_run(store: RunStore, ctx: Context, inputs: dict[str, str]) -> str:
