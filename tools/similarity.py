@@ -179,12 +179,14 @@ class RougeIndex(_Grouped):
         pure-Python loop over long postings (the, a, to) was a quarter of a ROUGE run's CPU.
         """
         size = len(self.items)
-        overlap = np.zeros(size, dtype=np.int32)
-        for tok, c in counts.items():
-            posting = self._postings.get((group, tok))
-            if posting is not None:  # an item appears once per token's posting, so fancy indexing adds safely
-                idx, cnt = np.asarray(posting[0], dtype=np.int32), np.asarray(posting[1], dtype=np.int32)
-                overlap[idx] += np.minimum(cnt, c)
+        found = [(p, c) for tok, c in counts.items() if (p := self._postings.get((group, tok))) is not None]
+        if not found:
+            return []
+        # One bincount over every posting at once: a few numpy calls per item rather than three per token.
+        idx = np.concatenate([np.frombuffer(p[0], dtype=np.int32) for p, _ in found])
+        cnt = np.concatenate([np.frombuffer(p[1], dtype=np.int32) for p, _ in found])
+        mine = np.repeat(np.array([c for _, c in found], dtype=np.int32), [len(p[0]) for p, _ in found])
+        overlap = np.bincount(idx, weights=np.minimum(cnt, mine), minlength=size)
         # LCS <= multiset overlap, and ROUGE-L F = 2*LCS/(m+n), so this bound is exact-safe.
         limit = self.threshold - _BOUND_SLACK
         lengths = np.asarray(self._lengths, dtype=np.int64)
