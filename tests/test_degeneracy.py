@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from explore_instruct.tools.degeneracy import (
     Thresholds,
@@ -13,6 +15,7 @@ from explore_instruct.tools.degeneracy import (
 )
 from explore_instruct.tools.filters import check
 from explore_instruct.tools.prompts import Flavour
+from explore_instruct.tools.similarity import rouge_l, rouge_l_over
 from explore_instruct.tools.tree import Example
 
 LOOP = "so it must be very easy for you, so it must be very easy for you, so it must be very easy for you, ..."
@@ -109,3 +112,24 @@ def test_filters_check_applies_the_degeneracy_rules_unless_told_not_to() -> None
     looping = ex(output=LOOP)
     assert check(looping, Flavour.GENERIC).rule == "repeated_lines"
     assert check(looping, Flavour.GENERIC, quality=None).kept
+
+
+WORDS = st.sampled_from(["the", "a", "cat", "sat", "on", "mat", "dog", "ran", "to", "park", "rewrite", "this", "note"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(WORDS, max_size=14), st.lists(WORDS, max_size=14), st.sampled_from([0.0, 0.5, 0.7, 0.85]))
+def test_the_copy_check_bound_never_hides_a_score_over_its_limit(a: list[str], b: list[str], limit: float) -> None:
+    """`rouge_l_over` skips the LCS only where the token-overlap bound proves the score cannot exceed the limit."""
+    x, y = " ".join(a), " ".join(b)
+    exact = rouge_l(x, y)
+    got = rouge_l_over(x, y, limit)
+    assert got == exact if exact > limit else got in (0.0, exact)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(WORDS, max_size=40), st.sampled_from([0.1, 0.3, 0.5]))
+def test_the_repeat_check_with_a_floor_agrees_with_the_full_bisection(words: list[str], above: float) -> None:
+    text = " ".join(words)
+    full = longest_repeat_share(text)
+    assert longest_repeat_share(text, above) == (full if full > above else 0.0)

@@ -79,8 +79,12 @@ def top_ngram_share(text: str, n: int) -> float:
     return len(gram) * count / max(1, len(" ".join(words)))
 
 
-def longest_repeat_share(text: str) -> float:
-    """Length of the longest substring that occurs at least twice (non-overlapping), over the text's length."""
+def longest_repeat_share(text: str, above: float = 0.0) -> float:
+    """Length of the longest substring that occurs at least twice (non-overlapping), over the text's length.
+
+    0.0 when no repeat is longer than `above` of the text: one scan tells, where the bisection takes eight,
+    and most texts have none (the bisection was two thirds of the degeneracy checks' CPU).
+    """
     s = " ".join(text.lower().split())
     if len(s) < MIN_CHARS_FOR_REPEAT:
         return 0.0
@@ -94,20 +98,23 @@ def longest_repeat_share(text: str) -> float:
                 return True
         return False
 
-    low, high = 0, len(s) // 2
+    low, high = max(MIN_REPEAT_CHARS, int(above * len(s)) + 1), len(s) // 2
+    if low > high or not repeats(low):
+        return 0.0
     while low < high:  # the longest length that repeats, by bisection (a repeat of L implies one of L - 1)
         mid = (low + high + 1) // 2
         low, high = (mid, high) if repeats(mid) else (low, mid - 1)
-    return low / len(s) if low >= MIN_REPEAT_CHARS else 0.0
+    return low / len(s)
 
 
-def overlap(a: str, b: str) -> float:
-    """ROUGE-L F between two texts (no stemming, as the method's similarity)."""
+def overlap(a: str, b: str, limit: float = 0.0) -> float:
+    """ROUGE-L F between two texts (no stemming, as the method's similarity); 0.0 where it cannot exceed
+    `limit`, which spares most pairs the LCS."""
     if not a.strip() or not b.strip():
         return 0.0
-    from explore_instruct.tools.similarity import rouge_l
+    from explore_instruct.tools.similarity import rouge_l_over
 
-    return rouge_l(a, b)
+    return rouge_l_over(a, b, limit)
 
 
 def degenerate(
@@ -129,19 +136,19 @@ def degenerate(
             share = top_ngram_share(text, n)
             if share > limit:
                 return "repeated_ngrams", f"{field}: its commonest {n}-gram covers {share:.2f}"
-        share = longest_repeat_share(text)
+        share = longest_repeat_share(text, t.repeated_substring)
         if share > t.repeated_substring:
             return "repeated_substring", f"{field}: a repeated stretch of {share:.2f} of it"
     if truncated and out and not _TERMINAL.search(out):
         return "cut_off_output", out[-40:]
-    score = overlap(out, ins)
+    score = overlap(out, ins, t.copy_overlap)
     if score > t.copy_overlap:
         return "output_copies_instruction", f"ROUGE-L {score:.2f}"
     if rewriting:  # fixing punctuation or case is the task: only the very same text is a copy
         if inp and " ".join(out.split()) == " ".join(inp.split()):
             return "output_copies_input", "unchanged"
         return None
-    score = overlap(out, inp)
+    score = overlap(out, inp, t.copy_overlap)
     if inp and score > t.copy_overlap:
         return "output_copies_input", f"ROUGE-L {score:.2f}"
     return None

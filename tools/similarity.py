@@ -249,6 +249,24 @@ def rouge_l(a: str, b: str) -> float:
     return float(_pair_scorer().score(a, b)["rougeL"].fmeasure)
 
 
+@functools.lru_cache(maxsize=1)
+def _pair_tokenizer() -> _CachedTokenizer:
+    return _CachedTokenizer()
+
+
+def rouge_l_over(a: str, b: str, limit: float) -> float:
+    """ROUGE-L F of two texts where it could exceed `limit`, else 0.0, by the same exact-safe bound as the
+    index's shortlist (LCS <= the multiset overlap): most pairs never reach the LCS, which is most of the cost."""
+    tok = _pair_tokenizer()
+    ta, tb = tok.tokenize(a), tok.tokenize(b)
+    if not ta or not tb:
+        return 0.0
+    shared = sum((Counter(ta) & Counter(tb)).values())
+    if 2 * shared <= (limit - _BOUND_SLACK) * (len(ta) + len(tb)):
+        return 0.0
+    return rouge_l(a, b)
+
+
 def reference_greedy_rouge(texts: Sequence[str], threshold: float = 0.7) -> list[bool]:
     """The reference's algorithm, plainly: all pairs, per call. Used as the oracle in tests and benches."""
     import_rouge_score()
