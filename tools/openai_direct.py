@@ -52,9 +52,8 @@ def _payload(model: Any, schema: type[BaseModel], messages: list[BaseMessage]) -
             payload[name] = value
     if getattr(model, "max_tokens", None):
         payload["max_tokens"] = model.max_tokens
-    if getattr(model, "extra_body", None):
-        payload["extra_body"] = model.extra_body
     payload.update(getattr(model, "model_kwargs", None) or {})
+    payload.update(getattr(model, "extra_body", None) or {})  # as `create` merges it: into the JSON body
     return payload
 
 
@@ -63,12 +62,16 @@ async def openai_attempt(
 ) -> tuple[T | None, str | None, Exception | None]:
     """One round trip: (parsed, raw text, error), with the usage and finish reason on `record`."""
     import openai
+    from openai.types.chat import ChatCompletion
 
     from explore_instruct.tools.structured import CutCompletion
 
     try:
-        completion = await model.root_async_client.chat.completions.create(  # type: ignore[attr-defined]
-            **_payload(model, schema, messages)
+        # The client's documented `post`, not `chat.completions.create`: the payload is already in wire form, and
+        # `create` walks it (every message, the whole JSON schema) through its TypedDict transform on each call,
+        # an eighth of our CPU per call on a fast endpoint. Retries, timeout and errors are the client's, as before.
+        completion = await model.root_async_client.post(  # type: ignore[attr-defined]
+            "/chat/completions", body=_payload(model, schema, messages), cast_to=ChatCompletion
         )
         if completion.usage is not None:
             record.input_tokens += completion.usage.prompt_tokens or 0
