@@ -140,9 +140,12 @@ async def _steps(
 async def begin_run(store: RunStore, ctx: Context, inputs: dict[str, str]) -> str:
     """Write run.json (the run id, its input and parameters) once the checkpointer is known to work."""
     kind = "postgres" if os.environ.get(CHECKPOINT_URL_ENV, "").strip() else "sqlite"
-    if kind == "postgres":  # an unreachable database fails before the run directory holds a half-made run
-        async with open_checkpointer(store):
-            pass
+    # Postgres: an unreachable database fails before the run directory holds a half-made run. SQLite: the file,
+    # its tables and WAL mode are made here, before anyone can look. A `status` that opened it first raced the run's
+    # own setup (switching to WAL needs the file to itself) and the run failed with "database is locked".
+    async with open_checkpointer(store) as saver:
+        if kind == "sqlite":
+            await saver.setup()  # type: ignore[attr-defined]
     thread_id = f"run-{secrets.token_hex(6)}"
     meta = {"thread_id": thread_id, "input": inputs, "context": ctx.public(), "checkpointer": kind}
     await asyncio.to_thread(store.write_meta, meta)

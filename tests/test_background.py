@@ -179,7 +179,7 @@ async def test_a_caller_who_names_only_a_domain_gets_the_caller_sizes(
             "examples": [5],
         }
     )
-    assert answer["planned"] == {"tasks": 10, "examples": 50, "calls": 14}
+    assert answer.get("planned") == {"tasks": 10, "examples": 50, "calls": 14}, answer
     monkeypatch.setenv("EXPLORE_INSTRUCT_MAX_DEPTH", "1")  # the operator's environment wins
     runs = Runs(limits=Limits(output_root=str(tmp_path)), defaults={"breadth": [4]})  # and the operator's defaults
     prepared = runs.prepare(ExploreRequest(domain=DOMAIN, output_dir="e"))
