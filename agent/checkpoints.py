@@ -44,7 +44,7 @@ async def open_checkpointer(store: RunStore) -> AsyncIterator[BaseCheckpointSave
         yield saver
 
 
-def eager_writes(saver: BaseCheckpointSaver[Any]) -> None:
+def eager_writes(saver: BaseCheckpointSaver[Any]) -> set[asyncio.Task[Any]]:
     """Save each finished task's writes at once, not when its turn comes under max_concurrency.
 
     LangGraph queues the checkpointer's writes behind the tasks waiting on the max_concurrency semaphore
@@ -67,19 +67,15 @@ def eager_writes(saver: BaseCheckpointSaver[Any]) -> None:
         return task
 
     saver.aput_writes = aput_writes  # type: ignore[method-assign]
-    saver.__dict__[_PENDING] = pending
+    return pending  # the writes still going on, for `settle_writes`
 
 
-_PENDING = "_explore_instruct_pending_writes"
-
-
-async def settle_writes(saver: BaseCheckpointSaver[Any]) -> None:
+async def settle_writes(pending: set[asyncio.Task[Any]]) -> None:
     """Let the writes `eager_writes` started finish before the checkpointer closes.
 
     A cancelled run (a background run's `cancel`) stops its graph at once, but the writes it started are tasks
     of their own: closed under one mid-statement, SQLite's connection was left holding the write lock, and the
     `resume` that followed waited on it forever (tests/test_background.py, about one run in four here).
     """
-    pending = saver.__dict__.get(_PENDING) or set()
     while pending:
         await asyncio.wait(set(pending))

@@ -93,11 +93,11 @@ async def _drive(
     on_review: ReviewFn | None,
 ) -> RunOutcome:
     async with open_checkpointer(store) as saver:
-        eager_writes(saver)
+        writes = eager_writes(saver)
         try:
             return await _steps(saver, thread_id, ctx, payload, progress, on_review, store)
         finally:
-            await settle_writes(saver)
+            await settle_writes(writes)
 
 
 async def _steps(

@@ -47,7 +47,7 @@ class Verdict(BaseModel):
     @field_validator("reason")
     @classmethod
     def _says_something(cls, reason: str) -> str:
-        if len(_WORD.findall(reason)) < 3 or longest_repeat_share(reason) > 0.5:
+        if len(_WORD.findall(reason)) < 3 or longest_repeat_share(reason, 0.5) > 0.5:
             raise ValueError("the reason must be a sentence, not a list or a loop")
         return reason
 

@@ -35,6 +35,12 @@ Mode = Literal["exact", "rouge", "embedding"]
 _BOUND_SLACK = 1e-9
 
 
+def _may_exceed(shared: Any, m: Any, n: int, threshold: float) -> Any:
+    """Whether ROUGE-L F can exceed `threshold` given the multiset token overlap of texts of m and n tokens:
+    LCS <= that overlap, and ROUGE-L F = 2*LCS/(m+n), so a False here is exact-safe. Works on numpy arrays."""
+    return 2 * shared > (threshold - _BOUND_SLACK) * (m + n)
+
+
 class SimilarityError(ValueError):
     """Bad similarity settings or input; one line."""
 
@@ -187,10 +193,8 @@ class RougeIndex(_Grouped):
         cnt = np.concatenate([np.frombuffer(p[1], dtype=np.int32) for p, _ in found])
         mine = np.repeat(np.array([c for _, c in found], dtype=np.int32), [len(p[0]) for p, _ in found])
         overlap = np.bincount(idx, weights=np.minimum(cnt, mine), minlength=size)
-        # LCS <= multiset overlap, and ROUGE-L F = 2*LCS/(m+n), so this bound is exact-safe.
-        limit = self.threshold - _BOUND_SLACK
         lengths = np.asarray(self._lengths, dtype=np.int64)
-        hits = np.flatnonzero((overlap > 0) & (2 * overlap > limit * (lengths + n)))
+        hits = np.flatnonzero((overlap > 0) & _may_exceed(overlap, lengths, n, self.threshold))
         return [(int(i), int(overlap[i])) for i in hits]
 
     def score(self, kept_text: str, text: str) -> float:
@@ -237,21 +241,22 @@ class RougeIndex(_Grouped):
 
 
 @functools.lru_cache(maxsize=1)
+def _pair_tokenizer() -> _CachedTokenizer:
+    return _CachedTokenizer()
+
+
+@functools.lru_cache(maxsize=1)
 def _pair_scorer() -> Any:
+    """rouge-score's scorer on the memoised tokenizer, as the index's: `rouge_l_over` has tokenised both texts."""
     import_rouge_score()
     from rouge_score import rouge_scorer
 
-    return rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
+    return rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False, tokenizer=_pair_tokenizer())
 
 
 def rouge_l(a: str, b: str) -> float:
     """ROUGE-L F of two texts, as the method scores them (no stemmer)."""
     return float(_pair_scorer().score(a, b)["rougeL"].fmeasure)
-
-
-@functools.lru_cache(maxsize=1)
-def _pair_tokenizer() -> _CachedTokenizer:
-    return _CachedTokenizer()
 
 
 def rouge_l_over(a: str, b: str, limit: float) -> float:
@@ -262,9 +267,7 @@ def rouge_l_over(a: str, b: str, limit: float) -> float:
     if not ta or not tb:
         return 0.0
     shared = sum((Counter(ta) & Counter(tb)).values())
-    if 2 * shared <= (limit - _BOUND_SLACK) * (len(ta) + len(tb)):
-        return 0.0
-    return rouge_l(a, b)
+    return rouge_l(a, b) if _may_exceed(shared, len(ta), len(tb), limit) else 0.0
 
 
 def reference_greedy_rouge(texts: Sequence[str], threshold: float = 0.7) -> list[bool]:
