@@ -32,8 +32,10 @@ def compact_status(info: dict[str, Any]) -> dict[str, Any]:
         state = str(first["kind"])
     elif first.get("kind") == "review_subtasks":
         state = "review"
-    elif state != "done" and info.get("next"):
-        state = "stopped"  # killed or cancelled mid-run: resumable
+    elif state != "done" and (info.get("next") or info.get("step")):
+        # Killed or cancelled mid-run: resumable. `next` alone misses a kill after the step's last write was
+        # saved but before its checkpoint (LangGraph leaves tasks with saved writes out of `next`).
+        state = "stopped"
     out: dict[str, Any] = {
         "run_id": Path(info["run_dir"]).name,
         "run_dir": info["run_dir"],

@@ -241,7 +241,8 @@ async def run_status(run_dir: str) -> dict[str, Any]:
         "run_dir": str(store.root),
         "thread_id": thread_id,
         "status": values.get("status", "not started") if snapshot.tasks or not values else "done",
-        "next": list(snapshot.next),
+        "next": list(snapshot.next),  # the step's tasks whose writes are not all saved yet
+        "step": [t.name for t in snapshot.tasks],  # all of the step's tasks: a kill can land after every write
         "interrupt": [i.value for i in snapshot.interrupts],
         "nodes": len(values.get("nodes", {})),
         "examples": values.get("examples_total", 0),
