@@ -32,9 +32,9 @@ def compact_status(info: dict[str, Any]) -> dict[str, Any]:
         state = str(first["kind"])
     elif first.get("kind") == "review_subtasks":
         state = "review"
-    elif state != "done" and (info.get("next") or info.get("step")):
-        # Killed or cancelled mid-run: resumable. `next` alone misses a kill after the step's last write was
-        # saved but before its checkpoint (LangGraph leaves tasks with saved writes out of `next`).
+    elif info.get("step"):
+        # Killed or cancelled mid-run: resumable (a done run has no step left). Not `next`: LangGraph leaves out
+        # tasks whose writes were saved, so a kill after the step's last write and before its checkpoint hid there.
         state = "stopped"
     out: dict[str, Any] = {
         "run_id": Path(info["run_dir"]).name,
