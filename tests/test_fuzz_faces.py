@@ -126,10 +126,7 @@ def listing(directory: Path) -> dict[str, tuple[int, int]]:
             out[str((Path(here) / name).relative_to(directory))] = (-1, -1)
         for name in files:
             p = Path(here) / name
-            try:
-                info = p.lstat()
-            except FileNotFoundError:  # a SQLite -shm/-wal that its reader removed after the walk saw it
-                continue
+            info = p.lstat()
             out[str(p.relative_to(directory))] = (info.st_size, info.st_mtime_ns)
     return out
 

@@ -140,11 +140,14 @@ PHASES = {
 
 
 def phase_of(status: dict[str, Any], run_dir: Path) -> str:
-    """Where the kill landed, as far as the checkpoint tells: the step it had next."""
-    nxt = status.get("next") or []
-    if not nxt:
+    """Where the kill landed, as far as the checkpoint tells: the step it was in. `step`, not `next`: a kill
+    after the step's last write and before its checkpoint leaves `next` empty (see agent/answers.py)."""
+    step = status.get("step") or []
+    if not step:
         return "start" if status.get("status") == "not started" else "between steps"
-    phase = PHASES.get(nxt[0], nxt[0])
+    phase = PHASES.get(step[0], step[0])
+    if not status.get("next"):
+        return f"{phase}, its writes saved"
     if examples_lines(run_dir) > status.get("examples", 0):
         return f"{phase}, after its append"  # examples.jsonl holds lines the checkpoint does not count yet
     return phase
