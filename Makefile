@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 # The project itself is installed in setuptools' strict editable mode: build/__editable__.explore_instruct-*/
 # holds explore_instruct/{agent,graphs,tools}/ as links to the files here, and a .pth file names that folder
-# as a plain path, so mypy, IDEs and `import` all resolve explore_instruct.tools.tree to tools/tree.py. (The
+# as a plain path, so mypy, IDEs and `import` all resolve explore_instruct.tools.tree.model to tools/tree/model.py. (The
 # default, lenient mode maps agent/ -> explore_instruct.agent with an import hook; mypy cannot follow it:
 # "Can't find package 'explore_instruct.tools'".) Links are per file, so edits show at once, but a module or
 # data file that is added, removed or renamed needs a re-link (1-2 s, no network): `install`, and so every

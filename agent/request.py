@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from explore_instruct.agent.parsing import parse_bool, parse_ints
+from explore_instruct.tools.parsing import parse_bool, parse_ints
 
 # Short names a person may type for a field: the CLI's `--out` / `--max-cost` and the chat's `out=` / `max_cost=`.
 ALIASES = {"out": "output_dir", "max_cost": "max_cost_usd"}
@@ -114,7 +114,7 @@ class ExploreRequest(BaseModel):
     @field_validator("preset")
     @classmethod
     def _known_preset(cls, v: str | None) -> str | None:
-        from explore_instruct.tools.presets import PRESETS
+        from explore_instruct.tools.tree.presets import PRESETS
 
         if v is not None and v.strip().lower() not in PRESETS:
             raise ValueError(f"{v!r} is not one of {', '.join(PRESETS)}")
@@ -128,7 +128,7 @@ class ExploreRequest(BaseModel):
 
     def preset_seed(self) -> str | None:
         """The preset's seed file (our own data, so no seed-root rule applies to it), or None."""
-        from explore_instruct.tools.presets import preset
+        from explore_instruct.tools.tree.presets import preset
 
         return str(preset(self.preset).path) if self.preset else None
 
@@ -141,7 +141,7 @@ class ExploreRequest(BaseModel):
                 if isinstance(mark, To) and value is not None:
                     params[mark.name or name] = value
         if self.preset:
-            from explore_instruct.tools.presets import preset
+            from explore_instruct.tools.tree.presets import preset
 
             params["flavour"] = preset(self.preset).flavour.value
         return params

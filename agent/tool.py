@@ -16,13 +16,13 @@ from typing import Any
 from langchain_core.tools import StructuredTool, ToolException
 from pydantic import BaseModel, ConfigDict, Field
 
-from explore_instruct.agent.background import Background
 from explore_instruct.agent.errors import flat, one_line
-from explore_instruct.agent.limits import Limits
-from explore_instruct.agent.loops import run_sync
 from explore_instruct.agent.request import ExploreRequest
-from explore_instruct.agent.service import Runs
-from explore_instruct.agent.sizing import CALLER_NOTE
+from explore_instruct.agent.runs.background import Background
+from explore_instruct.agent.runs.event_loops import run_sync
+from explore_instruct.agent.runs.limits import Limits
+from explore_instruct.agent.runs.service import Runs
+from explore_instruct.agent.runs.sizing import CALLER_NOTE
 
 NAME = "explore_instruct"
 DESCRIPTION = (

@@ -44,11 +44,11 @@ from support.openai_server import ScriptedOpenAIServer
 from support.reliability import pick
 from support.scripted import parse_decompose, parse_generate
 
-from explore_instruct.agent.driver import start_run
+from explore_instruct.agent.runs.driver import start_run
 from explore_instruct.graphs.context import Context
-from explore_instruct.tools.prompts import _COMMON_RULES
-from explore_instruct.tools.seeds import load_ei_dir
-from explore_instruct.tools.similarity import reference_greedy_rouge
+from explore_instruct.tools.prompts.full import _COMMON_RULES
+from explore_instruct.tools.similarity.indexes import reference_greedy_rouge
+from explore_instruct.tools.tree.seeds import load_ei_dir
 
 DOMAIN = "Email writing for work"
 VOCAB = [f"{a}{b}{c}" for a in "bcdfglmnprstvz" for b in "aeiou" for c in "klmnrst"]  # 490 plain words
@@ -133,7 +133,7 @@ def totals(rows: list[dict[str, Any]]) -> tuple[int, int]:
 def show_kept(run_dir: Path, last: int) -> Any:
     """A stand-in for a graph change (not in the code): every full-profile enrich prompt also lists the last `last`
     instructions the task has kept, read here from examples.jsonl, as plan_enrich could pass them from the state."""
-    from explore_instruct.tools import generate as gen
+    from explore_instruct.tools.generation import generate as gen
 
     plain = gen.generate_prompt
 
@@ -150,7 +150,7 @@ def show_kept(run_dir: Path, last: int) -> Any:
 
 def loose_count() -> Any:
     """Before the reduction: the full profile's schema said "at most n" (maxItems only)."""
-    from explore_instruct.tools import generate as gen
+    from explore_instruct.tools.generation import generate as gen
 
     strict = gen.batch_schema
 
@@ -163,7 +163,7 @@ def loose_count() -> Any:
 
 async def ours(base_url: str, run_dir: Path, a: argparse.Namespace, kept_listed: int = 0, before: bool = False
                ) -> dict[str, Any]:  # fmt: skip
-    from explore_instruct.tools import generate as gen
+    from explore_instruct.tools.generation import generate as gen
 
     plain = show_kept(run_dir, kept_listed) if kept_listed else None
     pinned = loose_count() if before else None

@@ -46,7 +46,7 @@ import contextlib
 
 from synth import generate
 
-from explore_instruct.tools.similarity import (
+from explore_instruct.tools.similarity.indexes import (
     DEFAULT_THRESHOLDS,
     ExactIndex,
     Item,
@@ -208,7 +208,7 @@ class Timed:
 
 
 def embed_mode(n: int, seed: int, batch: int, subset: int, trace: bool, sequential: bool, threads: int | None) -> None:
-    from explore_instruct.tools.embeddings import BATCH, ChromaIndex, chroma_client, make_embedder
+    from explore_instruct.tools.similarity.embeddings import BATCH, ChromaIndex, chroma_client, make_embedder
 
     thr = DEFAULT_THRESHOLDS["embedding"][1]
     rows = generate(n, seed=seed)

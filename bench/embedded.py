@@ -13,10 +13,10 @@ import statistics
 import sys
 import time
 
-from explore_instruct.tools.decompose import DecomposeRequest, decompose
-from explore_instruct.tools.generate import GenerateRequest, generate
-from explore_instruct.tools.llm import ModelSpec, make_chat_model
-from explore_instruct.tools.structured import CallRecord
+from explore_instruct.tools.generation.decompose import DecomposeRequest, decompose
+from explore_instruct.tools.generation.generate import GenerateRequest, generate
+from explore_instruct.tools.llm.models import ModelSpec, make_chat_model
+from explore_instruct.tools.llm.structured import CallRecord
 
 DOMAINS = [
     "rewriting business emails",

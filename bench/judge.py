@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from support.scripted_judge import ScriptedJudge
 
-from explore_instruct.agent.cli_judge import collect, write_kept
-from explore_instruct.tools.judge import judge_many
+from explore_instruct.agent.cli.judge import collect, write_kept
+from explore_instruct.tools.quality.judge import judge_many
 
 
 class TimedJudge(ScriptedJudge):

@@ -38,9 +38,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from explore_instruct.agent.driver import start_run
+from explore_instruct.agent.runs.driver import start_run
 from explore_instruct.graphs.context import Context
-from explore_instruct.tools.runstore import QUERY_LOG
+from explore_instruct.tools.dataset.runstore import QUERY_LOG
 
 WORDS = [f"{a}{b}{c}" for a in "bcdfglmnprstvz" for b in "aeiou" for c in "klmnrst"]  # 490 plain words
 
@@ -186,7 +186,7 @@ async def our_throughput(base_url: str, root: str, a: argparse.Namespace) -> tup
     # Steady state, as for the bare client (whose openai import is paid by then): the model client and the
     # similarity index are built once per process, not per call, so they are built before the clock starts.
     from explore_instruct.tools.light_imports import import_rouge_score
-    from explore_instruct.tools.llm import shared_chat_model
+    from explore_instruct.tools.llm.models import shared_chat_model
 
     shared_chat_model(ctx.model_spec())
     import_rouge_score()
@@ -204,9 +204,9 @@ async def bare_throughput(base_url: str, calls: int, concurrency: int) -> tuple[
     parsed into the schema's pydantic model, `concurrency` at a time."""
     import openai
 
-    from explore_instruct.tools.generate import batch_schema
-    from explore_instruct.tools.prompts import SYSTEM, Flavour, generate_prompt
-    from explore_instruct.tools.tree import Example
+    from explore_instruct.tools.generation.generate import batch_schema
+    from explore_instruct.tools.prompts.full import SYSTEM, Flavour, generate_prompt
+    from explore_instruct.tools.tree.model import Example
 
     demo = Example(instruction="Rewrite this note so it reads clearly.", input="note text", output="A clear note.")
     prompt = generate_prompt(task="rewriting workplace messages", task_reason="", parent=None, siblings=[],

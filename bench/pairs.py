@@ -252,7 +252,7 @@ def tree_level(embed: Callable[[Sequence[str]], np.ndarray], same: Sequence[tupl
 
 def main(embed: Callable[[Sequence[str]], np.ndarray] | None = None) -> None:
     if embed is None:
-        from explore_instruct.tools.embeddings import make_embedder
+        from explore_instruct.tools.similarity.embeddings import make_embedder
 
         embed = make_embedder("local:all-minilm-l6-v2")
     for title, same, diff in [

@@ -3,7 +3,7 @@
     .venv/bin/python bench/plan.py [--examples 120] [--judge] [--similarity rouge]
 
 A pilot run (depth 1: 4 tasks of the target's 17, each with the target's quota, so it meets the near-duplicates a
-task meets as it fills) is measured (tools/plan_measure.py), the target run is planned from the defaults and from
+task meets as it fills) is measured (tools/plan/measure.py), the target run is planned from the defaults and from
 the pilot, then the target run is made against the same mock (the real openai client over HTTP; replies from
 tests/support: WordScript, a pure function of the prompt, a share of them near-duplicates) and every figure of
 the plan is compared with what the run's query log recorded. Goal: calls and tokens within +-25% once measured
@@ -28,10 +28,10 @@ from support.openai_server import ScriptedOpenAIServer
 from support.reliability import WordScript
 from support.scripted_judge import ScriptedJudge
 
-from explore_instruct.agent.driver import start_run
+from explore_instruct.agent.runs.driver import start_run
 from explore_instruct.graphs.context import Context
-from explore_instruct.tools.plan import Params, make_plan
-from explore_instruct.tools.plan_measure import measure, run_facts
+from explore_instruct.tools.plan.estimate import Params, make_plan
+from explore_instruct.tools.plan.measure import measure, run_facts
 
 DOMAIN = "Email writing for work"
 

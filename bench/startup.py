@@ -4,7 +4,7 @@
     .venv/bin/python bench/startup.py --reference-repo PATH [--tree DIR] [--reference-pythonpath DIR]
 
 a) `python -X importtime explore-instruct <cmd> --help` for every command, as a subprocess: self and cumulative
-   ms of the top-level `explore_instruct.agent.cli` import, the process's whole import time (the sum of its
+   ms of the top-level `explore_instruct.agent.cli.main` import, the process's whole import time (the sum of its
    top-level imports), and which heavy packages (langchain, langgraph, openai, chromadb, ...) were loaded.
    Then the light commands run for real (`tree`, `filter`, `sample`, `export`, `stats`, `drops`, `status`,
    `runs` on the tree and on a copy of a small stored run): wall time and heavy packages loaded.
@@ -24,7 +24,7 @@ c) `explore-instruct filter TREE --out OUT --mode rouge --scope node` as a whole
    uses and this machine is offline, (2) stubs `fire` when it is missing, and (3) with --reference-pool N
    sets the size of the process pool `test_filter` opens for every example (its default is 64: on a
    machine with few cores the reference then spends its time forking; the pool used is printed).
-   When anytree is missing the bench says so and times `reference_greedy_rouge` (tools/similarity.py, a
+   When anytree is missing the bench says so and times `reference_greedy_rouge` (tools/similarity/indexes.py, a
    faithful reimplementation of the reference's greedy ROUGE-L) in a subprocess instead, labelled as such.
    The kept counts of both sides are printed: they should be equal.
 """
@@ -61,7 +61,7 @@ META = "tree_meta_info.json"
 
 
 def parse_importtime(stderr: str) -> dict[str, Any]:
-    """The `explore_instruct.agent.cli` line (self, cumulative, in ms), the sum of top-level imports, packages."""
+    """The `explore_instruct.agent.cli.main` line (self, cumulative, in ms), the sum of top-level imports, packages."""
     cli = (0.0, 0.0)
     total = 0.0
     packages: set[str] = set()
@@ -74,7 +74,7 @@ def parse_importtime(stderr: str) -> dict[str, Any]:
         packages.add(name.split(".")[0])
         if level == 0:
             total += int(cumulative_us) / 1000
-        if name == "explore_instruct.agent.cli":
+        if name == "explore_instruct.agent.cli.main":
             cli = (int(self_us) / 1000, int(cumulative_us) / 1000)
     return {"self_ms": cli[0], "cumulative_ms": cli[1], "all_ms": total, "packages": packages}
 
@@ -203,7 +203,7 @@ def count_examples(tree: Path) -> int:
 REIMPLEMENTATION = """\
 import json, sys, time
 from pathlib import Path
-from explore_instruct.tools.similarity import reference_greedy_rouge
+from explore_instruct.tools.similarity.indexes import reference_greedy_rouge
 
 tree, out = Path(sys.argv[1]), Path(sys.argv[2])
 out.mkdir(parents=True)
@@ -243,7 +243,7 @@ def reference(args: argparse.Namespace, tree: Path, work: Path) -> tuple[float |
     if missing:
         print(f"   the reference's script cannot run here, missing: {' '.join(missing)}")
         print(f"   (pip install --target DIR {' '.join(missing)}, then --reference-pythonpath DIR);")
-        print("   timing the reimplementation `reference_greedy_rouge` (tools/similarity.py) instead")
+        print("   timing the reimplementation `reference_greedy_rouge` (tools/similarity/indexes.py) instead")
         out = work / "reimplementation"
         t0 = time.perf_counter()
         proc = subprocess.run(
@@ -251,7 +251,7 @@ def reference(args: argparse.Namespace, tree: Path, work: Path) -> tuple[float |
         )
         if proc.returncode != 0:
             raise SystemExit(proc.stderr[-2000:])
-        return time.perf_counter() - t0, int(proc.stdout.strip()), "reimplementation (tools/similarity.py)"
+        return time.perf_counter() - t0, int(proc.stdout.strip()), "reimplementation (tools/similarity/indexes.py)"
     out = work / "reference-out"
     pruned = work / "pruned_subtasks_name.json"
     pruned.write_text("[]")  # run_filter copies the prune step's list next to its output

@@ -19,9 +19,9 @@ from langchain.agents import create_agent
 from langchain_core.language_models.fake_chat_models import FakeMessagesListChatModel
 from langchain_core.messages import AIMessage, HumanMessage
 
-from explore_instruct.agent.limits import Limits
+from explore_instruct.agent.runs.limits import Limits
 from explore_instruct.agent.tool import make_explore_tools
-from explore_instruct.tools.llm import ModelSpec, make_chat_model
+from explore_instruct.tools.llm.models import ModelSpec, make_chat_model
 
 
 class FakeToolCaller(FakeMessagesListChatModel):

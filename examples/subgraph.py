@@ -21,8 +21,8 @@ from typing_extensions import TypedDict
 
 from explore_instruct.graphs.context import Context
 from explore_instruct.graphs.explore import graph as explore
-from explore_instruct.tools.export import write_dataset
-from explore_instruct.tools.sampling import load_tree_source, sample
+from explore_instruct.tools.dataset.export import write_dataset
+from explore_instruct.tools.dataset.sampling import load_tree_source, sample
 
 
 class Pipeline(TypedDict):

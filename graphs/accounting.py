@@ -13,9 +13,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from explore_instruct.graphs.state import add_stats
-from explore_instruct.tools.llm import cost_usd
-from explore_instruct.tools.runstore import BAD_COMPLETIONS, DROPPED, JUDGE_PURPOSES, QUERY_LOG, RunStore
-from explore_instruct.tools.structured import CallRecord
+from explore_instruct.tools.dataset.runstore import BAD_COMPLETIONS, DROPPED, JUDGE_PURPOSES, QUERY_LOG, RunStore
+from explore_instruct.tools.llm.models import cost_usd
+from explore_instruct.tools.llm.structured import CallRecord
 
 
 def call_stats(record: CallRecord, model: str) -> dict[str, Any]:

@@ -10,12 +10,12 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from explore_instruct.graphs.context_checks import ENV_PREFIX, ContextError, apply_env, check
-from explore_instruct.tools.degeneracy import Thresholds
-from explore_instruct.tools.embeddings import DEFAULT_EMBEDDER
-from explore_instruct.tools.llm import DEFAULT_MODEL, ModelSpec
+from explore_instruct.tools.llm.models import DEFAULT_MODEL, ModelSpec
 from explore_instruct.tools.parsing import parse_ints
-from explore_instruct.tools.prompts import PROFILE_SAMPLING, Flavour, Profile, resolve_profile
-from explore_instruct.tools.similarity import DEFAULT_THRESHOLDS, Mode, Scope
+from explore_instruct.tools.prompts.full import PROFILE_SAMPLING, Flavour, Profile, resolve_profile
+from explore_instruct.tools.quality.degeneracy import Thresholds
+from explore_instruct.tools.similarity.embeddings import DEFAULT_EMBEDDER
+from explore_instruct.tools.similarity.indexes import DEFAULT_THRESHOLDS, Mode, Scope
 
 __all__ = ["ENV_PREFIX", "LEGACY", "Context", "ContextError", "Strategy"]
 Strategy = Literal["dfs", "bfs"]

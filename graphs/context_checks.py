@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from explore_instruct.tools.parsing import TRUE, parse_ints
-from explore_instruct.tools.prompts import PROFILES
-from explore_instruct.tools.similarity import DEFAULT_THRESHOLDS
+from explore_instruct.tools.prompts.full import PROFILES
+from explore_instruct.tools.similarity.indexes import DEFAULT_THRESHOLDS
 
 if TYPE_CHECKING:
     from explore_instruct.graphs.context import Context

@@ -17,7 +17,7 @@ from explore_instruct.graphs.proposals import plan_proposal, run_proposal
 from explore_instruct.graphs.routing import asked
 from explore_instruct.graphs.state import State
 from explore_instruct.graphs.view import accepted_children
-from explore_instruct.tools.tree import Origin
+from explore_instruct.tools.tree.model import Origin
 
 
 def choose(state: State) -> dict[str, Any]:

@@ -21,9 +21,9 @@ from explore_instruct.graphs.ledger import commit, kept_updates
 from explore_instruct.graphs.routing import spent, stop_reason
 from explore_instruct.graphs.state import EnrichTask, GenerateArgs, State, merge_by_id
 from explore_instruct.graphs.view import demonstrations, model_for, run_dir, tree_of
-from explore_instruct.tools.generate import GenerateRequest, generate
-from explore_instruct.tools.runstore import RunStore
-from explore_instruct.tools.tree import Example
+from explore_instruct.tools.dataset.runstore import RunStore
+from explore_instruct.tools.generation.generate import GenerateRequest, generate
+from explore_instruct.tools.tree.model import Example
 
 
 def enrich_needs(state: State, ctx: Context) -> dict[str, int]:

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from explore_instruct.graphs.context import Context
 from explore_instruct.graphs.state import State
-from explore_instruct.tools.embeddings import ChromaIndex, chroma_client, make_embedder
-from explore_instruct.tools.runstore import CHROMA_DIR, ExampleRecord, RunStore
-from explore_instruct.tools.similarity import Item, Scope, SimilarityIndex, memory_index
-from explore_instruct.tools.tree import DomainTree
+from explore_instruct.tools.dataset.runstore import CHROMA_DIR, ExampleRecord, RunStore
+from explore_instruct.tools.similarity.embeddings import ChromaIndex, chroma_client, make_embedder
+from explore_instruct.tools.similarity.indexes import Item, Scope, SimilarityIndex, memory_index
+from explore_instruct.tools.tree.model import DomainTree
 
 _INDEXES: dict[str, tuple[int, SimilarityIndex]] = {}
 STALE = -1  # the sequence number of an index that is ahead of the file

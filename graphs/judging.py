@@ -22,10 +22,10 @@ from explore_instruct.graphs.enrich import round_outcome
 from explore_instruct.graphs.routing import stop_reason
 from explore_instruct.graphs.state import JudgeTask, State, merge_by_id
 from explore_instruct.graphs.view import run_dir, store_of, tree_of
-from explore_instruct.tools.judge import Judged, judge
-from explore_instruct.tools.llm import shared_chat_model
-from explore_instruct.tools.runstore import DROPPED, JUDGEMENTS, RunStore
-from explore_instruct.tools.tree import Example
+from explore_instruct.tools.dataset.runstore import DROPPED, JUDGEMENTS, RunStore
+from explore_instruct.tools.llm.models import shared_chat_model
+from explore_instruct.tools.quality.judge import Judged, judge
+from explore_instruct.tools.tree.model import Example
 
 
 def judge_model_for(ctx: Context) -> Any:

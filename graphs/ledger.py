@@ -14,9 +14,9 @@ from explore_instruct.graphs.context import Context
 from explore_instruct.graphs.indexes import STALE, instruction_index, mark
 from explore_instruct.graphs.state import State
 from explore_instruct.graphs.view import DEMO_POOL
-from explore_instruct.tools.runstore import DROPPED, ExampleRecord, RunStore
-from explore_instruct.tools.similarity import Item, Match
-from explore_instruct.tools.tree import Example
+from explore_instruct.tools.dataset.runstore import DROPPED, ExampleRecord, RunStore
+from explore_instruct.tools.similarity.indexes import Item, Match
+from explore_instruct.tools.tree.model import Example
 
 Batches = list[tuple[str, list[Example]]]
 

@@ -14,7 +14,7 @@ from explore_instruct.graphs.context import Context
 from explore_instruct.graphs.proposals import plan_proposal, run_proposal
 from explore_instruct.graphs.routing import asked
 from explore_instruct.graphs.state import ProposeTask, State
-from explore_instruct.tools.tree import Origin
+from explore_instruct.tools.tree.model import Origin
 
 
 def expand_level(state: State, runtime: Runtime[Context]) -> Command[Literal["extend_worker", "choose"]]:

@@ -14,10 +14,10 @@ from explore_instruct.graphs.ledger import commit, kept_updates
 from explore_instruct.graphs.routing import stop_reason
 from explore_instruct.graphs.state import State, merge_by_id
 from explore_instruct.graphs.view import node_state, store_of, tree_of
-from explore_instruct.tools.runstore import EXAMPLES, TREE_DIR, RunStore
-from explore_instruct.tools.seeds import domain_tree_from_sentence
-from explore_instruct.tools.seeds import load_seed as load_seed_tree
-from explore_instruct.tools.tree import NodeStatus
+from explore_instruct.tools.dataset.runstore import EXAMPLES, TREE_DIR, RunStore
+from explore_instruct.tools.tree.model import NodeStatus
+from explore_instruct.tools.tree.seeds import domain_tree_from_sentence
+from explore_instruct.tools.tree.seeds import load_seed as load_seed_tree
 
 
 def load_seed(state: State, runtime: Runtime[Context]) -> dict[str, Any]:

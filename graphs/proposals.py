@@ -21,11 +21,11 @@ from explore_instruct.graphs.ledger import commit, kept_updates
 from explore_instruct.graphs.routing import room
 from explore_instruct.graphs.state import DecomposeArgs, ProposeTask, State, merge_by_id
 from explore_instruct.graphs.view import accepted_children, demonstrations, model_for, node_state, run_dir, tree_of
-from explore_instruct.tools.decompose import DecomposeRequest, DecomposeResult, Skip, decompose
-from explore_instruct.tools.embeddings import make_embedder, relevance
-from explore_instruct.tools.runstore import DROPPED, RunStore
-from explore_instruct.tools.similarity import Item
-from explore_instruct.tools.tree import Example, NodeStatus, Origin
+from explore_instruct.tools.dataset.runstore import DROPPED, RunStore
+from explore_instruct.tools.generation.decompose import DecomposeRequest, DecomposeResult, Skip, decompose
+from explore_instruct.tools.similarity.embeddings import make_embedder, relevance
+from explore_instruct.tools.similarity.indexes import Item
+from explore_instruct.tools.tree.model import Example, NodeStatus, Origin
 
 # ---- the call -------------------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from langgraph.runtime import Runtime
 from explore_instruct.graphs.context import Context
 from explore_instruct.graphs.state import State
 from explore_instruct.graphs.view import accepted_children
-from explore_instruct.tools.tree import NodeStatus
+from explore_instruct.tools.tree.model import NodeStatus
 
 T = TypeVar("T")
 Transition = Literal["lookahead", "descend", "backtracking", "expand_level", "budget_gate", "plan_enrich"]

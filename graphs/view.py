@@ -11,9 +11,9 @@ from typing import Any
 
 from explore_instruct.graphs.context import Context
 from explore_instruct.graphs.state import State
-from explore_instruct.tools.llm import shared_chat_model
-from explore_instruct.tools.runstore import RunStore
-from explore_instruct.tools.tree import DomainTree, Example, NodeStatus, TaskNode
+from explore_instruct.tools.dataset.runstore import RunStore
+from explore_instruct.tools.llm.models import shared_chat_model
+from explore_instruct.tools.tree.model import DomainTree, Example, NodeStatus, TaskNode
 
 # Demonstrations a node keeps in the state for the prompts of its children and its own enrichment.
 DEMO_POOL = 8

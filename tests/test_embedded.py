@@ -9,12 +9,12 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from explore_instruct.graphs.context import Context
 from explore_instruct.graphs.explore import builder
-from explore_instruct.tools.decompose import DecomposeRequest, SubtaskSpec, decompose
-from explore_instruct.tools.generate import GenerateRequest, generate
-from explore_instruct.tools.llm import ModelSpec, make_chat_model
-from explore_instruct.tools.local_llm import ChatLocalLlama
-from explore_instruct.tools.seeds import load_ei_dir
-from explore_instruct.tools.tree import Example
+from explore_instruct.tools.generation.decompose import DecomposeRequest, SubtaskSpec, decompose
+from explore_instruct.tools.generation.generate import GenerateRequest, generate
+from explore_instruct.tools.llm.local import ChatLocalLlama
+from explore_instruct.tools.llm.models import ModelSpec, make_chat_model
+from explore_instruct.tools.tree.model import Example
+from explore_instruct.tools.tree.seeds import load_ei_dir
 
 pytestmark = pytest.mark.embedded
 
@@ -97,7 +97,7 @@ async def test_small_exploration_on_the_embedded_model(tmp_path: Path) -> None:
 async def test_compact_profile_grows_a_tree_past_the_root_with_names_that_pass_the_rules(tmp_path: Path) -> None:
     """The best of three seeds (a seed does not pin llama.cpp's content across machines): the root gets
     accepted children, and every accepted name passes the name rules."""
-    from explore_instruct.tools.names import name_rule
+    from explore_instruct.tools.tree.names import name_rule
 
     best: list[str] = []
     for seed in (1, 2, 3):
@@ -123,7 +123,7 @@ async def test_compact_profile_grows_a_tree_past_the_root_with_names_that_pass_t
 
 
 async def test_the_judge_on_the_embedded_model_scores_or_records_each_example(model: ChatLocalLlama) -> None:
-    from explore_instruct.tools.judge import judge
+    from explore_instruct.tools.quality.judge import judge
 
     examples = [
         Example(instruction="Make this sentence more polite.", input="Send it now.", output="Could you send it soon?"),

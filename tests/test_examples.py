@@ -1,6 +1,6 @@
 """Every script in examples/ runs as a subprocess against the local OpenAI-compatible server.
 
-(`studio_walkthrough.py` needs `langgraph dev`; it runs in tests/test_mcp.py with the server there.)
+(`studio_walkthrough.py` needs `langgraph dev`; it runs in tests/agent/mcp/test_mcp.py with the server there.)
 """
 
 from __future__ import annotations

@@ -31,10 +31,10 @@ from support.openai_server import ScriptedOpenAIServer
 from support.reliability import DOMAIN, WordScript, cli_env
 from typer.testing import CliRunner
 
-from explore_instruct.agent.cli import app
+from explore_instruct.agent.cli.main import app
 from explore_instruct.graphs.context import Context
-from explore_instruct.tools.seeds import META_FILENAME, SeedError, load_seed
-from explore_instruct.tools.tree import DomainTree
+from explore_instruct.tools.tree.model import DomainTree
+from explore_instruct.tools.tree.seeds import META_FILENAME, SeedError, load_seed
 
 TRIED: Counter[str] = Counter()
 OUTCOMES: Counter[str] = Counter()

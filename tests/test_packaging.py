@@ -145,7 +145,7 @@ def test_wheel_imports_without_the_repo(unpacked: Path, tmp_path: Path) -> None:
     # dependencies come from this environment's site-packages, the project only from the unpacked wheel.
     paths = dict.fromkeys([str(unpacked), sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]])
     code = (
-        "import sys, explore_instruct, explore_instruct.tools.tree as t, explore_instruct.graphs.state as s\n"
+        "import sys, explore_instruct, explore_instruct.tools.tree.model as t, explore_instruct.graphs.state as s\n"
         f"site = {str(unpacked)!r}\n"
         "assert list(explore_instruct.__path__) == [site + '/explore_instruct'], explore_instruct.__path__\n"
         "assert t.__file__.startswith(site) and s.__file__.startswith(site), (t.__file__, s.__file__)\n"

@@ -34,7 +34,7 @@ def import_rouge_score() -> None:
     """Import rouge-score without nltk's optional heavy packages; on any surprise, leave it to a plain import.
 
     The ROUGE-L scores are the same: rouge-score's tokenizer is a regex and its LCS is plain Python; neither
-    reaches what nltk leaves out (tests/test_cli_tree.py compares the filter's output both ways).
+    reaches what nltk leaves out (tests/agent/cli/test_cli_tree.py compares the filter's output both ways).
     """
     if "rouge_score.rouge_scorer" in sys.modules:
         return

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from explore_instruct.tools.runstore import RunStore
-from explore_instruct.tools.tree import DomainTree, Example, NodeStatus
+from explore_instruct.tools.dataset.runstore import RunStore
+from explore_instruct.tools.tree.model import DomainTree, Example, NodeStatus
 
 SECRET = "sk-test-MARKER-0123456789abcdef"
 
@@ -107,7 +107,7 @@ def make_run(root: Path, *, killed_tail: bool = False) -> Path:
             },
         }
     )
-    from explore_instruct.tools.runstore import ExampleRecord
+    from explore_instruct.tools.dataset.runstore import ExampleRecord
 
     records = []
     seq = 0

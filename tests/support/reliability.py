@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from explore_instruct.tools.similarity import normalise
+from explore_instruct.tools.similarity.indexes import normalise
 from support.scripted import DecomposeAsk, Script, _digest
 
 EXE = str(Path(sys.executable).parent / "explore-instruct")

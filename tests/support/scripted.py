@@ -1,8 +1,8 @@
 """A deterministic scripted "LLM" that answers the project's own prompts.
 
-It reads the decomposition or generation prompt (tools/prompts.py), pulls out the target task, how many
+It reads the decomposition or generation prompt (tools/prompts/full.py), pulls out the target task, how many
 children it already has and how many subtasks or examples are asked for, and writes a JSON reply that
-passes the schemas and tools/filters.py. The reply is a pure function of the prompt, so two runs of the
+passes the schemas and tools/quality/filters.py. The reply is a pure function of the prompt, so two runs of the
 same exploration build identical trees.
 
 Use it two ways:
@@ -40,7 +40,7 @@ _PROPOSE = re.compile(r"Propose (?P<k>\d+) NEW subtasks")
 _PER_SUBTASK = re.compile(r"exactly (?P<n>\d+) examples")
 _TASK = re.compile(r"^Task: (?P<x>.+)$", re.M)
 _WRITE = re.compile(r"Write (?P<n>\d+) new")
-# The compact profile's prompts (tools/compact_prompts.py): "Task: X", "Existing subtasks:" bullets, "Give K new".
+# The compact profile's prompts (tools/prompts/compact.py): "Task: X", "Existing subtasks:" bullets, "Give K new".
 _GIVE = re.compile(r"^Give (?P<k>\d+) new subtasks", re.M)
 _EXISTING = re.compile(r"^Existing subtasks:\n(?P<items>(?:- .*\n?)*)", re.M)
 _HIERARCHICAL = re.compile(r"^(?P<prefix>\w+) part (?P<code>\d+(?:\.\d+)*)$")

@@ -1,4 +1,4 @@
-"""A scripted judge: answers the judge's and the re-solver's prompts (tools/judge_prompts.py) deterministically.
+"""A scripted judge: answers the judge's and the re-solver's prompts (tools/prompts/judge.py) deterministically.
 
 Each example's score is a pure function of its instruction (a share `low_share` scores 2, the rest 5), so two
 runs judge alike. `broken` lists the judge calls (1-based, in arrival order) that get an unusable reply (and

@@ -1,0 +1,72 @@
+"""The plan of a run as the faces ask for it: `run --dry-run`, the tool's `dry_run`, and every run of a batch.
+
+`tools/plan/estimate.py` does the arithmetic from plain parameters; this module feeds it a `Context` (its resolved prompt
+profile), a seed's own tasks and examples, and optionally a pilot run to measure the model on
+(`tools/plan/measure.py`). A run that starts writes its plan to `plan.json` in its directory, so its dataset card
+can show planned against actual (tools/dataset/card.py) with the plan the person saw, calibration included.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from explore_instruct.graphs.context import Context
+from explore_instruct.tools.fileio import write_text_atomic
+from explore_instruct.tools.plan.estimate import PLAN_FILE, Measured, Params, Plan, make_plan, render
+from explore_instruct.tools.plan.measure import measure
+from explore_instruct.tools.dataset.runstore import CHECKPOINTS, RUN_META, RunStore
+from explore_instruct.tools.tree.seeds import load_seed
+
+
+def seed_shape(seed: str | None) -> tuple[dict[int, int] | None, dict[int, float] | None]:
+    """A seed's tasks per depth and mean examples per task at each depth (None, None for a domain)."""
+    if not seed:
+        return None, None
+    tree = load_seed(seed)
+    tasks = tree.nodes_per_depth()
+    examples = tree.examples_per_depth()
+    return {int(d): n for d, n in tasks.items()}, {int(d): examples.get(d, 0) / n for d, n in tasks.items() if n}
+
+
+def plan_for(ctx: Context, *, seed: str | None = None, calibrate: str | None = None) -> Plan:
+    """The plan of a run of `ctx` (from `seed` when given); `calibrate`: a run directory to measure the model on."""
+    measured = measure(calibrate) if calibrate else Measured()
+    seeded, seed_examples = seed_shape(seed)
+    return make_plan(Params.of(ctx.public()), seeded=seeded, seed_examples=seed_examples, measured=measured)
+
+
+def plan_text(ctx: Context, plan: Plan, *, domain: str | None = None, seed: str | None = None) -> str:
+    title = repr(domain) if domain else (Path(seed).name if seed else "the run")
+    return render(plan, Params.of(ctx.public()), title)
+
+
+def plan_answer(plan: Plan) -> dict[str, Any]:
+    """The compact plan a tool or an agent gets back: counts and the cost range, nothing per call."""
+    return {
+        "status": "planned",
+        "tasks": [lv.tasks for lv in plan.levels],
+        "calls": {k: round(v) for k, v in plan.calls.items() if v},
+        "total_calls": round(plan.total_calls),
+        "tokens": {k: round(v) for k, v in plan.tokens.items()},
+        "cost_usd": {k: None if v is None else round(v, 4) for k, v in plan.cost_usd.items()},
+        "assumes": plan.notes,
+    }
+
+
+def write_plan(run_dir: str | Path, plan: Plan) -> bool:
+    """Keep the plan beside a run that is about to start (never over one that exists); True if written."""
+    root = Path(run_dir)
+    if (root / RUN_META).exists() or (root / CHECKPOINTS).exists():
+        return False
+    RunStore(root).ensure()  # a directory that cannot be made or written is the run's one-line error
+    write_text_atomic(root / PLAN_FILE, json.dumps(plan.as_dict(), indent=2) + "\n")
+    return True
+
+
+def show_plan(ctx: Context, plan: Plan, *, domain: str | None, seed: str | None, as_json: bool) -> None:
+    """`run --dry-run`: the plan as text, or as JSON with `--json`."""
+    from explore_instruct.agent.cli.console import say
+
+    say(json.dumps(plan.as_dict(), indent=2) if as_json else plan_text(ctx, plan, domain=domain, seed=seed))

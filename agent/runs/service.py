@@ -1,0 +1,276 @@
+"""The bounded run operations every face that acts for someone else shares (tool, chat, MCP, `runs`).
+
+`Runs` starts, resumes, inspects and lists run directories under the operator's output root, always through
+`Limits`, and answers with compact dicts (ids, counts, paths, cost), never the data. A caller who leaves the
+run's size out gets the caller sizes of `agent/runs/sizing.py`, not the batch defaults. Starting a run (`start`)
+and driving it (`drive`) are apart, so `agent/runs/background.py` can answer between the two. The model a run talks to
+is the one `Runs` was given (else one made from the run's parameters), passed to the driver, never stored in
+a `Context`. File-system work happens off the event loop, because the Agent Server (`langgraph dev`) rejects
+blocking calls inside it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from explore_instruct.agent.runs.answers import compact_outcome, compact_status
+from explore_instruct.agent.runs.clients import own_http_client
+from explore_instruct.agent.runs.driver import (
+    ProgressFn,
+    RunOutcome,
+    begin_run,
+    drive,
+    load_stored_run,
+    new_run_dir,
+    resume_run,
+    run_status,
+)
+from explore_instruct.agent.errors import RunFailed, one_line
+from explore_instruct.agent.runs.limits import LimitError, Limits, slug
+from explore_instruct.agent.runs.event_loops import isolated
+from explore_instruct.agent.runs.progress import planned
+from explore_instruct.agent.request import BUDGETS, ExploreRequest
+from explore_instruct.agent.runs.data import EXPORT_DIR, DatasetOut
+from explore_instruct.agent.runs.sizing import caller_defaults
+from explore_instruct.graphs.context import Context
+from explore_instruct.tools.llm.models import make_chat_model
+from explore_instruct.tools.dataset.runstore import CHECKPOINTS, RUN_META, RunDirError, RunStore
+from explore_instruct.tools.tree.seeds import load_seed
+
+__all__ = ["EXPORT_DIR", "Prepared", "Resumable", "Runs", "Started"]
+
+
+@dataclass
+class Prepared:
+    """A validated request with its run directory made: what the driver needs to start it."""
+
+    store: RunStore
+    ctx: Context
+    inputs: dict[str, str]
+    model: Any
+    plan: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Started:
+    """A run whose run.json is written: what `drive` needs to go on with it."""
+
+    store: RunStore
+    thread_id: str
+    ctx: Context
+    payload: Any
+    model: Any
+    plan: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Resumable:
+    """A stored run checked for a resume: its budgets held to the caps, a review's answer by proposal name."""
+
+    store: RunStore
+    model: Any
+    decision: dict[str, Any] | None
+    overrides: dict[str, Any]
+    calls: int = 0  # calls made before this resume
+
+
+@dataclass
+class Runs(DatasetOut):
+    """Bounded run operations under one output root.
+
+    defaults: operator run parameters (any `Context` field, e.g. base_url, similarity) that callers cannot set.
+    chat_model: a model object for the runs (tests, apps embedding a model); never written anywhere.
+    sized: give requests that leave depth/breadth/examples out the caller sizes (`agent/runs/sizing.py`).
+    """
+
+    limits: Limits = field(default_factory=Limits)
+    defaults: dict[str, Any] = field(default_factory=dict)
+    chat_model: Any = None
+    sized: bool = True
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.defaults) - set(Context.__dataclass_fields__))
+        if unknown:
+            raise ValueError(f"run defaults: unknown parameter {unknown[0]!r}")
+
+    # -- start
+
+    def model_for(self, ctx: Context) -> Any:
+        """The model `Runs` was given, else one for the run's parameters (a bad model string or a missing key
+        fails here, before anything is written or touched)."""
+        return self.chat_model if self.chat_model is not None else make_chat_model(ctx.model_spec())
+
+    def prepare(self, req: ExploreRequest, *, review: bool = False) -> Prepared:
+        """Validate everything and create the run directory; blocking, so callers run it in a thread."""
+        seeded: dict[int, int] | None = None
+        inputs: dict[str, str] = {}
+        if req.seed or req.preset:
+            seed_path = req.preset_seed() or self.limits.seed(req.seed or "")
+            tree = load_seed(seed_path)
+            seeded = {int(d): n for d, n in tree.nodes_per_depth().items()}
+            inputs["seed"] = str(Path(seed_path).resolve()) if Path(seed_path).exists() else seed_path
+            name = tree.root.name
+        else:
+            assert req.domain is not None
+            inputs["domain"] = req.domain.strip()
+            name = inputs["domain"]
+        run_dir = self.limits.run_dir(req.output_dir, default_name=f"{slug(name)}-{secrets.token_hex(3)}")
+        sizes = caller_defaults(self.defaults) if self.sized else {}
+        params = {**sizes, **self.defaults, **req.context_params(), "review": review, "run_dir": str(run_dir)}
+        ctx = self.limits.check(Context(**params), seeded)
+        model = self.model_for(ctx)
+        if (run_dir / RUN_META).exists() or (run_dir / CHECKPOINTS).exists():
+            raise RunDirError(f"output_dir: {run_dir.name!r} already holds a run; resume it or pick another name")
+        return Prepared(new_run_dir(ctx), ctx, inputs, model, planned(ctx, seeded))
+
+    async def start(self, req: ExploreRequest, *, review: bool = False) -> Started:
+        """Validate the request, make the run directory and write run.json; nothing is asked of the model yet."""
+        run = await asyncio.to_thread(self.prepare, req, review=review)
+        thread_id = await begin_run(run.store, run.ctx, run.inputs)
+        return Started(run.store, thread_id, run.ctx, run.inputs, run.model, run.plan)
+
+    async def drive(self, run: Started, progress: ProgressFn | None = None) -> dict[str, Any]:
+        """Drive a started run until it ends or pauses; any failure leaves it resumable and says so in one line."""
+        model, http = own_http_client(run.model)
+        try:
+            outcome = await isolated(
+                lambda: drive(run.store, run.thread_id, run.ctx, run.payload, progress, None, model=model), http
+            )
+        except Exception as e:
+            raise RunFailed(f"run {run.store.root.name} stopped: {one_line(e)} (resume it once fixed)") from e
+        return await self._compact(outcome)
+
+    async def explore(
+        self, req: ExploreRequest, *, review: bool = False, progress: ProgressFn | None = None
+    ) -> dict[str, Any]:
+        """Start a run and drive it until it ends or pauses (`req.plan`: only plan it); file work stays off the
+        event loop."""
+        if req.plan:
+            return await asyncio.to_thread(self.plan, req)
+        return await self.drive(await self.start(req, review=review), progress)
+
+    def plan(self, req: ExploreRequest) -> dict[str, Any]:
+        """What the request would cost, under the same caps, without a model, a key or a run directory."""
+        from explore_instruct.agent.runs.plan import plan_answer, plan_for
+
+        seed = req.preset_seed() or (self.limits.seed(req.seed) if req.seed else None)
+        seeded = {int(d): n for d, n in load_seed(seed).nodes_per_depth().items()} if seed else None
+        sizes = caller_defaults(self.defaults) if self.sized else {}
+        ctx = self.limits.check(Context(**{**sizes, **self.defaults, **req.context_params()}), seeded)
+        return plan_answer(plan_for(ctx, seed=seed))
+
+    # -- resume, review
+
+    def _load(self, run: str, overrides: dict[str, Any]) -> tuple[RunStore, Any]:
+        """The stored run under the root, its budgets held to the caps (a run started without caps gets them)."""
+        run_dir = self.limits.existing_run(run)
+        stored = load_stored_run(str(run_dir)).ctx
+        for name in BUDGETS:
+            cap = getattr(self.limits, name)
+            if name in overrides:
+                if overrides[name] > cap:
+                    raise LimitError(f"{name}: {overrides[name]} is above the cap {cap}")
+            elif getattr(stored, name) is None or getattr(stored, name) > cap:
+                overrides[name] = cap
+        store, _, ctx = load_stored_run(str(run_dir), **overrides)
+        return store, self.model_for(ctx)
+
+    async def resumable(
+        self,
+        run: str,
+        *,
+        reject: list[int] | None = None,
+        rename: dict[int, str] | None = None,
+        **budgets: Any,
+    ) -> Resumable:
+        """Check a resume before it runs: budgets within the caps, proposal numbers that exist."""
+        overrides = {k: v for k, v in budgets.items() if v is not None}
+        bad = set(overrides) - set(BUDGETS)
+        if bad:
+            raise LimitError(f"resume: unknown parameter {sorted(bad)[0]!r}")
+        store, model = await asyncio.to_thread(self._load, run, overrides)
+        info = await run_status(str(store.root))
+        pending = [i for i in info.get("interrupt", []) if isinstance(i, dict)]
+        decision: dict[str, Any] | None = None
+        if pending and pending[0].get("kind") == "review_subtasks":
+            proposals = pending[0].get("proposals", [])
+            asked = [*(reject or []), *(rename or {})]
+            bad_n = [n for n in asked if not 1 <= n <= len(proposals)]
+            if bad_n:
+                raise LimitError(f"reject: no proposal {bad_n[0]} (there are {len(proposals)})")
+            names = {n: str(new).strip() for n, new in (rename or {}).items()}
+            if any(not new or "\n" in new or len(new) > 200 for new in names.values()):
+                raise LimitError("rename: give each proposal a new name of one line (at most 200 characters)")
+            decision = {
+                "reject": [proposals[n - 1]["name"] for n in sorted(set(reject or []))],
+                "rename": {proposals[n - 1]["name"]: new for n, new in names.items()},
+            }
+        elif reject or rename:
+            raise LimitError("reject: this run is not waiting for a review")
+        return Resumable(store, model, decision, overrides, int(info.get("stats", {}).get("calls", 0)))
+
+    async def drive_resume(self, run: Resumable, progress: ProgressFn | None = None) -> dict[str, Any]:
+        model, http = own_http_client(run.model)
+
+        def go() -> Awaitable[RunOutcome]:
+            return resume_run(
+                str(run.store.root), progress=progress, chat_model=model, decision=run.decision, **run.overrides
+            )
+
+        try:
+            outcome = await isolated(go, http)
+        except Exception as e:
+            raise RunFailed(f"run {run.store.root.name} stopped: {one_line(e)} (resume it once fixed)") from e
+        return await self._compact(outcome)
+
+    async def resume(
+        self,
+        run: str,
+        *,
+        reject: list[int] | None = None,
+        progress: ProgressFn | None = None,
+        **budgets: Any,
+    ) -> dict[str, Any]:
+        """Continue a stopped run; at a review pause, `reject` names proposals by number (none: accept all)."""
+        return await self.drive_resume(await self.resumable(run, reject=reject, **budgets), progress)
+
+    async def _compact(self, outcome: RunOutcome) -> dict[str, Any]:
+        status = None if outcome.status == "done" else compact_status(await run_status(outcome.run_dir))
+        return compact_outcome(outcome, status)
+
+    # -- look
+
+    async def status(self, run: str) -> dict[str, Any]:
+        run_dir = await asyncio.to_thread(self.limits.existing_run, run)
+        info = compact_status(await run_status(str(run_dir)))
+        if info["status"] == "done":  # the finished run's summary; resuming a finished run only reads it
+            return compact_outcome(await resume_run(str(run_dir)))
+        return info
+
+    def run_dirs(self, limit: int) -> list[Path]:
+        """The newest run directories under the root (blocking: a listing, no checkpoint read)."""
+        root = self.limits.root
+        if not root.is_dir():
+            return []
+        dirs = [p for p in root.iterdir() if p.is_dir() and (p / RUN_META).is_file()]
+        dirs.sort(key=lambda p: (p / RUN_META).stat().st_mtime, reverse=True)
+        return dirs[:limit]
+
+    async def list_runs(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The newest runs under the root with status and counts; unreadable ones say why in one line."""
+        rows = []
+        for run_dir in await asyncio.to_thread(self.run_dirs, limit):
+            try:
+                meta = await asyncio.to_thread(RunStore(run_dir).read_meta)
+                row = await self.status(str(run_dir))
+                source = meta.get("input", {})
+                row["domain"] = source.get("domain") or Path(str(source.get("seed", ""))).name
+            except Exception as e:  # one broken run must not hide the others
+                row = {"run_id": run_dir.name, "run_dir": str(run_dir), "status": "unreadable", "error": one_line(e)}
+            rows.append(row)
+        return rows

@@ -1,0 +1,197 @@
+"""A browser chat for the people who review the tree (`explore-instruct web`): Gradio Blocks on the chat graph.
+
+A teacher or a lawyer will not use a terminal or Studio, so this page gives them the chat (`agent/chat/graph.py`, the
+same graph Studio serves: `/explore` or plain words, replies as messages) next to a run panel: live progress,
+the task tree as a sunburst that grows as the run goes, the proposals of a review with buttons (approve all,
+reject the ticked ones, rename one) and a download of the dataset. The buttons send the chat commands they
+stand for (`/approve run=...`), so the conversation shows every decision. Runs go on in the background and
+the panel polls them, so a second tab (or another face on the same root) sees the same runs.
+
+The operator's caps and output root hold as everywhere (`Limits` from the environment, `--root`). The page
+binds 127.0.0.1 unless told otherwise, sends no analytics, makes no share link and loads nothing from a CDN:
+the theme uses the system's fonts, so it works with the network closed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+import warnings
+from typing import Any
+
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # read when gradio is imported: never phone home
+warnings.filterwarnings("ignore", category=DeprecationWarning, module="gradio")  # Starlette renames, per request
+
+import gradio as gr  # noqa: E402
+from langchain_core.messages import AIMessage  # noqa: E402
+from langgraph.checkpoint.memory import InMemorySaver  # noqa: E402
+
+from explore_instruct.agent.chat.context import ChatContext  # noqa: E402
+from explore_instruct.agent.chat.graph import builder  # noqa: E402
+from explore_instruct.agent.errors import one_line  # noqa: E402
+from explore_instruct.agent.web.panel import FORMATS, Panel, numbers_of  # noqa: E402
+
+TITLE = "explore-instruct"
+INTRO = (
+    "Build instruction-tuning data for a domain. Type `/explore <domain>` (e.g. `/explore rewriting legal "
+    "contracts in plain English depth=1 breadth=3`), review the proposed subtasks on the right, and download "
+    "the dataset when the run is done. `/help` lists every command."
+)
+SYSTEM_FONTS = ["ui-sans-serif", "system-ui", "sans-serif"]
+
+
+def theme() -> Any:
+    """The default look with the system's fonts (the stock theme imports Google Fonts)."""
+    return gr.themes.Default(font=SYSTEM_FONTS, font_mono=["ui-monospace", "monospace"])
+
+
+class Web:
+    """One app: one chat graph (a conversation thread per browser session) and one run panel for all tabs."""
+
+    def __init__(self, ctx: ChatContext) -> None:
+        self.ctx = ctx
+        self.graph = builder.compile(checkpointer=InMemorySaver())
+        self.panel = Panel(ctx.background())
+
+    async def talk(self, thread: str, text: str) -> tuple[str, str | None]:
+        """The chat graph's reply to `text` and the run it is about; failures are replies, never tracebacks."""
+        try:
+            config: Any = {"configurable": {"thread_id": thread}}
+            said: Any = {"messages": [("user", text)]}
+            state = await self.graph.ainvoke(said, config, context=self.ctx)
+            reply = state["messages"][-1]
+            content = reply.content if isinstance(reply, AIMessage) else ""
+            return str(content), state.get("last_run")
+        except Exception as e:
+            return f"Error: {one_line(e)}", None
+
+    # ---- handlers (Gradio passes component values in, takes updates out)
+
+    async def say(self, text: str, history: list[Any], thread: str, run: str | None) -> tuple[Any, ...]:
+        text = (text or "").strip()
+        if not text:
+            return history, "", gr.skip()
+        reply, last = await self.talk(thread, text)
+        history = [*history, {"role": "user", "content": text}, {"role": "assistant", "content": reply}]
+        return history, "", gr.Dropdown(choices=self.panel.run_ids(), value=last or run)
+
+    async def approve(self, history: list[Any], thread: str, run: str | None) -> tuple[Any, ...]:
+        return await self.say(f"/approve run={run}" if run else "/approve", history, thread, run)
+
+    async def reject(self, ticked: list[str], history: list[Any], thread: str, run: str | None) -> tuple[Any, ...]:
+        numbers = numbers_of(ticked or [])
+        if not numbers:
+            note = {"role": "assistant", "content": "Tick the proposals to reject first (or approve them all)."}
+            return [*history, note], "", gr.skip()
+        return await self.say(f"/reject {','.join(map(str, numbers))} run={run}", history, thread, run)
+
+    async def rename(self, which: str | None, name: str, history: list[Any], thread: str, run: str | None) -> Any:
+        numbers = numbers_of([which] if which else [])
+        if not numbers or not (name or "").strip():
+            note = {"role": "assistant", "content": "Pick a proposal and type its new name first."}
+            return [*history, note], "", gr.skip(), gr.skip()
+        said = await self.say(f"/rename {numbers[0]} {name.strip()} run={run}", history, thread, run)
+        return (*said, "")
+
+    async def export(self, run: str | None, fmt: str, history: list[Any]) -> tuple[Any, ...]:
+        if not run:
+            note = {"role": "assistant", "content": "Choose a run first."}
+            return gr.skip(), [*history, note]
+        try:
+            files = await self.panel.export(run, fmt)
+        except Exception as e:
+            return gr.skip(), [*history, {"role": "assistant", "content": f"Error: {one_line(e)}"}]
+        note = {"role": "assistant", "content": f"Exported `{run}` as {fmt}: download it on the right."}
+        return files, [*history, note]
+
+    async def tick(self, run: str | None, shown: list[str], runs_shown: list[str]) -> tuple[Any, ...]:
+        """Every second: progress, the sunburst, the proposals (only when they change, so ticks stay put)."""
+        text, picture, labels, error = await self.panel.refresh(run)
+        ids = self.panel.run_ids()
+        proposals = gr.skip() if labels == shown else gr.CheckboxGroup(choices=labels, value=[])
+        which = gr.skip() if labels == shown else gr.Dropdown(choices=labels, value=None)
+        return (
+            text + (f"\n\n{error}" if error else ""),
+            picture if picture is not None else gr.skip(),
+            proposals,
+            which,
+            gr.Column(visible=bool(labels)),
+            labels,
+            gr.skip() if ids == runs_shown else gr.Dropdown(choices=ids, value=run if run in ids else None),
+            ids,
+        )
+
+    def opened(self) -> tuple[Any, ...]:
+        ids = self.panel.run_ids()
+        return str(uuid.uuid4()), gr.Dropdown(choices=ids, value=ids[0] if ids else None), ids
+
+    # ---- the page
+
+    def blocks(self) -> gr.Blocks:
+        with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
+            thread, shown, runs_shown = gr.State(""), gr.State([]), gr.State([])
+            gr.Markdown(f"## {TITLE}\n{INTRO}")
+            with gr.Row():
+                with gr.Column(scale=3):
+                    chat = gr.Chatbot(
+                        label="Chat", height=560, elem_id="chat", feedback_options=None, buttons=["copy", "copy_all"]
+                    )
+                    with gr.Row():
+                        box = gr.Textbox(show_label=False, placeholder="/explore <domain>", scale=5, elem_id="say")
+                        send = gr.Button("Send", variant="primary", scale=1, elem_id="send")
+                with gr.Column(scale=2):
+                    run = gr.Dropdown(label="Run", choices=[], elem_id="run")
+                    progress = gr.Markdown(elem_id="progress")
+                    picture = gr.Image(
+                        label="Task tree",
+                        type="filepath",
+                        interactive=False,
+                        elem_id="tree",
+                        buttons=["download", "fullscreen"],
+                    )
+                    with gr.Column(visible=False) as review:
+                        proposals = gr.CheckboxGroup(label="Proposed subtasks: tick to reject", elem_id="proposals")
+                        with gr.Row():
+                            approve = gr.Button("Approve all", variant="primary", elem_id="approve")
+                            reject = gr.Button("Reject ticked", variant="stop", elem_id="reject")
+                        which = gr.Dropdown(label="Rename proposal", choices=[], elem_id="which")
+                        new_name = gr.Textbox(label="New name", elem_id="new-name")
+                        rename = gr.Button("Rename", elem_id="rename")
+                    with gr.Row():
+                        fmt = gr.Dropdown(list(FORMATS), value="jsonl", label="Format", elem_id="format")
+                        export = gr.Button("Export dataset", elem_id="export")
+                    files = gr.File(label="Download", interactive=False, elem_id="download")
+            talk_out = [chat, box, run]
+            box.submit(self.say, [box, chat, thread, run], talk_out)
+            send.click(self.say, [box, chat, thread, run], talk_out)
+            approve.click(self.approve, [chat, thread, run], talk_out)
+            reject.click(self.reject, [proposals, chat, thread, run], talk_out)
+            rename.click(self.rename, [which, new_name, chat, thread, run], [*talk_out, new_name])
+            export.click(self.export, [run, fmt, chat], [files, chat])
+            timer = gr.Timer(1.0)
+            tick_out = [progress, picture, proposals, which, review, shown, run, runs_shown]
+            timer.tick(self.tick, [run, shown, runs_shown], tick_out, show_progress="hidden")
+            run.change(self.tick, [run, gr.State(None), runs_shown], tick_out, show_progress="hidden")
+            app.load(self.opened, None, [thread, run, runs_shown])
+        return app
+
+
+def serve(ctx: ChatContext, host: str = "127.0.0.1", port: int = 7860) -> None:
+    """Serve the page until interrupted; files it offers come only from the output root and its pictures."""
+    web = Web(ctx)
+    app = web.blocks()
+    app.queue(default_concurrency_limit=16)
+    root = web.panel.background.runs.limits.root
+    print(f"explore-instruct web on http://{host}:{port}/ (runs under {root})", file=sys.stderr, flush=True)
+    app.launch(
+        server_name=host,
+        server_port=port,
+        share=False,
+        quiet=True,
+        ssr_mode=False,
+        mcp_server=False,
+        theme=theme(),
+        allowed_paths=[str(root), str(web.panel.pictures)],
+        footer_links=[],
+    )

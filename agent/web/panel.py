@@ -1,0 +1,113 @@
+"""What the web UI's run panel shows, apart from Gradio: a run's progress as text, its proposals, its tree as a
+sunburst PNG (the one `stats --plots` draws), and the export a person downloads.
+
+Everything reads the run directories and the background registry through `Background`, so every browser tab
+(and every other face on the same root) sees the same runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from explore_instruct.agent.errors import one_line
+from explore_instruct.agent.runs.background import Background
+from explore_instruct.tools.dataset.runstore import TREE_DIR
+
+FORMATS = ("jsonl", "alpaca", "sharegpt", "messages", "hf")
+
+
+def _money(cost: Any) -> str:
+    return "unknown" if cost is None else f"${cost:.4f}"
+
+
+def progress_text(info: dict[str, Any]) -> str:
+    """A run's status as a few Markdown lines: what it is doing, how far it got, what comes next."""
+    rid, status = info.get("run_id"), info.get("status")
+    lines = [f"**{rid}**: {status}" + (f" ({info['phase']})" if info.get("phase") not in (None, status) else "")]
+    lines.append(
+        f"{info.get('tasks', 0)} tasks · {info.get('examples', 0)} examples · {info.get('calls', 0)} calls · "
+        f"{info.get('tokens', 0):,} tokens · cost {_money(info.get('cost_usd'))}"
+    )
+    plan = info.get("planned") or {}
+    if status == "running":
+        live = info.get("live") or {}
+        eta = info.get("eta_s")
+        lines.append(
+            f"live: {live.get('calls', 0)} of ~{plan.get('calls', '?')} calls, "
+            f"{live.get('subtasks_proposed', 0)} subtasks proposed; elapsed {info.get('elapsed_s', 0)} s"
+            + (f", ETA {eta} s" if eta is not None else "")
+        )
+    if status == "review":
+        lines.append("Review the proposed subtasks below: approve them, reject some, or rename one.")
+    if info.get("error"):
+        lines.append(f"error: {info['error']}")
+    if info.get("stopped_by"):
+        lines.append(f"stopped by: {info['stopped_by']}")
+    if info.get("next_step") and status != "running":
+        lines.append(f"next: {info['next_step']}")
+    return "\n\n".join(lines)
+
+
+def proposal_labels(info: dict[str, Any]) -> list[str]:
+    """`1. Name (under Parent)` for each proposal waiting for a review."""
+    return [f"{p['n']}. {p['name']} (under {p.get('under')})" for p in info.get("proposals") or []]
+
+
+def numbers_of(labels: list[str]) -> list[int]:
+    return sorted(int(label.split(".", 1)[0]) for label in labels if label.split(".", 1)[0].isdigit())
+
+
+@dataclass
+class Panel:
+    """The run panel's reads, shared by every browser tab; sunbursts are drawn only when the tree changed."""
+
+    background: Background
+    pictures: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="explore-instruct-web-")))
+    _drawn: dict[str, tuple[float, Path]] = field(default_factory=dict)
+
+    def run_ids(self, limit: int = 50) -> list[str]:
+        return [p.name for p in self.background.runs.run_dirs(limit)]
+
+    async def status(self, run: str) -> dict[str, Any]:
+        return await self.background.status(run)
+
+    def sunburst(self, run: str) -> Path | None:
+        """The run's tree as a PNG, redrawn when its snapshot changes; None before the first snapshot."""
+        from explore_instruct.tools.dataset.plots import plot_tree
+        from explore_instruct.tools.tree.seeds import META_FILENAME, load_ei_dir
+
+        run_dir = self.background.runs.limits.existing_run(run)
+        meta = run_dir / TREE_DIR / META_FILENAME
+        if not meta.is_file():
+            return None
+        stamp = meta.stat().st_mtime
+        drawn = self._drawn.get(run)
+        if drawn is not None and drawn[0] == stamp:
+            return drawn[1]
+        path = self.pictures / f"{run_dir.name}-{int(stamp * 1000)}.png"
+        try:
+            plot_tree(load_ei_dir(run_dir / TREE_DIR), path)
+        except Exception:  # a snapshot being rewritten, or matplotlib missing: keep the last picture
+            return drawn[1] if drawn is not None else None
+        self._drawn[run] = (stamp, path)
+        return path
+
+    async def export(self, run: str, fmt: str) -> list[str]:
+        """The run's examples as a training file (all of them), for the browser to download."""
+        result = await self.background.runs.export(run, fmt)
+        return [str(f) for f in result["files"]]
+
+    async def refresh(self, run: str | None) -> tuple[str, Path | None, list[str], str]:
+        """Progress text, sunburst, proposals and an error line (empty when none) for the chosen run."""
+        if not run:
+            return "No run chosen yet. Start one with `/explore <domain>` in the chat.", None, [], ""
+        try:
+            info = await self.status(run)
+            picture = await asyncio.to_thread(self.sunburst, run)
+        except Exception as e:
+            return f"**{run}**: cannot read it", None, [], f"Error: {one_line(e)}"
+        return progress_text(info), picture, proposal_labels(info) if info.get("status") == "review" else [], ""

@@ -1,0 +1,174 @@
+"""MCP over streamable HTTP: `explore-instruct mcp --http` as a subprocess on a free port, driven by
+langchain-mcp-adapters' streamable-HTTP client; the bearer token; and seed probes that must all look alike.
+
+Runs go to the local OpenAI-compatible server with a per-request delay, so a run clearly outlasts the answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from support.openai_server import ScriptedOpenAIServer
+from support.scripted import Script
+
+DOMAIN = "Email writing for work"
+EXE = str(Path(sys.executable).parent / "explore-instruct")
+TOKEN = "test-token-must-never-be-printed"
+TINY: dict[str, Any] = {"domain": DOMAIN, "depth": 1, "breadth": [2], "examples": [2]}
+KEYS = ("status", "tasks", "examples", "calls", "tasks_per_depth", "examples_per_depth")
+
+
+@dataclass
+class Served:
+    url: str
+    root: Path
+    outside: Path
+    log: Path
+
+
+@pytest.fixture(scope="module")
+def llm() -> Iterator[ScriptedOpenAIServer]:
+    with ScriptedOpenAIServer(responder=Script(delay=0.5).responder) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def served(llm: ScriptedOpenAIServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    base = tmp_path_factory.mktemp("mcp-http")
+    root, outside, log = base / "root", base / "outside", base / "server.log"
+    (root / "seeds").mkdir(parents=True)
+    outside.mkdir()
+    (outside / "creds.json").write_text('{"token": "secret"}')
+    (root / "seeds" / "link.json").symlink_to(outside / "creds.json")
+    (root / "seeds" / "bad.yaml").write_text("reason: no name here\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EXPLORE_INSTRUCT_")}
+    env |= {
+        "NO_PROXY": "127.0.0.1,localhost",
+        "EXPLORE_INSTRUCT_MCP_TOKEN": TOKEN,
+        "EXPLORE_INSTRUCT_SIMILARITY": "exact",
+        "OPENAI_API_KEY": "sk-dummy",
+    }
+    cmd = [EXE, "mcp", "--http", "--port", "0", "--root", str(root), "--model", "openai:scripted"]
+    with log.open("w") as sink:
+        proc = subprocess.Popen([*cmd, "--base-url", llm.base_url], env=env, stdout=sink, stderr=subprocess.STDOUT)
+        try:
+            url = wait_for_url(proc, log)
+            yield Served(url, root, outside, log)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+
+
+def wait_for_url(proc: subprocess.Popen[bytes], log: Path, timeout: float = 60.0) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = re.search(r"on (http://127\.0\.0\.1:\d+/mcp)", log.read_text())
+        if found:
+            return found.group(1)
+        if proc.poll() is not None:
+            raise AssertionError(f"the server exited: {log.read_text()[-2000:]}")
+        time.sleep(0.1)
+    raise AssertionError("the server did not start")
+
+
+def client(url: str, token: str | None = TOKEN) -> Any:
+    from langchain_mcp_adapters.client import MultiServerMCPClient
+
+    headers = {"Authorization": f"Bearer {token}"} if token else None
+    return MultiServerMCPClient({"x": {"url": url, "transport": "streamable_http", "headers": headers}})
+
+
+async def call(tools: dict[str, Any], name: str, args: dict[str, Any]) -> Any:
+    """A tool's answer as the dict the server sent, or its one-line error as text."""
+    out = await tools[name].ainvoke(args)
+    text = out[0]["text"] if isinstance(out, list) else str(out)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def test_every_request_must_carry_the_token(served: Served) -> None:
+    hello = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}}
+    headers = {"Accept": "application/json, text/event-stream"}
+    for auth in (None, "Bearer wrong", f"Basic {TOKEN}", "Bearer"):
+        sent = headers | ({"Authorization": auth} if auth else {})
+        r = httpx.post(served.url, json=hello, headers=sent, timeout=10)
+        assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Bearer"), (auth, r.text)
+    assert TOKEN not in served.log.read_text()
+
+
+async def test_explore_answers_at_once_over_http_and_status_follows_it(served: Served) -> None:
+    tools = {t.name: t for t in await client(served.url).get_tools()}
+    assert set(tools) == {"explore", "status", "cancel", "list_runs", "resume", "export", "stats"}
+    began = time.monotonic()
+    answer = await call(tools, "explore", {**TINY, "output_dir": "bg"})
+    answered = time.monotonic() - began
+    assert answer["status"] == "running" and answered < 5, (answered, answer)
+    while (final := await call(tools, "status", {"run": "bg"}))["status"] == "running":
+        assert final["phase"] in {"starting", "exploring", "enriching"}
+        await asyncio.sleep(0.2)
+    took = time.monotonic() - began
+    blocked = await call(tools, "explore", {**TINY, "output_dir": "fg", "wait": True})
+    assert final["status"] == "done" and took > 1.0 and answered < took
+    assert {k: final[k] for k in KEYS} == {k: blocked[k] for k in KEYS}
+    print(f"\nhttp: explore answered in {answered:.2f} s, the run took {took:.1f} s, examples {final['examples']}")
+
+    waited = await call(tools, "status", {"run": "bg", "wait_s": 1})
+    assert waited["status"] == "done"
+    assert await call(tools, "status", {"run": "nope"}) == (
+        "Error executing tool status: run: no run 'nope' under the output root"
+    )
+    refused = await call(tools, "explore", {**TINY, "depht": 3})
+    assert refused == "Error executing tool explore: unknown argument 'depht'"
+
+
+async def test_seed_probes_over_http_cannot_tell_files_apart(served: Served) -> None:
+    """Existing and missing files outside the root, a symlink out, `..`, a missing seed: one answer each."""
+    tools = {t.name: t for t in await client(served.url).get_tools()}
+    probes = [
+        str(served.outside / "creds.json"),
+        str(served.outside / "missing.json"),
+        "../../outside/creds.json",
+        "link.json",
+        "missing.yaml",
+        "/etc/passwd",
+    ]
+    before = sorted(served.root.iterdir())
+    answers = set()
+    for probe in probes:
+        answer = await call(tools, "explore", {"seed": probe, "depth": 0})
+        assert isinstance(answer, str), answer
+        answers.add(answer.replace(repr(probe), "<seed>"))
+    assert answers == {"Error executing tool explore: seed: <seed> is not a seed file under the seed root"}
+    inside = await call(tools, "explore", {"seed": "bad.yaml", "depth": 0})  # a file in the root may say more
+    assert isinstance(inside, str) and "name" in inside and "not a seed file" not in inside, inside
+    assert sorted(served.root.iterdir()) == before  # nothing was started
+
+
+def test_a_port_in_use_is_a_one_line_error(tmp_path: Path) -> None:
+    import socket
+
+    from typer.testing import CliRunner
+
+    from explore_instruct.agent.cli.main import app
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        r = CliRunner().invoke(app, ["mcp", "--http", "--port", str(port), "--root", str(tmp_path)])
+    assert r.exit_code == 2, r.output
+    assert r.output.strip().startswith(f"error: --host 127.0.0.1 --port {port}: cannot listen there"), r.output

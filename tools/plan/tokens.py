@@ -1,0 +1,117 @@
+"""Prompt and reply sizes for the plan (tools/plan/estimate.py): the real prompt builders filled with text of
+representative lengths, counted at ~4 characters a token."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from explore_instruct.tools.prompts.compact import decompose_messages, generate_messages
+from explore_instruct.tools.prompts.full import SYSTEM, Flavour, decompose_prompt, generate_prompt
+from explore_instruct.tools.prompts.judge import JUDGE_SYSTEM, SOLVE_SYSTEM, judge_prompt, solve_prompt
+from explore_instruct.tools.tree.model import Example
+
+if TYPE_CHECKING:
+    from explore_instruct.tools.plan.estimate import Measured, Params
+
+CHARS_PER_TOKEN = 4.0
+# Mean characters of an example's instruction, input and output, per flavour, as real models write them
+# (under the prompts' "under about 200 words" rule); a measured run replaces them.
+EXAMPLE_CHARS: dict[Flavour, tuple[int, int, int]] = {
+    Flavour.GENERIC: (110, 160, 650),
+    Flavour.REWRITING: (90, 420, 430),
+    Flavour.BRAINSTORMING: (100, 60, 750),
+    Flavour.MATH: (180, 40, 600),
+}
+
+
+def _text(n: int, word: str = "plan") -> str:
+    """Filler of `n` characters: only its length counts at ~4 characters a token."""
+    return ((word + " ") * (n // (len(word) + 1) + 1))[:n]
+
+
+class Shape:
+    """Representative inputs of the prompt builders, from a context and what was measured."""
+
+    def __init__(self, ctx: Params, m: Measured) -> None:
+        self.ctx, self.m = ctx, m
+        instr, inp, out = m.example_chars or EXAMPLE_CHARS[ctx.flavour]
+        self.example = Example(instruction=_text(instr), input=_text(inp), output=_text(out))
+
+    def name(self) -> str:
+        return _text(self.m.name_chars, "task")
+
+    def reason(self) -> str:
+        return _text(self.m.reason_chars, "why")
+
+    def examples(self, n: int) -> list[Example]:
+        return [self.example] * n
+
+    def ex_json(self, n: int) -> list[dict[str, str]]:
+        return [self.example.model_dump()] * n
+
+
+def _tokens(*parts: str) -> float:
+    return len("\n".join(parts)) / CHARS_PER_TOKEN
+
+
+def _messages(system: str, shots: list[tuple[str, str]], prompt: str) -> float:
+    return _tokens(system, *(t for pair in shots for t in pair), prompt)
+
+
+def decompose_tokens(s: Shape, depth: int, existing: int, k: int, peers: int, demos: int) -> tuple[float, float]:
+    """(prompt, completion) tokens of one decomposition call."""
+    ctx = s.ctx
+    if ctx.profile == "compact":
+        system, shots, prompt = decompose_messages(
+            s.name(), s.name() if depth else None, [s.name()] * existing, k, s.examples(demos)
+        )
+        reply = {"subtasks": [{"name": s.name(), "reason": s.reason()}] * k}
+        return _messages(system, shots, prompt), _tokens(json.dumps(reply))
+    prompt = decompose_prompt(
+        target=s.name(),
+        target_reason=s.reason() if depth else "",
+        existing_children=[s.name()] * existing,
+        peers=[s.name()] * peers,
+        demonstrations=s.examples(demos),
+        k=k,
+        examples_per_subtask=ctx.examples_per_subtask,
+        max_children=ctx.max_children,
+        flavour=ctx.flavour,
+    )
+    sub = {"name": s.name(), "reason": s.reason(), "examples": s.ex_json(ctx.examples_per_subtask)}
+    return _messages(SYSTEM, [], prompt), _tokens(json.dumps({"subtasks": [sub] * k}))
+
+
+def generate_tokens(s: Shape, depth: int, n: int, siblings: int, demos: int) -> tuple[float, float]:
+    """(prompt, completion) tokens of one enrich call asking for `n` examples."""
+    ctx = s.ctx
+    parent = s.name() if depth else None
+    if ctx.profile == "compact":
+        system, shots, prompt = generate_messages(s.name(), parent, s.examples(demos), n, ctx.flavour)
+        pt = _messages(system, shots, prompt)
+    else:
+        prompt = generate_prompt(
+            task=s.name(),
+            task_reason=s.reason() if depth else "",
+            parent=parent,
+            siblings=[s.name()] * siblings,
+            demonstrations=s.examples(demos),
+            n=n,
+            flavour=ctx.flavour,
+        )
+        pt = _messages(SYSTEM, [], prompt)
+    return pt, _tokens(json.dumps({"examples": s.ex_json(n)}))
+
+
+def judge_tokens(s: Shape, n: int) -> tuple[float, float]:
+    """(prompt, completion) tokens of one judge call over `n` examples."""
+    pt = _messages(JUDGE_SYSTEM, [], judge_prompt(s.name(), s.examples(n), s.ctx.flavour))
+    verdict = {"id": 1, "score": 4, "reason": _text(90)}
+    return pt, _tokens(json.dumps({"verdicts": [verdict] * n}))
+
+
+def solve_tokens(s: Shape, n: int) -> tuple[float, float]:
+    """(prompt, completion) tokens of math's re-solve call over `n` problems."""
+    pt = _messages(SOLVE_SYSTEM, [], solve_prompt(s.examples(n)))
+    return pt, _tokens(json.dumps({"solutions": [{"id": 1, "solution": _text(300), "answer": "42"}] * n}))

@@ -1,0 +1,154 @@
+"""Degeneracy filters: cheap checks, no LLM, for the failures small and sampled models produce.
+
+Modelled on the repetition filters of Gopher (Rae et al. 2021, table A1) as datatrove implements them, scaled
+to examples of a few sentences; written here because datatrove 0.10 requires huggingface-hub >= 1.6 while the
+embedding stack (transformers 4.x) needs < 1.0. Each check has its own rule name (it is what dropped.jsonl
+records) and its own threshold (a `Context` field):
+- `repeated_lines`: share of sentences/lines that repeat an earlier one ("so it must be very easy for you, so it
+  must be very easy for you, ...");
+- `repeated_ngrams`: share of characters covered by the commonest 2/3/4-gram of a longer text, said 3+ times;
+- `repeated_substring`: the longest substring that occurs twice, as a share of the text;
+- `output_copies_instruction` / `output_copies_input`: the output restates the instruction or the input;
+- `cut_off_output`: the output stops mid-sentence where the completion hit its length limit;
+- `meta_input`: an input that only talks about the task ("The instructions.", "Your text here").
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from explore_instruct.tools.tree.model import Example
+
+# Gopher's n-gram shares are for documents; in a text of a few sentences a phrase said twice ("virtual reality",
+# "the way ... the way") is style, not a loop. So only texts of 30 words or more, and a phrase said 3 times.
+MIN_WORDS_FOR_NGRAMS = 30
+MIN_NGRAM_REPEATS = 3
+# Likewise a short list repeats its labels ("Paragraph 2, Paragraph 1, Paragraph 3."): a loop is a long stretch.
+MIN_CHARS_FOR_REPEAT, MIN_REPEAT_CHARS = 80, 25
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+|,\s+")
+_WORD = re.compile(r"\w+(?:['’-]\w+)*")
+_TERMINAL = re.compile(r"""[.!?…"'”’)\]}`$*]\s*$""")
+_META_INPUT = re.compile(
+    r"^\s*(?:(?:the|your|this|an?|my|input|insert|enter|paste|provide|see|given)\s+)*"
+    r"(?:input|text|instructions?|sentences?|paragraphs?|passages?|emails?|messages?|examples?|questions?|tasks?|"
+    r"content|document|data|details|information|here|above|below|following)"
+    r"(?:\s+(?:here|above|below|goes here|to (?:rewrite|use|edit))?)?\s*[.:!]?\s*$",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Above these shares an example is dropped; the defaults follow Gopher where it has one."""
+
+    repeated_lines: float = 0.3
+    top_ngram: float = 0.2  # for 2-grams; 3- and 4-grams use 0.18 and 0.16 of it, as Gopher
+    repeated_substring: float = 0.3
+    copy_overlap: float = 0.85  # ROUGE-L F of output against instruction or input
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def repeated_line_share(text: str) -> float:
+    """Share of sentences (or lines, or comma-separated clauses) that are a repeat of an earlier one."""
+    parts = [" ".join(_words(p)) for p in _SENTENCE.split(text)]
+    parts = [p for p in parts if p]
+    if len(parts) < 2:
+        return 0.0
+    seen: set[str] = set()
+    repeats = 0
+    for p in parts:
+        repeats += p in seen
+        seen.add(p)
+    return repeats / len(parts)
+
+
+def top_ngram_share(text: str, n: int) -> float:
+    """Characters covered by the commonest n-gram (only when it occurs more than once) over all characters."""
+    words = _words(text)
+    if len(words) < max(n + 1, MIN_WORDS_FOR_NGRAMS):
+        return 0.0
+    grams = Counter(" ".join(words[i : i + n]) for i in range(len(words) - n + 1))
+    gram, count = grams.most_common(1)[0]
+    if count < MIN_NGRAM_REPEATS:
+        return 0.0
+    return len(gram) * count / max(1, len(" ".join(words)))
+
+
+def longest_repeat_share(text: str, above: float = 0.0) -> float:
+    """Length of the longest substring that occurs at least twice (non-overlapping), over the text's length.
+
+    0.0 when no repeat is longer than `above` of the text: one scan tells, where the bisection takes eight,
+    and most texts have none (the bisection was two thirds of the degeneracy checks' CPU).
+    """
+    s = " ".join(text.lower().split())
+    if len(s) < MIN_CHARS_FOR_REPEAT:
+        return 0.0
+
+    def repeats(length: int) -> bool:
+        first: dict[str, int] = {}
+        for i in range(len(s) - length + 1):
+            piece = s[i : i + length]
+            j = first.setdefault(piece, i)
+            if i - j >= length:
+                return True
+        return False
+
+    low, high = max(MIN_REPEAT_CHARS, int(above * len(s)) + 1), len(s) // 2
+    if low > high or not repeats(low):
+        return 0.0
+    while low < high:  # the longest length that repeats, by bisection (a repeat of L implies one of L - 1)
+        mid = (low + high + 1) // 2
+        low, high = (mid, high) if repeats(mid) else (low, mid - 1)
+    return low / len(s)
+
+
+def overlap(a: str, b: str, limit: float = 0.0) -> float:
+    """ROUGE-L F between two texts (no stemming, as the method's similarity); 0.0 where it cannot exceed
+    `limit`, which spares most pairs the LCS."""
+    if not a.strip() or not b.strip():
+        return 0.0
+    from explore_instruct.tools.similarity.indexes import rouge_l_over
+
+    return rouge_l_over(a, b, limit)
+
+
+def degenerate(
+    example: Example, t: Thresholds = Thresholds(), *, truncated: bool = False, rewriting: bool = False
+) -> tuple[str, str] | None:
+    """(rule, detail) of the first check the example fails, or None.
+
+    `truncated`: the completion hit its length limit. `rewriting`: an output close to its input is the task (a
+    grammar fix changes one word), so only an unchanged copy counts there.
+    """
+    out, inp, ins = example.output, example.input, example.instruction
+    if inp and _META_INPUT.match(inp):
+        return "meta_input", inp[:60]
+    for field, text in (("output", out), ("input", inp)):
+        share = repeated_line_share(text)
+        if share > t.repeated_lines:
+            return "repeated_lines", f"{field}: {share:.2f} of its sentences repeat"
+        for n, limit in ((2, t.top_ngram), (3, t.top_ngram * 0.9), (4, t.top_ngram * 0.8)):
+            share = top_ngram_share(text, n)
+            if share > limit:
+                return "repeated_ngrams", f"{field}: its commonest {n}-gram covers {share:.2f}"
+        share = longest_repeat_share(text, t.repeated_substring)
+        if share > t.repeated_substring:
+            return "repeated_substring", f"{field}: a repeated stretch of {share:.2f} of it"
+    if truncated and out and not _TERMINAL.search(out):
+        return "cut_off_output", out[-40:]
+    score = overlap(out, ins, t.copy_overlap)
+    if score > t.copy_overlap:
+        return "output_copies_instruction", f"ROUGE-L {score:.2f}"
+    if rewriting:  # fixing punctuation or case is the task: only the very same text is a copy
+        if inp and " ".join(out.split()) == " ".join(inp.split()):
+            return "output_copies_input", "unchanged"
+        return None
+    score = overlap(out, inp, t.copy_overlap)
+    if inp and score > t.copy_overlap:
+        return "output_copies_input", f"ROUGE-L {score:.2f}"
+    return None
