@@ -48,7 +48,7 @@ from explore_instruct.agent.runs.driver import start_run
 from explore_instruct.graphs.context import Context
 from explore_instruct.tools.prompts.full import _COMMON_RULES
 from explore_instruct.tools.similarity.indexes import reference_greedy_rouge
-from explore_instruct.tools.tree.seeds import load_ei_dir
+from explore_instruct.tools.tree.ei_dir import load_ei_dir
 
 DOMAIN = "Email writing for work"
 VOCAB = [f"{a}{b}{c}" for a in "bcdfglmnprstvz" for b in "aeiou" for c in "klmnrst"]  # 490 plain words

@@ -13,8 +13,8 @@ from explore_instruct.tools.generation.decompose import DecomposeRequest, Subtas
 from explore_instruct.tools.generation.generate import GenerateRequest, generate
 from explore_instruct.tools.llm.local import ChatLocalLlama
 from explore_instruct.tools.llm.models import ModelSpec, make_chat_model
+from explore_instruct.tools.tree.ei_dir import load_ei_dir
 from explore_instruct.tools.tree.model import Example
-from explore_instruct.tools.tree.seeds import load_ei_dir
 
 pytestmark = pytest.mark.embedded
 

@@ -34,7 +34,8 @@ from typer.testing import CliRunner
 from explore_instruct.agent.cli.main import app
 from explore_instruct.graphs.context import Context
 from explore_instruct.tools.tree.model import DomainTree
-from explore_instruct.tools.tree.seeds import META_FILENAME, SeedError, load_seed
+from explore_instruct.tools.tree.seed_io import META_FILENAME, SeedError
+from explore_instruct.tools.tree.seeds import load_seed
 
 TRIED: Counter[str] = Counter()
 OUTCOMES: Counter[str] = Counter()

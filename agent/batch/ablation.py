@@ -76,7 +76,7 @@ async def ensure(
 
 
 def tasks_in(tree_dir: Path) -> int:
-    from explore_instruct.tools.tree.seeds import load_ei_dir
+    from explore_instruct.tools.tree.ei_dir import load_ei_dir
 
     return sum(1 for _ in load_ei_dir(tree_dir).preorder())
 

@@ -16,8 +16,8 @@ from typing import Any
 
 from explore_instruct.agent.batch.jobs import BATCH_DIR, BatchError, Job
 from explore_instruct.tools.dataset.runstore import TREE_DIR
+from explore_instruct.tools.tree.ei_dir import load_ei_dir, write_ei_dir
 from explore_instruct.tools.tree.model import DomainTree, TaskNode
-from explore_instruct.tools.tree.seeds import load_ei_dir, write_ei_dir
 
 
 def _at(values: list[int], depth: int) -> int:

@@ -47,7 +47,7 @@ def collect(source: Path) -> tuple[Any, list[Any], list[dict[str, Any]] | None]:
 def write_kept(out: Path, source: Path, loaded: Any, rows: list[dict[str, Any]] | None, keep: dict[str, Any]) -> Path:
     """The kept examples with their `quality`, in the source's layout; returns the data path written."""
     from explore_instruct.tools.fileio import write_text_atomic
-    from explore_instruct.tools.tree.seeds import write_ei_dir
+    from explore_instruct.tools.tree.ei_dir import write_ei_dir
 
     if loaded is not None:
         tree = loaded.tree.model_copy(deep=True)

@@ -30,8 +30,8 @@ def filter_cmd(
     """Drop near-duplicate (and with --quality, degenerate) examples from an existing tree; same format back."""
 
     def run() -> dict[str, Any]:
+        from explore_instruct.tools.tree.ei_dir import load_ei_dir, write_ei_dir
         from explore_instruct.tools.tree.ops import filter_tree, open_index
-        from explore_instruct.tools.tree.seeds import load_ei_dir, write_ei_dir
 
         if mode not in ("rouge", "embedding", "exact") or scope not in ("node", "tree"):
             raise ValueError("filter: --mode is rouge|embedding|exact and --scope node|tree")
@@ -89,8 +89,8 @@ def prune_cmd(
     """List the tasks that would be pruned, with their nearest kept task and score."""
 
     def run() -> list[dict[str, Any]]:
+        from explore_instruct.tools.tree.ei_dir import load_ei_dir
         from explore_instruct.tools.tree.ops import open_index, prune_report
-        from explore_instruct.tools.tree.seeds import load_ei_dir
 
         if mode not in ("rouge", "embedding", "exact"):
             raise ValueError("prune: --mode is rouge|embedding|exact")

@@ -52,8 +52,9 @@ def tree_cmd(
     """Validate a seed (or show a preset) and summarise it."""
 
     def run() -> None:
+        from explore_instruct.tools.tree.ei_dir import write_ei_dir
         from explore_instruct.tools.tree.presets import preset as find_preset
-        from explore_instruct.tools.tree.seeds import load_seed, write_ei_dir
+        from explore_instruct.tools.tree.seeds import load_seed
 
         if (seed is None) == (preset is None):
             raise ValueError("tree: give a seed or --preset NAME")

@@ -78,7 +78,8 @@ class Panel:
     def sunburst(self, run: str) -> Path | None:
         """The run's tree as a PNG, redrawn when its snapshot changes; None before the first snapshot."""
         from explore_instruct.tools.dataset.plots import plot_tree
-        from explore_instruct.tools.tree.seeds import META_FILENAME, load_ei_dir
+        from explore_instruct.tools.tree.ei_dir import load_ei_dir
+        from explore_instruct.tools.tree.seed_io import META_FILENAME
 
         run_dir = self.background.runs.limits.existing_run(run)
         meta = run_dir / TREE_DIR / META_FILENAME

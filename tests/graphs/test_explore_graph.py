@@ -20,7 +20,8 @@ from support.scripted import Script, ScriptedChatModel, parse_decompose, parse_g
 from explore_instruct.graphs.context import Context
 from explore_instruct.graphs.explore import builder
 from explore_instruct.tools.similarity.indexes import normalise
-from explore_instruct.tools.tree.seeds import load_ei_dir, load_seed
+from explore_instruct.tools.tree.ei_dir import load_ei_dir
+from explore_instruct.tools.tree.seeds import load_seed
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 DOMAIN = "Email writing for work"

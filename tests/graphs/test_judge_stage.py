@@ -22,7 +22,7 @@ from explore_instruct.agent.runs.checkpoints import eager_writes
 from explore_instruct.graphs.context import Context
 from explore_instruct.graphs.explore import builder
 from explore_instruct.tools.quality.judge import boxed
-from explore_instruct.tools.tree.seeds import load_ei_dir
+from explore_instruct.tools.tree.ei_dir import load_ei_dir
 
 DOMAIN = "Email writing for work"
 SMALL = {"max_depth": 1, "breadth": [2], "subtasks_per_call": 1, "examples": [6], "examples_per_call": 3}

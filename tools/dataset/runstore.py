@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from explore_instruct.tools.fileio import read_jsonl, write_text_atomic
+from explore_instruct.tools.tree.ei_dir import write_ei_dir
 from explore_instruct.tools.tree.model import DomainTree, Example
-from explore_instruct.tools.tree.seeds import write_ei_dir
 
 EXAMPLES = "examples.jsonl"
 QUERY_LOG = "query_log.jsonl"

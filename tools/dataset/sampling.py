@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from explore_instruct.tools.dataset.runstore import EXAMPLES, RUN_META, TREE_DIR
+from explore_instruct.tools.tree.ei_dir import load_ei_dir
 from explore_instruct.tools.tree.model import DomainTree, Example, TaskNode
-from explore_instruct.tools.tree.seeds import META_FILENAME, SeedError, load_ei_dir
+from explore_instruct.tools.tree.seed_io import META_FILENAME, SeedError
 
 DEFAULT_WEIGHT_CAP = 500
 DEFAULT_MAX_DEPTH = 3

@@ -20,7 +20,7 @@ from typing import Any
 from explore_instruct.tools.dataset.runstore import EXAMPLES, JUDGEMENTS, QUERY_LOG, RUN_META, TREE_DIR
 from explore_instruct.tools.fileio import read_jsonl
 from explore_instruct.tools.plan.estimate import KINDS, PLAN_FILE, Measured, Params, make_plan
-from explore_instruct.tools.tree.seeds import load_ei_dir
+from explore_instruct.tools.tree.ei_dir import load_ei_dir
 
 
 class MeasureError(ValueError):

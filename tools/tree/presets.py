@@ -12,7 +12,8 @@ from pathlib import Path
 
 from explore_instruct.tools.prompts.full import Flavour
 from explore_instruct.tools.tree.model import DomainTree
-from explore_instruct.tools.tree.seeds import SeedError, load_seed
+from explore_instruct.tools.tree.seed_io import SeedError
+from explore_instruct.tools.tree.seeds import load_seed
 
 TREES = Path(__file__).parent / "preset_trees"
 

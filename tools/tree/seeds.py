@@ -11,13 +11,12 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from explore_instruct.tools.tree.ei_dir import load_ei_dir, node_filename, node_record, tree_meta, write_ei_dir
+from explore_instruct.tools.tree.ei_dir import load_ei_dir
 from explore_instruct.tools.tree.model import DomainTree, Example, Origin, TaskNode
 from explore_instruct.tools.tree.seed_io import (
     MAX_DEPTH,
     MAX_DOMAIN_CHARS,
     MAX_SEED_BYTES,
-    META_FILENAME,
     SeedError,
     check_acyclic,
     first_error,
@@ -25,19 +24,7 @@ from explore_instruct.tools.tree.seed_io import (
     read_text,
 )
 
-# Readers and writers of every seed form, importable from here as before.
-__all__ = [
-    "META_FILENAME",
-    "SeedError",
-    "domain_tree_from_sentence",
-    "load_ei_dir",
-    "load_seed",
-    "load_seed_file",
-    "node_filename",
-    "node_record",
-    "tree_meta",
-    "write_ei_dir",
-]
+__all__ = ["domain_tree_from_sentence", "load_seed", "load_seed_file"]
 
 # ---- seed tree file schema (YAML / JSON) ------------------------------------------------------
 

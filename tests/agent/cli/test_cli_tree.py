@@ -14,7 +14,9 @@ from typer.testing import CliRunner, Result
 
 from explore_instruct.agent.cli.main import EXIT_BAD_INPUT, app
 from explore_instruct.tools.similarity.indexes import reference_greedy_rouge
-from explore_instruct.tools.tree.seeds import META_FILENAME, load_ei_dir, load_seed
+from explore_instruct.tools.tree.ei_dir import load_ei_dir
+from explore_instruct.tools.tree.seed_io import META_FILENAME
+from explore_instruct.tools.tree.seeds import load_seed
 
 FIXTURES = Path(__file__).parents[2] / "fixtures"
 EI_DEMO = FIXTURES / "ei_demo"

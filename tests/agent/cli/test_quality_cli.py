@@ -17,8 +17,8 @@ from typer.testing import CliRunner, Result
 from explore_instruct.agent.cli.main import app
 from explore_instruct.graphs.context import Context
 from explore_instruct.graphs.explore import builder
+from explore_instruct.tools.tree.ei_dir import load_ei_dir, write_ei_dir
 from explore_instruct.tools.tree.model import DomainTree, Example
-from explore_instruct.tools.tree.seeds import load_ei_dir, write_ei_dir
 
 EI_DEMO = Path(__file__).parents[2] / "fixtures" / "ei_demo"
 

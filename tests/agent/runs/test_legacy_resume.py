@@ -24,7 +24,7 @@ from support.scripted import Script
 
 from explore_instruct.graphs.context import Context
 from explore_instruct.graphs.explore import builder
-from explore_instruct.tools.tree.seeds import load_ei_dir
+from explore_instruct.tools.tree.ei_dir import load_ei_dir
 
 LEGACY = Path(__file__).parents[2] / "fixtures" / "legacy_runs"
 

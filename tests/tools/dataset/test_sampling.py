@@ -18,7 +18,8 @@ from explore_instruct.tools.dataset.sampling import (
     quotas,
     sample,
 )
-from explore_instruct.tools.tree.seeds import SeedError, write_ei_dir
+from explore_instruct.tools.tree.ei_dir import write_ei_dir
+from explore_instruct.tools.tree.seed_io import SeedError
 
 
 def loaded() -> LoadedTree:

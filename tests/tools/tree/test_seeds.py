@@ -13,15 +13,10 @@ from typer.testing import CliRunner
 
 from explore_instruct.agent.cli.main import app
 from explore_instruct.tools.tree import seeds
+from explore_instruct.tools.tree.ei_dir import load_ei_dir, write_ei_dir
 from explore_instruct.tools.tree.model import DomainTree, NodeStatus
-from explore_instruct.tools.tree.seeds import (
-    META_FILENAME,
-    SeedError,
-    load_ei_dir,
-    load_seed,
-    load_seed_file,
-    write_ei_dir,
-)
+from explore_instruct.tools.tree.seed_io import META_FILENAME, SeedError
+from explore_instruct.tools.tree.seeds import load_seed, load_seed_file
 
 FIXTURES = Path(__file__).parents[2] / "fixtures"
 EI_DEMO = FIXTURES / "ei_demo"
