@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import os
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -12,6 +11,7 @@ from typing import Any
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
+from explore_instruct.tools.compat import start_writes_at_once
 from explore_instruct.tools.dataset.runstore import CHECKPOINTS, RunDirError, RunStore
 
 # A Postgres URL here puts checkpoints in a shared database (many workers, one state store). It is read
@@ -52,22 +52,7 @@ def eager_writes(saver: BaseCheckpointSaver[Any]) -> set[asyncio.Task[Any]]:
     until every call of the step had started: a kill mid-round lost, and paid again for, all of them. The
     write starts when LangGraph submits it; LangGraph still awaits it under its semaphore as before.
     """
-    put = saver.aput_writes
-    pending: set[asyncio.Task[Any]] = set()
-
-    @functools.wraps(put)
-    def aput_writes(*args: Any, **kwargs: Any) -> Any:
-        coro = put(*args, **kwargs)
-        try:
-            task = asyncio.get_running_loop().create_task(coro)
-        except RuntimeError:  # not on the event loop's thread: leave it to the caller, as before
-            return coro
-        pending.add(task)
-        task.add_done_callback(pending.discard)
-        return task
-
-    saver.aput_writes = aput_writes  # type: ignore[method-assign]
-    return pending  # the writes still going on, for `settle_writes`
+    return start_writes_at_once(saver)  # the writes still going on, for `settle_writes`
 
 
 async def settle_writes(pending: set[asyncio.Task[Any]]) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from explore_instruct.tools.compat import openai_client_of, with_openai_client
+
 
 @functools.cache
 def _tls_context() -> Any:
@@ -21,11 +23,11 @@ def own_http_client(model: Any) -> tuple[Any, Any]:
     to the event loop that opened them: a second `asyncio.run(start_run(...))` or `resume_run` in the same
     process (a script, a notebook, the CLI invoked in process) failed with "Event loop is closed".
     """
-    root = getattr(model, "root_async_client", None)
+    root = openai_client_of(model)
     if root is None or not hasattr(root, "copy") or not hasattr(model, "model_copy"):
         return model, None
     import openai
 
     http = openai.DefaultAsyncHttpxClient(verify=_tls_context())
     client = root.copy(http_client=http)
-    return model.model_copy(update={"root_async_client": client, "async_client": client.chat.completions}), http
+    return with_openai_client(model, client), http

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from explore_instruct.tools.compat import openai_client_of, openai_response_format
+
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
     from langchain_core.messages import BaseMessage
@@ -29,15 +31,13 @@ def direct(model: BaseChatModel) -> bool:
     """Whether `model` is a plain `ChatOpenAI` (ours) whose openai client can be called as it is."""
     from langchain_openai import ChatOpenAI
 
-    return type(model) is ChatOpenAI and getattr(model, "root_async_client", None) is not None
+    return type(model) is ChatOpenAI and openai_client_of(model) is not None
 
 
 @functools.lru_cache(maxsize=256)
 def response_format(schema: type[BaseModel]) -> dict[str, Any]:
     """The `response_format` the openai client would send for `schema` (strict JSON schema), made once."""
-    from openai.lib._parsing._completions import type_to_response_format_param
-
-    return dict(type_to_response_format_param(schema))  # type: ignore[arg-type]
+    return openai_response_format(schema)
 
 
 def _payload(model: Any, schema: type[BaseModel], messages: list[BaseMessage]) -> dict[str, Any]:
@@ -70,7 +70,7 @@ async def openai_attempt(
         # The client's documented `post`, not `chat.completions.create`: the payload is already in wire form, and
         # `create` walks it (every message, the whole JSON schema) through its TypedDict transform on each call,
         # an eighth of our CPU per call on a fast endpoint. Retries, timeout and errors are the client's, as before.
-        completion = await model.root_async_client.post(  # type: ignore[attr-defined]
+        completion = await openai_client_of(model).post(
             "/chat/completions", body=_payload(model, schema, messages), cast_to=ChatCompletion
         )
         if completion.usage is not None:
