@@ -9,6 +9,8 @@ records) and its own threshold (a `Context` field):
 - `repeated_ngrams`: share of characters covered by the commonest 2/3/4-gram of a longer text, said 3+ times;
 - `repeated_substring`: the longest substring that occurs twice, as a share of the text;
 - `output_copies_instruction` / `output_copies_input`: the output restates the instruction or the input;
+- `output_copies_prompt`: the output is the instruction followed by the input ("Make this text more formal.
+  gonna be late"), which neither check above catches, since each half is only part of it;
 - `cut_off_output`: the output stops mid-sentence where the completion hit its length limit;
 - `meta_input`: an input that only talks about the task ("The instructions.", "Your text here").
 """
@@ -147,8 +149,29 @@ def degenerate(
     if rewriting:  # fixing punctuation or case is the task: only the very same text is a copy
         if inp and " ".join(out.split()) == " ".join(inp.split()):
             return "output_copies_input", "unchanged"
-        return None
-    score = overlap(out, inp, t.copy_overlap)
-    if inp and score > t.copy_overlap:
-        return "output_copies_input", f"ROUGE-L {score:.2f}"
+    else:
+        score = overlap(out, inp, t.copy_overlap)
+        if inp and score > t.copy_overlap:
+            return "output_copies_input", f"ROUGE-L {score:.2f}"
+    if inp and _copies_prompt(out, ins, inp, t.copy_overlap, rewriting=rewriting):
+        return "output_copies_prompt", "instruction + input"
     return None
+
+
+def _norm(text: str) -> str:
+    return " ".join(_words(text.lower()))
+
+
+def _copies_prompt(out: str, ins: str, inp: str, limit: float, *, rewriting: bool) -> bool:
+    """Whether the output is the instruction and the input run together.
+
+    Outside rewriting, a ROUGE-L against the two joined catches it with the copy threshold. In rewriting an output
+    close to a long input is the task, and would score high against the joined text too, so there the output must
+    hold the instruction word for word and, once it is taken out, leave the input unchanged.
+    """
+    if not rewriting:
+        return overlap(out, f"{ins}\n{inp}", limit) > limit
+    o, i = _norm(out), _norm(ins)
+    if not i or i not in o:
+        return False
+    return " ".join(o.replace(i, " ", 1).split()) == _norm(inp)

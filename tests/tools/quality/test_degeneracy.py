@@ -11,6 +11,7 @@ from explore_instruct.tools.quality.degeneracy import (
     Thresholds,
     degenerate,
     longest_repeat_share,
+    overlap,
     repeated_line_share,
     top_ngram_share,
 )
@@ -90,6 +91,32 @@ def test_rewriting_may_stay_close_to_its_input_but_not_copy_it() -> None:
     punctuated = ex(instruction="Add punctuation.", input="the movie was amazing it had a great plot",
                     output="The movie was amazing. It had a great plot.")  # fmt: skip
     assert degenerate(punctuated, rewriting=True) is None
+
+
+def test_an_output_that_is_the_instruction_then_the_input_is_a_copy() -> None:
+    both = ex(
+        instruction="Make this text more formal.",
+        input="gonna be late",
+        output="Make this text more formal. gonna be late",
+    )
+    assert degenerate(both) == ("output_copies_prompt", "instruction + input")
+    assert degenerate(both, rewriting=True) == ("output_copies_prompt", "instruction + input")
+    # Each half alone is under the copy threshold: the two checks before this rule let it through.
+    assert overlap(both.output, both.instruction) < 0.85 and overlap(both.output, both.input) < 0.85
+    spaced = ex(
+        instruction="Rewrite formally:", input="hey, can u send it", output="rewrite formally:\n Hey, can u send it"
+    )
+    assert degenerate(spaced, rewriting=True) == ("output_copies_prompt", "instruction + input")
+    # A real rewrite of a long input, its instruction quoted in passing, is not a copy.
+    fixed = ex(
+        instruction="Correct the spelling.",
+        input="The comittee will meet on Thursday to discuss the budget for next year.",
+        output="The committee will meet on Thursday to discuss the budget for next year.",
+    )
+    assert degenerate(fixed, rewriting=True) is None
+    answer = ex(instruction="Summarise the note.", input="The meeting moved to 3pm; bring the Q3 figures.",
+                output="Meeting now at 3pm, with the Q3 figures.")  # fmt: skip
+    assert degenerate(answer) is None
 
 
 def test_thresholds_move_the_line() -> None:
