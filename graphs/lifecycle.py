@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from langgraph.config import get_config, get_stream_writer
@@ -14,23 +15,43 @@ from explore_instruct.graphs.ledger import commit, kept_updates
 from explore_instruct.graphs.routing import stop_reason
 from explore_instruct.graphs.state import State, merge_by_id
 from explore_instruct.graphs.view import node_state, store_of, tree_of
-from explore_instruct.tools.dataset.runstore import EXAMPLES, TREE_DIR, RunStore
-from explore_instruct.tools.tree.model import NodeStatus
+from explore_instruct.tools.dataset.runstore import EXAMPLES, RUN_META, TREE_DIR, RunStore
+from explore_instruct.tools.tree.model import DomainTree, NodeStatus
 from explore_instruct.tools.tree.seeds import domain_tree_from_sentence
 from explore_instruct.tools.tree.seeds import load_seed as load_seed_tree
 
+SeedReader = Callable[[str], DomainTree]
+Node = Callable[[State, Runtime[Context]], dict[str, Any]]
 
-def load_seed(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Build the tree from a sentence or a seed, commit the seed's examples, put the cursor on the root."""
-    ctx = runtime.context
-    source = state.get("seed") or state.get("domain")
-    if not source:
-        raise ValueError("input: give 'domain' (a sentence) or 'seed' (a seed file or tree directory)")
-    tree = load_seed_tree(source) if state.get("seed") else domain_tree_from_sentence(source)
+
+def seed_node(read_seed: SeedReader = load_seed_tree) -> Node:
+    """`load_seed` reading a caller's `seed` through `read_seed`.
+
+    Whoever compiles the graph picks the rule, since whoever calls it may be someone else: the operator's graph
+    (`graphs.explore.builder`, which the CLI's driver runs) reads any path; the graph the Agent Server serves
+    (agent/served.py) reads only from the seed root. Nothing in the input, the context or `configurable` (all of
+    which a remote caller sets) can switch between them."""
+
+    def load_seed(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        """Build the tree from a sentence or a seed, commit the seed's examples, put the cursor on the root."""
+        ctx = runtime.context
+        source = state.get("seed") or state.get("domain")
+        if not source:
+            raise ValueError("input: give 'domain' (a sentence) or 'seed' (a seed file or tree directory)")
+        tree = read_seed(source) if state.get("seed") else domain_tree_from_sentence(source)
+        return _seeded(state, ctx, tree)
+
+    return load_seed
+
+
+def _seeded(state: State, ctx: Context, tree: DomainTree) -> dict[str, Any]:
+    """The run directory, run.json, the seed's examples committed, the tree written: the run's first step."""
     thread_id = get_config().get("configurable", {}).get("thread_id")
     run_dir = ctx.run_dir or f"{ctx.runs_root}/{thread_id or tree.root_id}"
-    store = RunStore(run_dir).ensure()
-    store.write_meta({"input": {k: state[k] for k in ("domain", "seed") if k in state}, "context": ctx.public()})
+    store = RunStore(run_dir)
+    if not store.path(RUN_META).is_file():  # a run no Runner began (the Agent Server's): its one run.json writer
+        meta = {"input": {k: state[k] for k in ("domain", "seed") if k in state}, "context": ctx.public()}
+        store.ensure().write_meta(meta)
     nodes = {
         n.id: node_state(n, examples=[], kept=0, entered=n.parent is None) for n in tree.preorder(include_pruned=True)
     }
@@ -54,6 +75,9 @@ def load_seed(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         "status": "exploring",
         **update,
     }
+
+
+load_seed = seed_node()
 
 
 def budget_gate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
