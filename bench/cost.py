@@ -44,7 +44,7 @@ from support.openai_server import ScriptedOpenAIServer
 from support.reliability import pick
 from support.scripted import parse_decompose, parse_generate
 
-from explore_instruct.agent.runs.driver import start_run
+from explore_instruct.agent.runs.runner import Runner
 from explore_instruct.graphs.context import Context
 from explore_instruct.tools.prompts.full import _COMMON_RULES
 from explore_instruct.tools.similarity.indexes import reference_greedy_rouge
@@ -171,7 +171,7 @@ async def ours(base_url: str, run_dir: Path, a: argparse.Namespace, kept_listed:
                   subtasks_per_call=3, examples=[a.examples], examples_per_call=a.per_call, similarity="rouge",
                   dedup_scope="node", max_concurrency=16)  # fmt: skip
     try:
-        assert (await start_run(ctx, domain=DOMAIN)).status == "done"
+        assert (await Runner().start(ctx, domain=DOMAIN)).status == "done"
     finally:
         if plain is not None:
             gen.generate_prompt = plain

@@ -38,7 +38,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from explore_instruct.agent.runs.driver import start_run
+from explore_instruct.agent.runs.runner import Runner
 from explore_instruct.graphs.context import Context
 from explore_instruct.tools.dataset.runstore import QUERY_LOG
 
@@ -161,7 +161,7 @@ async def one_run(base_url: str, concurrency: int, root: str) -> tuple[float, st
         run_dir=f"{root}/c{concurrency}",
     )
     t0 = time.perf_counter()
-    outcome = await start_run(ctx, domain="rewriting workplace messages")
+    outcome = await Runner().start(ctx, domain="rewriting workplace messages")
     assert outcome.status == "done", outcome
     return time.perf_counter() - t0, ctx.run_dir or ""
 
@@ -191,7 +191,7 @@ async def our_throughput(base_url: str, root: str, a: argparse.Namespace) -> tup
     shared_chat_model(ctx.model_spec())
     import_rouge_score()
     wall, cpu = time.perf_counter(), time.process_time()
-    outcome = await start_run(ctx, domain="rewriting workplace messages")
+    outcome = await Runner().start(ctx, domain="rewriting workplace messages")
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     assert outcome.status == "done", outcome
     calls = len((Path(root) / "throughput" / QUERY_LOG).read_text().splitlines())

@@ -28,7 +28,7 @@ from support.openai_server import ScriptedOpenAIServer
 from support.reliability import WordScript
 from support.scripted_judge import ScriptedJudge
 
-from explore_instruct.agent.runs.driver import start_run
+from explore_instruct.agent.runs.runner import Runner
 from explore_instruct.graphs.context import Context
 from explore_instruct.tools.plan.estimate import Params, make_plan
 from explore_instruct.tools.plan.measure import measure, run_facts
@@ -52,7 +52,7 @@ def responder(judge: bool) -> Any:
 async def one_run(base_url: str, run_dir: Path, **params: Any) -> Context:
     ctx = Context(model="openai:gpt-4o-mini", base_url=base_url, run_dir=str(run_dir), **params)
     started = time.perf_counter()
-    outcome = await start_run(ctx, domain=DOMAIN)
+    outcome = await Runner().start(ctx, domain=DOMAIN)
     assert outcome.status == "done", outcome
     print(f"  {run_dir.name}: {time.perf_counter() - started:.1f} s")
     return ctx

@@ -4,13 +4,24 @@ Rebuilding an index at every step would re-read (ROUGE, exact) or re-embed (Chro
 run keeps one of each kind in this process. The cache is keyed by the example sequence number it reflects:
 an index that is ahead of the last checkpoint (a step was killed or failed after adding to it) is rolled
 back, or rebuilt from `examples.jsonl`, before anyone reads it.
+
+A run's indexes hold its Chroma clients, and each of those holds SQLite handles, memory-mapped HNSW files and
+a Rust runtime's threads: measured, about 8 MB, 17 open files and 7 threads per run, never given back, so a
+server failed with "Too many open files" after a few dozen runs. So the cache is per run directory: `release`
+closes a run's clients when its drive ends (the Runner calls it, agent/runs/runner.py), and the cache keeps at
+most `MAX_RUNS` runs, closing the least recently used (runs no Runner drives, e.g. under the Agent Server).
+A released run's collections stay on disk; its next step reopens them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from explore_instruct.graphs.context import Context
 from explore_instruct.graphs.state import State
@@ -19,17 +30,65 @@ from explore_instruct.tools.similarity.embeddings import ChromaIndex, chroma_cli
 from explore_instruct.tools.similarity.indexes import Item, Scope, SimilarityIndex, memory_index
 from explore_instruct.tools.tree.model import DomainTree
 
-_INDEXES: dict[str, tuple[int, SimilarityIndex]] = {}
 STALE = -1  # the sequence number of an index that is ahead of the file
+MAX_RUNS = 16  # runs whose indexes stay open at once (above the background cap of runs going on, 4 by default)
 
 
-def _key(store: RunStore, ctx: Context, kind: str) -> str:
-    return f"{store.root.resolve()}|{kind}|{ctx.similarity}|{ctx.dedup_scope}|{ctx.filter_at}|{ctx.prune_at}"
+@dataclass
+class _RunIndexes:
+    """One run's cached indexes (key -> (sequence number, index)) and the Chroma clients they use."""
+
+    indexes: dict[str, tuple[int, SimilarityIndex]] = field(default_factory=dict)
+    clients: list[Any] = field(default_factory=list)
+
+    def close(self) -> None:
+        self.indexes.clear()
+        for client in self.clients:
+            client.close()  # chromadb's documented release: the last client of a path stops its system
+        self.clients.clear()
+
+
+_RUNS: OrderedDict[Path, _RunIndexes] = OrderedDict()
+_LOCK = threading.Lock()  # the nodes of several runs (and a run's sync nodes) reach the cache from many threads
+
+
+def _run(store: RunStore) -> _RunIndexes:
+    """The run's cache entry, most recently used; the least recently used run past MAX_RUNS is closed."""
+    root = store.root.resolve()
+    evicted: list[_RunIndexes] = []
+    with _LOCK:
+        entry = _RUNS.get(root)
+        if entry is None:
+            entry = _RUNS[root] = _RunIndexes()
+        _RUNS.move_to_end(root)
+        while len(_RUNS) > MAX_RUNS:
+            evicted.append(_RUNS.popitem(last=False)[1])
+    for old in evicted:
+        old.close()
+    return entry
+
+
+def release(run_dir: str | Path) -> None:
+    """Close the run's Chroma clients and forget its indexes: its drive ended (done, paused, failed, cancelled)."""
+    with _LOCK:
+        entry = _RUNS.pop(Path(run_dir).resolve(), None)
+    if entry is not None:
+        entry.close()
+
+
+def open_runs() -> int:
+    """How many runs hold cached indexes now (tests, the soak bench)."""
+    with _LOCK:
+        return len(_RUNS)
+
+
+def _key(ctx: Context, kind: str) -> str:
+    return f"{kind}|{ctx.similarity}|{ctx.dedup_scope}|{ctx.filter_at}|{ctx.prune_at}"
 
 
 def mark(store: RunStore, ctx: Context, index: SimilarityIndex, seq: int) -> None:
     """Record which example sequence number the cached instruction index reflects (STALE: none)."""
-    _INDEXES[_key(store, ctx, "instructions")] = (seq, index)
+    _run(store).indexes[_key(ctx, "instructions")] = (seq, index)
 
 
 def item_of(rec: ExampleRecord) -> Item:
@@ -39,7 +98,7 @@ def item_of(rec: ExampleRecord) -> Item:
 def instruction_index(state: State, store: RunStore, ctx: Context) -> SimilarityIndex:
     """The kept instructions as of the last checkpoint; anything a killed step added is rolled back."""
     seq = state.get("example_seq", 0)
-    cached = _INDEXES.get(_key(store, ctx, "instructions"))
+    cached = _run(store).indexes.get(_key(ctx, "instructions"))
     index: SimilarityIndex
     if ctx.similarity == "embedding":
         chroma = cached[1] if cached else chroma_index(store, ctx, "instructions", ctx.filter_at, ctx.dedup_scope)
@@ -70,21 +129,22 @@ def name_index(store: RunStore, ctx: Context, tree: DomainTree) -> SimilarityInd
         index = memory_index(ctx.similarity, ctx.prune_at, "tree")
         index.add(items)
         return index
-    key = _key(store, ctx, "tasks")
-    cached = _INDEXES.get(key)
+    key = _key(ctx, "tasks")
+    cached = _run(store).indexes.get(key)
     chroma = cached[1] if cached else chroma_index(store, ctx, "tasks", ctx.prune_at, "tree")
     assert isinstance(chroma, ChromaIndex)
     have, want = chroma.ids(), {i.id for i in items}
     if have - want:  # tasks a killed step added: the tree as checkpointed is the truth
         chroma.collection.delete(ids=sorted(have - want))
     chroma.add([i for i in items if i.id not in have])
-    _INDEXES[key] = (0, chroma)
+    _run(store).indexes[key] = (0, chroma)
     return chroma
 
 
 def chroma_index(store: RunStore, ctx: Context, kind: str, threshold: float, scope: Scope) -> ChromaIndex:
     """This run's collection of `kind`: on disk in the run directory, or on the configured Chroma server."""
     client = chroma_client(str(store.path(CHROMA_DIR)), ctx.chroma_host, ctx.chroma_port)
+    _run(store).clients.append(client)  # closed with the run's indexes
     return ChromaIndex(client, collection_name(store.root, kind), make_embedder(ctx.embedder), threshold, scope)
 
 

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from explore_instruct.agent.errors import RunFailed
-from explore_instruct.agent.runs.driver import ProgressFn, RunOutcome, resume_run, start_run
+from explore_instruct.agent.runs.driver import ProgressFn, RunOutcome
+from explore_instruct.agent.runs.runner import Runner
 from explore_instruct.graphs.context import Context
 from explore_instruct.tools.dataset.runstore import RUN_META, TREE_DIR
 
@@ -66,9 +67,9 @@ async def ensure(
     assert ctx.run_dir is not None
     started = time.perf_counter()
     if (Path(ctx.run_dir) / RUN_META).is_file():
-        outcome = await resume_run(ctx.run_dir, progress=progress)
+        outcome = await Runner().resume(ctx.run_dir, progress=progress)
     else:
-        outcome = await start_run(ctx, domain=domain, seed=seed, progress=progress)
+        outcome = await Runner().start(ctx, domain=domain, seed=seed, progress=progress)
     if outcome.status != "done":
         reason = (outcome.interrupt or {}).get("reason") or outcome.status
         raise RunFailed(f"ablate: run {ctx.run_dir} stopped ({reason}); run the same command again to resume it")

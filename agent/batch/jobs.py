@@ -7,7 +7,8 @@ is `ROOT/<name>`, its name made from the domain (a slug and a hash), so running 
 same directories and resumes what is unfinished instead of starting it twice.
 
 `run_job` is what a Ray task (or the in-process pool) executes. It starts the run when its directory holds none,
-else resumes it: the path `explore-instruct resume` takes. So a worker killed mid-run, whose task Ray retries,
+else resumes it, through the same `Runner` as every face (agent/runs/runner.py): the path `explore-instruct
+resume` takes. So a worker killed mid-run, whose task Ray retries,
 continues from the run's last checkpoint; examples.jsonl's offsets (tools/dataset/runstore.py) make sure nothing is lost
 or written twice. Each attempt notes its process and host in `ROOT/_batch/attempts.jsonl`: what ran where.
 """
@@ -132,16 +133,16 @@ def note_attempt(job: Job, event: str, **extra: Any) -> None:
 
 async def drive_job(job: Job) -> dict[str, Any]:
     """Start the job's run, or resume it where it stopped: a retried job continues, it never starts twice."""
-    from explore_instruct.agent.runs.driver import resume_run, start_run
+    from explore_instruct.agent.runs.runner import Runner
     from explore_instruct.graphs.context import Context
 
     note_attempt(job, "start")
     budget: dict[str, Any] = {"max_cost_usd": job.max_cost_usd} if job.max_cost_usd is not None else {}
     if (Path(job.run_dir) / RUN_META).exists():
-        outcome = await resume_run(job.run_dir, **budget)
+        outcome = await Runner().resume(job.run_dir, **budget)
     else:
         ctx = Context(**{**job.params, **budget, "run_dir": job.run_dir})
-        outcome = await start_run(ctx, domain=job.domain, seed=job.seed)
+        outcome = await Runner().start(ctx, domain=job.domain, seed=job.seed)
     result = {"name": job.name, "run_dir": job.run_dir, "status": outcome.status, **run_totals(Path(job.run_dir))}
     if outcome.interrupt:
         result["reason"] = str(outcome.interrupt.get("reason", outcome.interrupt.get("kind", "")))

@@ -2,8 +2,8 @@
 
 `run` takes the explore request's fields (generated from `ExploreRequest`, like every face's) plus the
 operator's own parameters (endpoint, strategy, similarity, concurrency, ...); the person at the command line is
-the operator, so no caps apply. The driver, the graph and the model clients are imported inside the commands:
-`--help` and the other commands never load them.
+the operator, so no caps apply. All three go through the run lifecycle (`agent/runs/runner.py: Runner`), imported
+inside the commands with the graph and the model clients: `--help` and the other commands never load them.
 """
 
 from __future__ import annotations
@@ -104,9 +104,8 @@ def run_cmd(
         from explore_instruct.agent.cli.report import Progress, review_prompt
         from explore_instruct.agent.config import build_context, load_config
         from explore_instruct.agent.request import ExploreRequest
-        from explore_instruct.agent.runs.driver import start_run
-        from explore_instruct.agent.runs.plan import plan_for, show_plan, write_plan
-        from explore_instruct.tools.llm.models import make_chat_model
+        from explore_instruct.agent.runs.plan import plan_for, plan_output
+        from explore_instruct.agent.runs.runner import Runner
         from explore_instruct.tools.prompts.judge import judge_caveat
         from explore_instruct.tools.tree.seeds import load_seed
 
@@ -123,21 +122,22 @@ def run_cmd(
             load_seed(seed)  # fail fast, before anything is written
         plan = plan_for(ctx, seed=seed, calibrate=str(calibrate) if calibrate else None)
         if dry_run or req.plan:  # before the model is made: a plan needs no key and calls nothing
-            show_plan(ctx, plan, domain=req.domain, seed=seed, as_json=as_json)
+            say(plan_output(ctx, plan, domain=req.domain, seed=seed, as_json=as_json))
             raise typer.Exit(0)
-        make_chat_model(ctx.model_spec())  # a bad model string or a missing key fails here, not mid-run
+        runner = Runner()
+        runner.model_for(ctx)  # a bad model string or a missing key fails here, not mid-run
         if ctx.judge and (caveat := judge_caveat(ctx.judge_label)):
             say(f"warning: {caveat}", stderr=True)
         check_similarity(ctx)
-        write_plan(str(ctx.run_dir), plan)  # the dataset card shows it against what the run spent
         with Progress(quiet or as_json) as progress:
             return asyncio.run(
-                start_run(
+                runner.start(
                     ctx,
                     domain=req.domain,
                     seed=seed,
                     progress=progress,
                     on_review=review_prompt if review else None,
+                    plan_file=plan,  # plan.json: the dataset card shows it against what the run spent
                 )
             )
 
@@ -158,10 +158,10 @@ def resume_cmd(
         import asyncio
 
         from explore_instruct.agent.cli.report import Progress
-        from explore_instruct.agent.runs.driver import resume_run
+        from explore_instruct.agent.runs.runner import Runner
 
         with Progress(quiet or as_json) as progress:  # `request`: the budgets given, by their field names
-            return asyncio.run(resume_run(str(run_dir), progress=progress, max_concurrency=concurrency, **request))
+            return asyncio.run(Runner().resume(run_dir, progress=progress, max_concurrency=concurrency, **request))
 
     finish(guard(run), as_json)
 
@@ -179,9 +179,9 @@ def status_cmd(run_dir: Annotated[Path, typer.Argument(help="A run directory.")]
     def run() -> dict[str, Any]:
         import asyncio
 
-        from explore_instruct.agent.runs.driver import run_status
+        from explore_instruct.agent.runs.runner import Runner
 
-        return asyncio.run(run_status(str(run_dir)))
+        return asyncio.run(Runner().status(run_dir))
 
     typer.echo(json.dumps(guard(run), indent=2, default=str))
 

@@ -4,7 +4,9 @@ An exploration runs minutes to hours, and MCP clients and agent frameworks give 
 a minute, so `explore` and `resume` start the run here and answer with its id and planned size; `status`
 follows it (phase, counts, calls, cost, ETA from the progress events, then the summary) and `cancel` stops it.
 
-Every background run of the process lives on one event loop in a thread of its own (`_Loop`): an asyncio task
+Each run's life (directory, run.json, model, drive, release of what it held) is the `Runner`'s
+(agent/runs/runner.py), reached through `Runs`; this module only keeps the jobs. Every background run of the
+process lives on one event loop in a thread of its own (`_Loop`): an asyncio task
 per run, in a registry keyed by run directory. The callers' loops come and go (a sync tool call runs
 `asyncio.run` per call, the chat graph per turn), and a run must outlive them. The run checkpoints as always
 (one run directory = one thread), so a run whose process ended is `stopped` and `resume` continues it; a
@@ -21,12 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from explore_instruct.agent.runs.answers import compact_status
-from explore_instruct.agent.runs.driver import ProgressFn, load_stored_run, run_status
 from explore_instruct.agent.errors import RunFailed, one_line
+from explore_instruct.agent.request import ExploreRequest
+from explore_instruct.agent.runs.answers import compact_status
+from explore_instruct.agent.runs.driver import ProgressFn
 from explore_instruct.agent.runs.limits import LimitError
 from explore_instruct.agent.runs.progress import Tracker, planned
-from explore_instruct.agent.request import ExploreRequest
+from explore_instruct.agent.runs.runner import load_stored_run
 from explore_instruct.agent.runs.service import Runs
 
 T = TypeVar("T")
@@ -184,11 +187,11 @@ class Background:
 
         async def begin() -> Job:
             checked = await self.runs.resumable(run, reject=reject, rename=rename, **budgets)
-            info = await run_status(str(checked.store.root))
+            info = await self.runs.runner.status(checked.store.root)
             plan = await asyncio.to_thread(self._known_plan, checked.store.root)
-            job = self._job(checked.store.root, plan, checked.calls)
+            job = self._job(checked.store.root, plan, int(info.get("stats", {}).get("calls", 0)))
             job.tracker.examples = int(info.get("examples", 0))
-            job.task = asyncio.get_running_loop().create_task(self.runs.drive_resume(checked, job.progress))
+            job.task = asyncio.get_running_loop().create_task(self.runs.drive(checked, job.progress))
             job.task.add_done_callback(job.finished)
             return job
 
@@ -209,7 +212,7 @@ class Background:
     def _known_plan(self, run_dir: Path) -> dict[str, int]:
         """The plan its start made, else one from its stored parameters (a run started before a restart)."""
         job = self.registry.jobs.get(run_dir)
-        return dict(job.plan) if job is not None and job.plan else planned(load_stored_run(str(run_dir)).ctx)
+        return dict(job.plan) if job is not None and job.plan else planned(load_stored_run(run_dir).ctx)
 
     def _job(self, run_dir: Path, plan: dict[str, int], calls_before: int) -> Job:
         job = Job(run_dir.name, run_dir, Tracker(plan=plan, calls_before=calls_before), plan)
@@ -275,7 +278,7 @@ class Background:
         if (result := job.settle().result) is not None:
             return _ended(result)
         try:
-            info = compact_status(await run_status(str(job.run_dir)))
+            info = compact_status(await self.runs.runner.status(job.run_dir))
         except Exception:  # no checkpoint yet: the first step is still on its way
             info = {"run_id": job.run_id, "run_dir": str(job.run_dir), "tasks": 0, "examples": 0, "calls": 0}
         if (result := job.settle().result) is not None:  # it ended while the checkpoint was read

@@ -1,9 +1,10 @@
 """The plan of a run as the faces ask for it: `run --dry-run`, the tool's `dry_run`, and every run of a batch.
 
-`tools/plan/estimate.py` does the arithmetic from plain parameters; this module feeds it a `Context` (its resolved prompt
-profile), a seed's own tasks and examples, and optionally a pilot run to measure the model on
-(`tools/plan/measure.py`). A run that starts writes its plan to `plan.json` in its directory, so its dataset card
-can show planned against actual (tools/dataset/card.py) with the plan the person saw, calibration included.
+`tools/plan/estimate.py` does the arithmetic from plain parameters; this module feeds it a `Context` (its resolved
+prompt profile), a seed's own tasks and examples, and optionally a pilot run to measure the model on
+(`tools/plan/measure.py`). A run begun with its plan (`Runner.begin(plan_file=...)`) keeps it as `plan.json` in its
+directory, so its dataset card can show planned against actual (tools/dataset/card.py) with the plan the person
+saw, calibration included. Nothing here prints: the faces show what it returns.
 """
 
 from __future__ import annotations
@@ -13,10 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from explore_instruct.graphs.context import Context
-from explore_instruct.tools.fileio import write_text_atomic
-from explore_instruct.tools.plan.estimate import PLAN_FILE, Measured, Params, Plan, make_plan, render
+from explore_instruct.tools.plan.estimate import Measured, Params, Plan, make_plan, render
 from explore_instruct.tools.plan.measure import measure
-from explore_instruct.tools.dataset.runstore import CHECKPOINTS, RUN_META, RunStore
 from explore_instruct.tools.tree.seeds import load_seed
 
 
@@ -55,18 +54,6 @@ def plan_answer(plan: Plan) -> dict[str, Any]:
     }
 
 
-def write_plan(run_dir: str | Path, plan: Plan) -> bool:
-    """Keep the plan beside a run that is about to start (never over one that exists); True if written."""
-    root = Path(run_dir)
-    if (root / RUN_META).exists() or (root / CHECKPOINTS).exists():
-        return False
-    RunStore(root).ensure()  # a directory that cannot be made or written is the run's one-line error
-    write_text_atomic(root / PLAN_FILE, json.dumps(plan.as_dict(), indent=2) + "\n")
-    return True
-
-
-def show_plan(ctx: Context, plan: Plan, *, domain: str | None, seed: str | None, as_json: bool) -> None:
-    """`run --dry-run`: the plan as text, or as JSON with `--json`."""
-    from explore_instruct.agent.cli.console import say
-
-    say(json.dumps(plan.as_dict(), indent=2) if as_json else plan_text(ctx, plan, domain=domain, seed=seed))
+def plan_output(ctx: Context, plan: Plan, *, domain: str | None, seed: str | None, as_json: bool) -> str:
+    """`run --dry-run`'s text: the plan rendered, or as JSON with `--json` (the CLI prints it)."""
+    return json.dumps(plan.as_dict(), indent=2) if as_json else plan_text(ctx, plan, domain=domain, seed=seed)

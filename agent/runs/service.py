@@ -2,81 +2,45 @@
 
 `Runs` starts, resumes, inspects and lists run directories under the operator's output root, always through
 `Limits`, and answers with compact dicts (ids, counts, paths, cost), never the data. A caller who leaves the
-run's size out gets the caller sizes of `agent/runs/sizing.py`, not the batch defaults. Starting a run (`start`)
-and driving it (`drive`) are apart, so `agent/runs/background.py` can answer between the two. The model a run talks to
-is the one `Runs` was given (else one made from the run's parameters), passed to the driver, never stored in
-a `Context`. File-system work happens off the event loop, because the Agent Server (`langgraph dev`) rejects
-blocking calls inside it.
+run's size out gets the caller sizes of `agent/runs/sizing.py`, not the batch defaults. What it checks is its own;
+the run's life (directory, run.json, model, drive, release) is the `Runner`'s (agent/runs/runner.py). Starting a
+run (`start`) and driving it (`drive`) are apart, so `agent/runs/background.py` can answer between the two.
+File-system work happens off the event loop, because the Agent Server (`langgraph dev`) rejects blocking calls
+inside it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from explore_instruct.agent.runs.answers import compact_outcome, compact_status
-from explore_instruct.agent.runs.clients import own_http_client
-from explore_instruct.agent.runs.driver import (
-    ProgressFn,
-    RunOutcome,
-    begin_run,
-    drive,
-    load_stored_run,
-    new_run_dir,
-    resume_run,
-    run_status,
-)
 from explore_instruct.agent.errors import RunFailed, one_line
-from explore_instruct.agent.runs.limits import LimitError, Limits, slug
-from explore_instruct.agent.runs.event_loops import isolated
-from explore_instruct.agent.runs.progress import planned
 from explore_instruct.agent.request import BUDGETS, ExploreRequest
+from explore_instruct.agent.runs.answers import compact_outcome, compact_status
 from explore_instruct.agent.runs.data import EXPORT_DIR, DatasetOut
+from explore_instruct.agent.runs.driver import ProgressFn, RunOutcome
+from explore_instruct.agent.runs.limits import LimitError, Limits, slug
+from explore_instruct.agent.runs.progress import planned
+from explore_instruct.agent.runs.runner import RunHandle, Runner, load_stored_run
 from explore_instruct.agent.runs.sizing import caller_defaults
 from explore_instruct.graphs.context import Context
-from explore_instruct.tools.llm.models import make_chat_model
 from explore_instruct.tools.dataset.runstore import CHECKPOINTS, RUN_META, RunDirError, RunStore
 from explore_instruct.tools.tree.seeds import load_seed
 
-__all__ = ["EXPORT_DIR", "Prepared", "Resumable", "Runs", "Started"]
+__all__ = ["EXPORT_DIR", "Prepared", "Runs"]
 
 
 @dataclass
 class Prepared:
-    """A validated request with its run directory made: what the driver needs to start it."""
+    """A validated request: the run's parameters, input, model and planned size; nothing written yet."""
 
-    store: RunStore
     ctx: Context
     inputs: dict[str, str]
     model: Any
     plan: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass
-class Started:
-    """A run whose run.json is written: what `drive` needs to go on with it."""
-
-    store: RunStore
-    thread_id: str
-    ctx: Context
-    payload: Any
-    model: Any
-    plan: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass
-class Resumable:
-    """A stored run checked for a resume: its budgets held to the caps, a review's answer by proposal name."""
-
-    store: RunStore
-    model: Any
-    decision: dict[str, Any] | None
-    overrides: dict[str, Any]
-    calls: int = 0  # calls made before this resume
 
 
 @dataclass
@@ -98,15 +62,15 @@ class Runs(DatasetOut):
         if unknown:
             raise ValueError(f"run defaults: unknown parameter {unknown[0]!r}")
 
+    @property
+    def runner(self) -> Runner:
+        """The run lifecycle these operations go through (the model `Runs` was given, if any, drives every run)."""
+        return Runner(chat_model=self.chat_model)
+
     # -- start
 
-    def model_for(self, ctx: Context) -> Any:
-        """The model `Runs` was given, else one for the run's parameters (a bad model string or a missing key
-        fails here, before anything is written or touched)."""
-        return self.chat_model if self.chat_model is not None else make_chat_model(ctx.model_spec())
-
     def prepare(self, req: ExploreRequest, *, review: bool = False) -> Prepared:
-        """Validate everything and create the run directory; blocking, so callers run it in a thread."""
+        """Validate everything (caps, seed, model, a free directory); blocking, so callers run it in a thread."""
         seeded: dict[int, int] | None = None
         inputs: dict[str, str] = {}
         if req.seed or req.preset:
@@ -123,24 +87,21 @@ class Runs(DatasetOut):
         sizes = caller_defaults(self.defaults) if self.sized else {}
         params = {**sizes, **self.defaults, **req.context_params(), "review": review, "run_dir": str(run_dir)}
         ctx = self.limits.check(Context(**params), seeded)
-        model = self.model_for(ctx)
+        model = self.runner.model_for(ctx)  # a bad model string or a missing key fails before anything is written
         if (run_dir / RUN_META).exists() or (run_dir / CHECKPOINTS).exists():
             raise RunDirError(f"output_dir: {run_dir.name!r} already holds a run; resume it or pick another name")
-        return Prepared(new_run_dir(ctx), ctx, inputs, model, planned(ctx, seeded))
+        return Prepared(ctx, inputs, model, planned(ctx, seeded))
 
-    async def start(self, req: ExploreRequest, *, review: bool = False) -> Started:
+    async def start(self, req: ExploreRequest, *, review: bool = False) -> RunHandle:
         """Validate the request, make the run directory and write run.json; nothing is asked of the model yet."""
         run = await asyncio.to_thread(self.prepare, req, review=review)
-        thread_id = await begin_run(run.store, run.ctx, run.inputs)
-        return Started(run.store, thread_id, run.ctx, run.inputs, run.model, run.plan)
+        return await self.runner.begin(run.ctx, run.inputs, model=run.model, planned=run.plan)
 
-    async def drive(self, run: Started, progress: ProgressFn | None = None) -> dict[str, Any]:
-        """Drive a started run until it ends or pauses; any failure leaves it resumable and says so in one line."""
-        model, http = own_http_client(run.model)
+    async def drive(self, run: RunHandle, progress: ProgressFn | None = None) -> dict[str, Any]:
+        """Drive a begun or opened run until it ends or pauses; any failure leaves it resumable and says so in one
+        line."""
         try:
-            outcome = await isolated(
-                lambda: drive(run.store, run.thread_id, run.ctx, run.payload, progress, None, model=model), http
-            )
+            outcome = await self.runner.drive(run, progress)
         except Exception as e:
             raise RunFailed(f"run {run.store.root.name} stopped: {one_line(e)} (resume it once fixed)") from e
         return await self._compact(outcome)
@@ -166,10 +127,11 @@ class Runs(DatasetOut):
 
     # -- resume, review
 
-    def _load(self, run: str, overrides: dict[str, Any]) -> tuple[RunStore, Any]:
-        """The stored run under the root, its budgets held to the caps (a run started without caps gets them)."""
+    def _overrides(self, run: str, overrides: dict[str, Any]) -> Path:
+        """The stored run under the root, its budgets held to the caps (a run started without caps gets them); the
+        model it would use is made, so a bad one fails before the resume begins."""
         run_dir = self.limits.existing_run(run)
-        stored = load_stored_run(str(run_dir)).ctx
+        stored = load_stored_run(run_dir).ctx
         for name in BUDGETS:
             cap = getattr(self.limits, name)
             if name in overrides:
@@ -177,8 +139,8 @@ class Runs(DatasetOut):
                     raise LimitError(f"{name}: {overrides[name]} is above the cap {cap}")
             elif getattr(stored, name) is None or getattr(stored, name) > cap:
                 overrides[name] = cap
-        store, _, ctx = load_stored_run(str(run_dir), **overrides)
-        return store, self.model_for(ctx)
+        self.runner.model_for(load_stored_run(run_dir, **overrides).ctx)
+        return run_dir
 
     async def resumable(
         self,
@@ -187,14 +149,14 @@ class Runs(DatasetOut):
         reject: list[int] | None = None,
         rename: dict[int, str] | None = None,
         **budgets: Any,
-    ) -> Resumable:
-        """Check a resume before it runs: budgets within the caps, proposal numbers that exist."""
+    ) -> RunHandle:
+        """Check a resume before it runs (budgets within the caps, proposal numbers that exist) and open the run."""
         overrides = {k: v for k, v in budgets.items() if v is not None}
         bad = set(overrides) - set(BUDGETS)
         if bad:
             raise LimitError(f"resume: unknown parameter {sorted(bad)[0]!r}")
-        store, model = await asyncio.to_thread(self._load, run, overrides)
-        info = await run_status(str(store.root))
+        run_dir = await asyncio.to_thread(self._overrides, run, overrides)
+        info = await self.runner.status(run_dir)
         pending = [i for i in info.get("interrupt", []) if isinstance(i, dict)]
         decision: dict[str, Any] | None = None
         if pending and pending[0].get("kind") == "review_subtasks":
@@ -212,21 +174,7 @@ class Runs(DatasetOut):
             }
         elif reject or rename:
             raise LimitError("reject: this run is not waiting for a review")
-        return Resumable(store, model, decision, overrides, int(info.get("stats", {}).get("calls", 0)))
-
-    async def drive_resume(self, run: Resumable, progress: ProgressFn | None = None) -> dict[str, Any]:
-        model, http = own_http_client(run.model)
-
-        def go() -> Awaitable[RunOutcome]:
-            return resume_run(
-                str(run.store.root), progress=progress, chat_model=model, decision=run.decision, **run.overrides
-            )
-
-        try:
-            outcome = await isolated(go, http)
-        except Exception as e:
-            raise RunFailed(f"run {run.store.root.name} stopped: {one_line(e)} (resume it once fixed)") from e
-        return await self._compact(outcome)
+        return await self.runner.open(run_dir, decision=decision, **overrides)
 
     async def resume(
         self,
@@ -237,19 +185,21 @@ class Runs(DatasetOut):
         **budgets: Any,
     ) -> dict[str, Any]:
         """Continue a stopped run; at a review pause, `reject` names proposals by number (none: accept all)."""
-        return await self.drive_resume(await self.resumable(run, reject=reject, **budgets), progress)
+        return await self.drive(await self.resumable(run, reject=reject, **budgets), progress)
 
     async def _compact(self, outcome: RunOutcome) -> dict[str, Any]:
-        status = None if outcome.status == "done" else compact_status(await run_status(outcome.run_dir))
+        status = None if outcome.status == "done" else compact_status(await self.runner.status(outcome.run_dir))
         return compact_outcome(outcome, status)
 
     # -- look
 
     async def status(self, run: str) -> dict[str, Any]:
         run_dir = await asyncio.to_thread(self.limits.existing_run, run)
-        info = compact_status(await run_status(str(run_dir)))
-        if info["status"] == "done":  # the finished run's summary; resuming a finished run only reads it
-            return compact_outcome(await resume_run(str(run_dir)))
+        info = compact_status(await self.runner.status(run_dir))
+        if info["status"] == "done":  # the finished run's summary; opening a finished run only reads it
+            finished = (await self.runner.open(run_dir)).finished
+            if finished is not None:
+                return compact_outcome(finished)
         return info
 
     def run_dirs(self, limit: int) -> list[Path]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -203,7 +205,17 @@ class _Snapshot:
         return self.rows
 
 
-_SNAPSHOTS: dict[Path, tuple[tuple[int, int], _Snapshot]] = {}
+# Per process, per run directory; a server drives many runs, so the cache keeps the most recently used few and
+# each run's drive forgets its own when it ends (`forget_snapshot`): a dropped snapshot only costs one re-read.
+_SNAPSHOTS: OrderedDict[Path, tuple[tuple[int, int], _Snapshot]] = OrderedDict()
+MAX_SNAPSHOTS = 16
+_SNAPSHOTS_LOCK = threading.Lock()
+
+
+def forget_snapshot(run_dir: str | Path) -> None:
+    """Drop what this process keeps of a run's ledgers and tree (its drive ended)."""
+    with _SNAPSHOTS_LOCK:
+        _SNAPSHOTS.pop(Path(run_dir).resolve(), None)
 
 
 def _snapshot(store: RunStore) -> _Snapshot:
@@ -219,10 +231,14 @@ def _snapshot(store: RunStore) -> _Snapshot:
 
     key = (stamp(RUN_META), stamp(EXAMPLES))
     root = store.root.resolve()
-    cached = _SNAPSHOTS.get(root)
-    if cached is None or cached[0] != key:
-        cached = (key, _Snapshot())
-        _SNAPSHOTS[root] = cached
+    with _SNAPSHOTS_LOCK:
+        cached = _SNAPSHOTS.get(root)
+        if cached is None or cached[0] != key:
+            cached = (key, _Snapshot())
+            _SNAPSHOTS[root] = cached
+        _SNAPSHOTS.move_to_end(root)
+        while len(_SNAPSHOTS) > MAX_SNAPSHOTS:
+            _SNAPSHOTS.popitem(last=False)
     return cached[1]
 
 

@@ -8,6 +8,8 @@ embedded offline default.
 from __future__ import annotations
 
 import os
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
@@ -143,7 +145,11 @@ def make_chat_model(spec: ModelSpec) -> BaseChatModel:
         raise ModelConfigError(f"model {spec.model!r}: {first}") from None
 
 
-_SHARED: dict[tuple[Any, ...], BaseChatModel] = {}
+# The settings differ per run only where callers choose them (seed, temperature, judge model), so a server keeps
+# a few; the least recently used past the bound is dropped (the embedded model's weights go with its last user).
+_SHARED: OrderedDict[tuple[Any, ...], BaseChatModel] = OrderedDict()
+MAX_SHARED = 8
+_SHARED_LOCK = threading.Lock()
 
 
 def shared_chat_model(spec: ModelSpec) -> BaseChatModel:
@@ -152,9 +158,18 @@ def shared_chat_model(spec: ModelSpec) -> BaseChatModel:
     key: tuple[Any, ...] = (spec.model, spec.base_url, spec.api_key_env, spec.temperature, spec.repeat_penalty)
     key += (spec.max_tokens,)
     key += (spec.seed, spec.max_retries, spec.timeout_s)
-    if key not in _SHARED:
-        _SHARED[key] = make_chat_model(spec)
-    return _SHARED[key]
+    with _SHARED_LOCK:
+        model = _SHARED.get(key)
+        if model is not None:
+            _SHARED.move_to_end(key)
+            return model
+    model = make_chat_model(spec)  # outside the lock: the embedded model takes seconds to load
+    with _SHARED_LOCK:
+        model = _SHARED.setdefault(key, model)
+        _SHARED.move_to_end(key)
+        while len(_SHARED) > MAX_SHARED:
+            _SHARED.popitem(last=False)
+    return model
 
 
 def _is_openai_host(base_url: str | None) -> bool:

@@ -23,7 +23,7 @@ from support.openai_server import ScriptedOpenAIServer
 from support.reliability import EXE, WordScript, assert_same_run, cli_env, free_port, kept_set, read_examples
 
 from explore_instruct.agent.batch.jobs import ATTEMPTS, BATCH_DIR, read_domains
-from explore_instruct.agent.runs.driver import start_run
+from explore_instruct.agent.runs.runner import Runner
 from explore_instruct.graphs.context import Context
 
 pytest.importorskip("ray")  # the `ray` extra; CI installs it (Makefile)
@@ -82,7 +82,7 @@ def references(root: Path, server: ScriptedOpenAIServer) -> dict[str, Path]:
         for domain in DOMAINS:
             run_dir = root / f"reference-{len(out)}"
             ctx = Context(model="openai:gpt-4o-mini", base_url=server.base_url, run_dir=str(run_dir), **PARAMS)
-            assert asyncio.run(start_run(ctx, domain=domain)).status == "done"
+            assert asyncio.run(Runner().start(ctx, domain=domain)).status == "done"
             out[domain] = run_dir
     return out
 

@@ -21,11 +21,11 @@ from langchain_core.outputs import ChatResult
 from support.openai_server import ScriptedOpenAIServer
 from support.scripted import Script
 
+from explore_instruct.agent.request import ExploreRequest
 from explore_instruct.agent.runs.background import REGISTRY, Background
-from explore_instruct.agent.runs.driver import run_status
 from explore_instruct.agent.runs.limits import LimitError, Limits
 from explore_instruct.agent.runs.progress import Tracker, planned
-from explore_instruct.agent.request import ExploreRequest
+from explore_instruct.agent.runs.runner import Runner
 from explore_instruct.agent.runs.service import Runs
 from explore_instruct.agent.runs.sizing import CALLER_DEFAULTS
 from explore_instruct.agent.tool import make_explore_tools
@@ -149,7 +149,7 @@ async def test_a_kill_after_the_steps_last_write_reads_as_stopped(
         conn.execute("DELETE FROM checkpoints WHERE checkpoint_id > ?", (cut,))
         conn.execute("DELETE FROM writes WHERE checkpoint_id > ?", (cut,))
     REGISTRY.jobs.pop((tmp_path / "k").resolve())
-    stored = await run_status(str(tmp_path / "k"))
+    stored = await Runner().status(str(tmp_path / "k"))
     assert stored["next"] == [] and stored["step"], stored  # the state a kill there leaves
     info = await bg.status("k")
     assert info["status"] == "stopped" and "resume" in info["next_step"], info

@@ -16,7 +16,7 @@ import pytest
 from support.openai_server import Reply, ScriptedOpenAIServer
 from support.scripted import Script
 
-from explore_instruct.agent.runs.driver import resume_run, start_run
+from explore_instruct.agent.runs.runner import Runner
 from explore_instruct.graphs.context import Context
 
 
@@ -107,7 +107,7 @@ async def test_run_finishes_through_30pct_transient_and_20pct_malformed(tmp_path
     flaky = Flaky(Script(), transient=0.30, malformed=0.20, seed=7)
     with ScriptedOpenAIServer(responder=flaky) as server:
         ctx = _ctx(server.base_url, tmp_path / "run", breadth=[3, 2], examples=[6], examples_per_call=2)
-        outcome = await start_run(ctx, domain="writing polite workplace emails")
+        outcome = await Runner().start(ctx, domain="writing polite workplace emails")
     assert outcome.status == "done", outcome
     stats = outcome.stats
     injected = flaky.injected
@@ -152,7 +152,7 @@ async def test_quota_exhausted_stops_resumably_then_resumes(tmp_path: Path) -> N
 
     with ScriptedOpenAIServer(responder=responder) as server:
         ctx = _ctx(server.base_url, tmp_path / "run", max_retries=1, max_provider_failures=3)
-        paused = await start_run(ctx, domain="writing polite workplace emails")
+        paused = await Runner().start(ctx, domain="writing polite workplace emails")
         assert paused.status == "provider", paused
         assert paused.interrupt is not None and "in a row" in paused.interrupt["reason"]
         assert paused.stats["faults"] == {"api": 3}
@@ -160,6 +160,6 @@ async def test_quota_exhausted_stops_resumably_then_resumes(tmp_path: Path) -> N
         assert requests_when_paused == 3 * 2  # each call: one try + one retry, then the run stops (no busy loop)
 
         refusing = False
-        done = await resume_run(str(tmp_path / "run"))
+        done = await Runner().resume(str(tmp_path / "run"))
         assert done.status == "done", done
         assert done.summary["examples"] > 0

@@ -54,7 +54,7 @@ from support.reliability import (
 from support.scripted import parse_generate, prompt_of_request
 
 from explore_instruct.agent.runs.checkpoints import CHECKPOINT_URL_ENV
-from explore_instruct.agent.runs.driver import run_status, start_run
+from explore_instruct.agent.runs.runner import Runner
 from explore_instruct.graphs.context import Context
 
 pytestmark = pytest.mark.slow
@@ -106,7 +106,7 @@ def reference_run(root: Path, params: dict[str, Any], similarity: str) -> tuple[
             similarity=similarity,  # type: ignore[arg-type]
             **params,
         )
-        outcome = asyncio.run(start_run(ctx, domain=DOMAIN))
+        outcome = asyncio.run(Runner().start(ctx, domain=DOMAIN))
         assert outcome.status == "done", outcome
         return run_dir, server.request_count
 
@@ -258,7 +258,7 @@ class Chain:
                 f"the run ended (exit {proc.returncode}) after {len(self.kills)} kills, before kill "
                 f"{len(self.kills) + 1}: {self.log.read_text(errors='replace')[-2000:]}"
             )
-            status = asyncio.run(run_status(str(self.run_dir)))  # the checkpoint is readable after every kill
+            status = asyncio.run(Runner().status(str(self.run_dir)))  # the checkpoint is readable after every kill
             assert status["status"] != "done" or len(self.kills) + 1 == kills, (
                 f"the run was complete after {len(self.kills) + 1} kills (killed on its way out), before {kills}"
             )

@@ -12,7 +12,7 @@ from support import postgres
 from support.scripted import Script
 
 from explore_instruct.agent.runs.checkpoints import CHECKPOINT_URL_ENV
-from explore_instruct.agent.runs.driver import resume_run, start_run
+from explore_instruct.agent.runs.runner import Runner
 from explore_instruct.graphs.context import Context
 from explore_instruct.tools.dataset.runstore import CHECKPOINTS, RunDirError
 
@@ -43,7 +43,7 @@ async def test_run_pause_and_resume_in_postgres(pg_url: str, tmp_path: Path, mon
     monkeypatch.setenv(CHECKPOINT_URL_ENV, pg_url)
     script = Script()
     run_dir = tmp_path / "run"
-    first = await start_run(_ctx(run_dir, script, max_calls=2), domain="writing polite workplace emails")
+    first = await Runner().start(_ctx(run_dir, script, max_calls=2), domain="writing polite workplace emails")
     assert first.status == "budget"
     assert not (run_dir / CHECKPOINTS).exists()  # nothing went to SQLite
     meta = json.loads((run_dir / "run.json").read_text())
@@ -52,7 +52,7 @@ async def test_run_pause_and_resume_in_postgres(pg_url: str, tmp_path: Path, mon
         rows = conn.execute("select count(*) from checkpoints where thread_id = %s", (meta["thread_id"],)).fetchone()
     assert rows is not None and rows[0] > 0
 
-    done = await resume_run(str(run_dir), chat_model=script.chat_model(), max_calls=1000)
+    done = await Runner(chat_model=script.chat_model()).resume(str(run_dir), max_calls=1000)
     assert done.status == "done", done
     lines = (run_dir / "examples.jsonl").read_text().splitlines()
     assert len(lines) == done.summary["examples"] == 9
@@ -60,13 +60,13 @@ async def test_run_pause_and_resume_in_postgres(pg_url: str, tmp_path: Path, mon
 
     monkeypatch.delenv(CHECKPOINT_URL_ENV)
     with pytest.raises(RunDirError, match=CHECKPOINT_URL_ENV):
-        await resume_run(str(run_dir), chat_model=script.chat_model())
+        await Runner(chat_model=script.chat_model()).resume(str(run_dir))
 
 
 async def test_unreachable_postgres_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(CHECKPOINT_URL_ENV, "postgresql://postgres:s3cret@127.0.0.1:9/postgres?connect_timeout=2")
     with pytest.raises(RunDirError) as err:
-        await start_run(_ctx(tmp_path / "run", Script()), domain="writing polite workplace emails")
+        await Runner().start(_ctx(tmp_path / "run", Script()), domain="writing polite workplace emails")
     message = str(err.value)
     assert "127.0.0.1:9" in message and "\n" not in message and "s3cret" not in message
     assert not (tmp_path / "run" / "run.json").exists()

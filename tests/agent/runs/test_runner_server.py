@@ -27,7 +27,7 @@ from support.scripted import Script
 from typer.testing import CliRunner
 
 from explore_instruct.agent.cli.main import EXIT_BAD_INPUT, app
-from explore_instruct.agent.runs.driver import resume_run, run_status, start_run
+from explore_instruct.agent.runs.runner import Runner
 from explore_instruct.graphs.context import Context
 from explore_instruct.tools.similarity.indexes import normalise
 
@@ -80,7 +80,7 @@ async def test_rate_limit_and_server_error_are_retried_by_the_client(
 ) -> None:
     openai_server.script([Reply(status=429, retry_after=0.2), Reply(status=500)])
     openai_server.responder = Script().responder
-    outcome = await start_run(server_context(openai_server, tmp_path / "run"), domain=DOMAIN)
+    outcome = await Runner().start(server_context(openai_server, tmp_path / "run"), domain=DOMAIN)
 
     assert outcome.status == "done", outcome
     assert outcome.stats.get("faults", {}) == {}
@@ -114,7 +114,7 @@ async def test_enrich_fan_out_runs_in_parallel_up_to_max_concurrency(
         examples_per_call=2,
         max_concurrency=cap,
     )
-    outcome = await start_run(ctx, domain=DOMAIN)
+    outcome = await Runner().start(ctx, domain=DOMAIN)
 
     assert outcome.status == "done", outcome
     assert outcome.stats["calls"] >= 9
@@ -127,14 +127,14 @@ async def test_enrich_fan_out_runs_in_parallel_up_to_max_concurrency(
 async def test_resume_moves_past_a_review_pause(tmp_path: Path) -> None:
     model = Script().chat_model()
     ctx = Context(chat_model=model, run_dir=str(tmp_path / "run"), similarity="exact", review=True, **SMALL)
-    outcome = await start_run(ctx, domain=DOMAIN)  # nobody to ask: the run stops at the first review
+    outcome = await Runner().start(ctx, domain=DOMAIN)  # nobody to ask: the run stops at the first review
     assert outcome.status == "review"
     assert outcome.interrupt is not None and outcome.interrupt["kind"] == "review_subtasks"
 
     resumes = 0
     while outcome.status == "review" and resumes < 20:
         before = model.calls
-        outcome = await resume_run(str(tmp_path / "run"), chat_model=model)  # accepts what was proposed
+        outcome = await Runner(chat_model=model).resume(str(tmp_path / "run"))  # accepts what was proposed
         resumes += 1
         assert model.calls > before  # every resume moves on
     assert outcome.status == "done"
@@ -154,7 +154,7 @@ async def test_resume_finishes_a_run_whose_last_step_wrote_but_was_never_checkpo
     run_dir = tmp_path / "run"
     model = Script(dup_share=0.3).chat_model()
     ctx = Context(chat_model=model, run_dir=str(run_dir), similarity="exact", **{**SMALL, "examples": [4]})
-    whole = await start_run(ctx, domain=DOMAIN)
+    whole = await Runner().start(ctx, domain=DOMAIN)
     assert whole.status == "done"
     examples = (run_dir / "examples.jsonl").read_bytes()
 
@@ -176,9 +176,9 @@ async def test_resume_finishes_a_run_whose_last_step_wrote_but_was_never_checkpo
     assert snapshot.next == ()  # every task of the step has its writes...
     assert snapshot.tasks and all(t.name == "enrich_batch" and t.result for t in snapshot.tasks)
 
-    assert (await run_status(str(run_dir)))["status"] == "enriching"  # ...yet the run is not done
+    assert (await Runner().status(str(run_dir)))["status"] == "enriching"  # ...yet the run is not done
     again = Script(dup_share=0.3).chat_model()
-    outcome = await resume_run(str(run_dir), chat_model=again)
+    outcome = await Runner(chat_model=again).resume(str(run_dir))
     assert outcome.status == "done"
     assert outcome.summary == whole.summary
     assert again.calls == 0  # the saved writes were used, no call was made twice
@@ -280,7 +280,7 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
         for name in ("OPENAI_API_KEY", "NO_PROXY", "no_proxy"):
             mp.setenv(name, env[name])
         ctx = server_context(server, root / "run", max_depth=2, breadth="2,2", examples="6", examples_per_call=2)
-        outcome = asyncio.run(start_run(ctx, domain=DOMAIN))
+        outcome = asyncio.run(Runner().start(ctx, domain=DOMAIN))
         assert outcome.status == "done"
         yield {"dir": root / "run", "outcome": outcome.as_dict(), "requests": server.request_count}
 
@@ -314,7 +314,7 @@ def test_sigkill_then_resume_ends_like_an_uninterrupted_run(
                 proc.wait()
     at_kill = openai_server.request_count
 
-    assert asyncio.run(run_status(str(run_dir)))["status"] != "done"
+    assert asyncio.run(Runner().status(str(run_dir)))["status"] != "done"
 
     resumed = subprocess.run(
         [EXE, "resume", str(run_dir), "--quiet", "--json"], env=cli_env(), capture_output=True, text=True, timeout=120

@@ -13,8 +13,8 @@ from support.reliability import WordScript
 from typer.testing import CliRunner
 
 from explore_instruct.agent.cli.main import EXIT_BAD_INPUT, app
-from explore_instruct.agent.runs.driver import start_run
 from explore_instruct.agent.runs.limits import level_counts
+from explore_instruct.agent.runs.runner import Runner
 from explore_instruct.graphs.context import Context
 from explore_instruct.tools.plan.estimate import Measured, Params, make_plan, tasks_per_depth
 from explore_instruct.tools.plan.measure import MeasureError, measure, planned_vs_actual, run_facts
@@ -30,7 +30,7 @@ def run(tmp_path: Path, name: str, script: WordScript, **params: object) -> Path
         run_dir=str(tmp_path / name),
         **params,  # type: ignore[arg-type]
     )
-    outcome = asyncio.run(start_run(ctx, domain="Email writing for work"))
+    outcome = asyncio.run(Runner().start(ctx, domain="Email writing for work"))
     assert outcome.status == "done"
     return tmp_path / name
 
