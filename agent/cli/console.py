@@ -30,8 +30,9 @@ class Debug:
 
 
 def say(text: str, *, stderr: bool = False) -> None:
-    """Plain text (never read as markup), wrapped by the terminal rather than by rich."""
-    (err if stderr else out).print(escape(text), highlight=False, soft_wrap=True)
+    """Plain text (never read as markup or emoji codes: an example id `node:x:3` stays as it is), wrapped by the
+    terminal rather than by rich."""
+    (err if stderr else out).print(escape(text), highlight=False, soft_wrap=True, emoji=False)
 
 
 def guard(fn: Callable[[], T]) -> T:

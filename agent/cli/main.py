@@ -4,6 +4,7 @@
 - `tree`: tree, try (a seed; a model tried once)
 - `similarity`: filter, prune, drops (similarity on trees and runs that exist)
 - `dataset`: sample, export (dataset out)
+- `review`: review (a reviewer's decisions on a run's examples and tasks)
 - `diversity`: stats, compare (coverage and diversity on a fixed-size sample)
 - `ablate`: ablate (the paper's K=0 vs K comparison)
 - `judge`: judge (an LLM judge over any run, tree or dataset)
@@ -22,7 +23,7 @@ from typing import Annotated
 
 import typer
 
-from explore_instruct.agent.cli import ablate, batch, dataset, diversity, faces, judge, run, similarity, tree
+from explore_instruct.agent.cli import ablate, batch, dataset, diversity, faces, judge, review, run, similarity, tree
 from explore_instruct.agent.cli.console import EXIT_BAD_INPUT, EXIT_BUDGET, Debug, err
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_BUDGET", "app", "main"]
@@ -41,7 +42,7 @@ def _main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks."
     Debug.on = debug
 
 
-COMMANDS = (tree, run, similarity, dataset, diversity, ablate, judge, faces, batch)
+COMMANDS = (tree, run, similarity, dataset, review, diversity, ablate, judge, faces, batch)
 for _module in COMMANDS:
     _module.register(app)
 

@@ -204,6 +204,7 @@ def render_card(
     else:
         lines.append("- not recorded (this tree did not come from a run of ours)")
     lines += quality_section(result)
+    lines += curation_section(loaded.curation)
     if planned is not None:
         rows, source = planned
         lines += ["", f"Planned ({_md(source)}) and actual:", "", "| | planned | actual | actual / planned |"]
@@ -237,6 +238,20 @@ def quality_section(result: SampleResult) -> list[str]:
     lines += ["", "| score | examples |", "| --- | --- |"]
     lines += [f"| {score} | {scores[score]} |" for score in sorted(scores, reverse=True)]
     return lines
+
+
+def curation_section(summary: dict[str, int] | None) -> list[str]:
+    """What reviewers decided (curation.jsonl), applied to every example counted above; nothing if nobody did."""
+    if not summary or not summary.get("decisions"):
+        return []
+    return [
+        "",
+        "## Curation",
+        "",
+        f"- {summary['decisions']} reviewer decisions in `curation.jsonl`, applied to this dataset: "
+        f"{summary['rejected']} examples rejected, {summary['edited']} edited, {summary['accepted']} accepted; "
+        f"{summary['rescued']} tasks rescued, {summary['pinned']} pinned",
+    ] + ([f"- conflicts for a second look: {summary['conflicts']}"] if summary.get("conflicts") else [])
 
 
 def card_for(loaded: LoadedTree, result: SampleResult, *, fmt: str, files: list[str]) -> str:

@@ -84,6 +84,7 @@ class LoadedTree:
     ids: dict[str, list[str]]
     source: Path
     run_dir: Path | None = None
+    curation: dict[str, int] | None = None  # what the reviewers' decisions changed (tools/dataset/curation.py)
 
     def example_id(self, node_id: str, index: int) -> str:
         ids = self.ids.get(node_id, [])
@@ -213,12 +214,13 @@ def _run_records(run_dir: Path) -> dict[str, list[dict[str, Any]]]:
     return grouped
 
 
-def load_run(run_dir: Path) -> LoadedTree:
+def load_run(run_dir: Path, *, curated_view: bool = True) -> LoadedTree:
     """The run's tree snapshot (structure, status, committed examples) with ids from examples.jsonl.
 
     The snapshot is rewritten at every committed offset, so it is the truth about which examples count; a
     tail of examples.jsonl written by a killed step (which a resume truncates) is left out that way. Ids are
-    taken from examples.jsonl where its lines for a node line up with the snapshot.
+    taken from examples.jsonl where its lines for a node line up with the snapshot. The reviewers' decisions
+    are applied unless `curated_view` is off (the review command itself reads both).
     """
     tree_dir = run_dir / TREE_DIR
     if not (tree_dir / META_FILENAME).is_file():
@@ -230,7 +232,36 @@ def load_run(run_dir: Path) -> LoadedTree:
         rows = records.get(node.id, [])[: len(node.examples)]
         if [r.get("instruction") for r in rows] == [e.instruction for e in node.examples]:
             ids[node.id] = [r["id"] for r in rows]
-    return LoadedTree(tree=tree, ids=ids, source=run_dir, run_dir=run_dir)
+    loaded = LoadedTree(tree=tree, ids=ids, source=run_dir, run_dir=run_dir)
+    return curated(loaded) if curated_view else loaded
+
+
+def curated(loaded: LoadedTree) -> LoadedTree:
+    """The run's data with its reviewers' decisions applied (curation.jsonl): rejected examples left out, edited
+    ones with their new text (and a `curation` note on the example), ids kept. A run nobody reviewed is as it was."""
+    from explore_instruct.tools.dataset import curation
+
+    if loaded.run_dir is None or not (loaded.run_dir / curation.CURATION).is_file():
+        return loaded
+    state = curation.load(loaded.run_dir)
+    tree = loaded.tree.model_copy(deep=True)
+    ids: dict[str, list[str]] = {}
+    for node in tree.nodes.values():
+        kept_ids, kept = [], []
+        for j, example in enumerate(node.examples):
+            eid = loaded.example_id(node.id, j)
+            decided = state.examples.get(eid)
+            if decided is not None and decided.status == "rejected":
+                continue
+            if decided is not None and decided.fields:
+                extra = dict(example.model_extra or {})
+                extra["curation"] = {"edited": sorted(decided.fields), "by": decided.decided_by, "notes": decided.notes}
+                example = Example(**{**example.model_dump(), **extra, **decided.fields})
+            kept_ids.append(eid)
+            kept.append(example)
+        node.examples = kept
+        ids[node.id] = kept_ids
+    return LoadedTree(tree=tree, ids=ids, source=loaded.source, run_dir=loaded.run_dir, curation=state.summary())
 
 
 def load_tree_source(path: Path) -> LoadedTree:

@@ -70,7 +70,8 @@ async def openai_attempt(
         # The client's documented `post`, not `chat.completions.create`: the payload is already in wire form, and
         # `create` walks it (every message, the whole JSON schema) through its TypedDict transform on each call,
         # an eighth of our CPU per call on a fast endpoint. Retries, timeout and errors are the client's, as before.
-        completion = await openai_client_of(model).post(
+        client: Any = openai_client_of(model)  # not None: `direct` chose this path
+        completion = await client.post(
             "/chat/completions", body=_payload(model, schema, messages), cast_to=ChatCompletion
         )
         if completion.usage is not None:
