@@ -158,15 +158,24 @@ def compare(
     if size < 2:
         raise ValueError("compare: each source needs at least 2 examples")
     n = min(n or size, size)
-    sides = []
+    sides, method = [], ""
     for path in (a, b):
         rep, sampled, pairs = diversity_of(path, n, seed, verbs=verbs, embeddings=embeddings)
-        sides.append({"report": rep, "intervals": bootstrap_intervals(sampled.texts, pairs, seed=seed)})
+        ci = bootstrap_intervals(sampled.texts, pairs, seed=seed)
+        sides.append({"report": rep, "intervals": ci.bounds, "clipped": ci.clipped})
+        method = ci.method
     ratio = None
     pa, pb = (s["report"]["overall"].get("verb_noun_pairs") for s in sides)
     if pa and pb:
         ratio = round(pb / pa, 3)
-    return {"n": n, "seed": seed, "a": sides[0], "b": sides[1], "verb_noun_ratio_b_over_a": ratio}
+    return {
+        "n": n,
+        "seed": seed,
+        "interval_method": method,
+        "a": sides[0],
+        "b": sides[1],
+        "verb_noun_ratio_b_over_a": ratio,
+    }
 
 
 def compare_cmd(
@@ -193,6 +202,15 @@ def compare_cmd(
         [f"A: {a.name}", f"B: {b.name}"],
         [result["a"]["intervals"], result["b"]["intervals"]],
     )
+    say(f"intervals: {result['interval_method']}")
+    labels = {key: label for key, label, _ in METRICS}
+    cut = [
+        f"{side.upper()}: {labels.get(key, key)} ({end} end{'s' if end == 'both' else ''})"
+        for side in ("a", "b")
+        for key, end in result[side]["clipped"].items()
+    ]
+    if cut:
+        say(f"clipped at a bound: {'; '.join(cut)}")
     if result["verb_noun_ratio_b_over_a"] is not None:
         say(f"verb–noun pairs, B / A: {result['verb_noun_ratio_b_over_a']}")
 

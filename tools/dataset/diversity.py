@@ -197,34 +197,58 @@ def report(
             "overall": overall, "per_depth": per_depth}  # fmt: skip
 
 
+INTERVAL_METHOD = (
+    "95%, normal bootstrap: the figure ± 1.96 bootstrap standard errors ({resamples} resamples), clipped to the "
+    "metric's bounds (distinct-2 in [0, 1], verb–noun pairs in [0, N])"
+)
+
+
+@dataclass(frozen=True)
+class Intervals:
+    """Bootstrap intervals of one sample: (low, high) per metric, the ends cut at a bound, and how they were made."""
+
+    bounds: dict[str, tuple[float, float]]
+    clipped: dict[str, str]  # metric -> "low", "high" or "both": the end(s) set to the metric's bound
+    method: str
+
+
 def bootstrap_intervals(
     texts: Sequence[str], pairs: Sequence[Pair] | None, seed: int = 0, resamples: int = BOOTSTRAP_RESAMPLES
-) -> dict[str, tuple[float, float]]:
+) -> Intervals:
     """95% normal bootstrap intervals for the pair count and distinct-2 of one N-sample: the figure ± 1.96
     bootstrap standard errors (scipy's `bootstrap` over the sample's instructions, with replacement).
 
     Centred on the figure, not on the resampled values: resampling repeats instructions, which shrinks any count
     of distinct items, so percentile intervals would all fall below the figure they are meant to bound; the
-    spread of the resampled values still measures how much the figure depends on which N were drawn.
+    spread of the resampled values still measures how much the figure depends on which N were drawn. A normal
+    interval knows nothing of bounds, though: distinct-2 near 1 got an upper end past 1. Each end is clipped to
+    what the metric can be, and `clipped` names the ends that were, so a reader knows the interval is one-sided.
     """
     from scipy.stats import bootstrap
 
+    method = INTERVAL_METHOD.format(resamples=resamples)
     if len(texts) < 2:
-        return {}
-    stats: dict[str, Callable[[np.ndarray], float]] = {
-        "distinct_2": lambda idx: distinct_n([texts[int(i)] for i in idx], 2)
+        return Intervals({}, {}, method)
+    stats: dict[str, tuple[Callable[[np.ndarray], float], tuple[float, float]]] = {
+        "distinct_2": (lambda idx: distinct_n([texts[int(i)] for i in idx], 2), (0.0, 1.0))
     }
     if pairs is not None:
         full = [p if p[0] and p[1] else None for p in pairs]
-        stats["verb_noun_pairs"] = lambda idx: float(len({full[int(i)] for i in idx} - {None}))
+        count = (lambda idx: float(len({full[int(i)] for i in idx} - {None})), (0.0, float(len(texts))))
+        stats["verb_noun_pairs"] = count
     out: dict[str, tuple[float, float]] = {}
+    clipped: dict[str, str] = {}
     index = np.arange(len(texts))
-    for name, fn in stats.items():
+    for name, (fn, (floor, ceiling)) in stats.items():
         rng = np.random.default_rng(seed)
         res = bootstrap((index,), fn, n_resamples=resamples, vectorized=False, method="percentile", random_state=rng)
         point, half = fn(index), 1.96 * float(res.standard_error)
-        out[name] = (round(point - half, 4), round(point + half, 4))
-    return out
+        low, high = round(point - half, 4), round(point + half, 4)
+        cut = [end for end, past in (("low", low < floor), ("high", high > ceiling)) if past]
+        if cut:
+            clipped[name] = cut[0] if len(cut) == 1 else "both"
+        out[name] = (max(low, floor), min(high, ceiling))
+    return Intervals(out, clipped, method)
 
 
 def _round(x: float | None) -> float | None:

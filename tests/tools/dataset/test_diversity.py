@@ -70,12 +70,30 @@ def test_lexical_metrics_separate_repetitive_from_varied_text() -> None:
 def test_bootstrap_intervals_bound_the_figure() -> None:
     texts = [f"Write a {a} about {b}." for a in ("poem", "story", "note", "list") for b in ("cats", "rain", "tea")]
     pairs = [("write", a) for a in ("poem", "story", "note", "list") for _ in range(3)]
-    out = bootstrap_intervals(texts, pairs, seed=1, resamples=200)
+    out = bootstrap_intervals(texts, pairs, seed=1, resamples=200).bounds
     low, high = out["verb_noun_pairs"]
     assert low <= 4 <= high
     low, high = out["distinct_2"]
     assert low <= distinct_n(texts, 2) <= high and high - low > 0
-    assert bootstrap_intervals(["one"], None) == {}
+    assert bootstrap_intervals(["one"], None).bounds == {}
+
+
+def test_bootstrap_intervals_stay_inside_the_metrics_bounds_and_say_where_they_were_clipped() -> None:
+    """Distinct-2 of instructions that share no bigram is 1 and resampling can only lower it: figure ± 1.96 SE
+    reached past 1 (`compare` printed [0.7321, 1.036]); a pair count cannot be negative or exceed N."""
+    texts = [f"{a} {b} {c}" for a, b, c in zip("abcdefghijkl", "mnopqrstuvwx", "ABCDEFGHIJKL", strict=True)]
+    pairs = [("write", t) for t in "abcdefghijkl"]
+    ci = bootstrap_intervals(texts, pairs, seed=1, resamples=200)
+    assert distinct_n(texts, 2) == 1.0
+    low, high = ci.bounds["distinct_2"]
+    assert 0.0 <= low < 1.0 and high == 1.0
+    low, high = ci.bounds["verb_noun_pairs"]
+    assert 0 <= low < 12 and high == 12
+    assert ci.clipped == {"distinct_2": "high", "verb_noun_pairs": "high"}
+    assert "clipped" in ci.method and "1.96" in ci.method
+    # an interval inside its bounds is left alone and not called clipped
+    inside = bootstrap_intervals([f"write a {w} now" for w in ("poem", "poem", "note", "list")], None, seed=1)
+    assert inside.clipped == {} and 0 < inside.bounds["distinct_2"][0] < inside.bounds["distinct_2"][1] < 1
 
 
 def test_fixed_sample_draws_n_by_the_method_and_repeats_with_its_seed() -> None:
