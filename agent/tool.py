@@ -1,54 +1,32 @@
 """The exploration workflow as LangChain tools, for ReAct agents and any tool-calling LLM.
 
-Tools answer with compact dicts (run id, counts, paths, cost), never the examples, because their output goes
-into a model's context. Callers are held to the operator's `Limits` (caps, output root); a request that cannot
-run comes back as `{"error": "..."}` in one line instead of raising into the agent loop. `explore` starts the
-run in the background and answers at once (`wait=true` blocks until it ends), so an agent can go on while it
-runs; `make_explore_tools` adds the `status` and `cancel` tools that follow and stop it.
+Each tool is an operation of the catalogue (agent/operations/catalogue.py): its name, description and argument
+schema come from there, so this face only binds them to a runner. Tools answer with compact dicts (run id,
+counts, paths, cost), never the examples, because their output goes into a model's context. Callers are held to
+the operator's `Limits` (caps, output root); a request that cannot run comes back as `{"error": "..."}` in one
+line instead of raising into the agent loop. `explore` starts the run in the background and answers at once
+(`wait=true` blocks until it ends), so an agent can go on while it runs; `make_explore_tools` adds the
+`status` and `cancel` tools that follow and stop it.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from langchain_core.tools import StructuredTool, ToolException
-from pydantic import BaseModel, ConfigDict, Field
 
 from explore_instruct.agent.errors import flat, one_line
-from explore_instruct.agent.request import ExploreRequest
+from explore_instruct.agent.operations.catalogue import CATALOGUE, Call, Operation
+from explore_instruct.agent.operations.runner import Runner, runner_of
 from explore_instruct.agent.runs.background import Background
 from explore_instruct.agent.runs.event_loops import run_sync
 from explore_instruct.agent.runs.limits import Limits
 from explore_instruct.agent.runs.service import Runs
-from explore_instruct.agent.runs.sizing import CALLER_NOTE
 
 NAME = "explore_instruct"
-DESCRIPTION = (
-    "Build instruction-tuning data for a domain: explore it as a tree of tasks (depth levels, breadth subtasks "
-    "per task) and generate examples for every task. Give `domain` (one sentence) or `seed` (a seed file). "
-    "Returns run_id, status ('running' until it ends), counts, file paths and cost; the examples stay on disk. "
-    "status 'budget' means a budget cap stopped the run (it is resumable). " + CALLER_NOTE
-)
-STATUS_DESCRIPTION = (
-    "Where a run stands: 'running' with phase, counts, calls, cost and ETA; then its summary (status 'done'), or "
-    "what it waits for. wait_s waits up to that many seconds for it to end."
-)
-CANCEL_DESCRIPTION = "Stop a running run at the step it is in; it stays resumable."
-
-
-class StatusArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    run: str = Field(description="A run id (its directory name under the output root).")
-    wait_s: float = Field(default=0, ge=0, le=600, description="Wait up to this many seconds for it to end.")
-
-
-class CancelArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    run: str = Field(description="A run id.")
+Observe = Callable[[str, Any], None]
 
 
 def _error(e: ToolException) -> str:
@@ -61,15 +39,25 @@ def _validation_error(e: Any) -> str:
 
 
 def as_tool(
-    name: str, description: str, schema: type[BaseModel], call: Callable[..., Awaitable[Any]]
+    op: Operation,
+    runner: Runner,
+    *,
+    name: str | None = None,
+    call: Callable[[], Call] = Call,
+    observe: Observe | None = None,
 ) -> StructuredTool:
-    """A structured tool with async and sync entry points whose failures come back as `{"error": one line}`."""
+    """`op` as a structured tool with async and sync entry points whose failures come back as `{"error": one
+    line}`. `call` makes each call's `Call` when it happens (a chat's progress stream exists only then);
+    `observe` sees each answer (the chat remembers the last run)."""
 
     async def coroutine(**kwargs: Any) -> Any:
         try:
-            return await call(**kwargs)
+            result = await op(runner, kwargs, call())
         except Exception as e:  # an agent gets one line back, never a traceback in its loop
             raise ToolException(one_line(e)) from None
+        if observe is not None:
+            observe(op.name, result)
+        return result
 
     def func(**kwargs: Any) -> Any:
         return run_sync(lambda: coroutine(**kwargs))
@@ -77,12 +65,30 @@ def as_tool(
     return StructuredTool.from_function(
         func=func,
         coroutine=coroutine,
-        name=name,
-        description=description,
-        args_schema=schema,
+        name=name or op.name,
+        description=op.description,
+        args_schema=op.args,
         handle_tool_error=_error,
         handle_validation_error=_validation_error,
     )
+
+
+def catalogue_tools(
+    runner: Runner,
+    names: Iterable[str] = CATALOGUE,
+    *,
+    rename: Callable[[str], str] = str,
+    call: Callable[[], Call] = Call,
+    observe: Observe | None = None,
+) -> list[StructuredTool]:
+    """The named operations of the catalogue as tools, in the catalogue's order (`rename`: a tool's name from
+    the operation's)."""
+    wanted = set(names)
+    return [
+        as_tool(op, runner, name=rename(op.name), call=call, observe=observe)
+        for op in CATALOGUE.values()
+        if op.name in wanted
+    ]
 
 
 def make_explore_tools(
@@ -92,25 +98,13 @@ def make_explore_tools(
     chat_model: Any = None,
     name: str = NAME,
 ) -> list[StructuredTool]:
-    """`explore` (named `name`), `status` and `cancel`, bound to an operator's caps and run defaults (e.g.
-    `{"base_url": ..., "similarity": "exact"}`)."""
+    """`explore` (named `name`), `status` and `cancel` (`<name>_status`, `<name>_cancel`), bound to an
+    operator's caps and run defaults (e.g. `{"base_url": ..., "similarity": "exact"}`)."""
     runs = Runs(limits=limits or Limits(), defaults=dict(defaults or {}), chat_model=chat_model)
-    background = Background(runs)
-
-    async def explore(**kwargs: Any) -> dict[str, Any]:
-        return await background.explore(ExploreRequest(**kwargs))
-
-    async def status(run: str, wait_s: float = 0) -> dict[str, Any]:
-        return await background.status(run, wait_s=wait_s)
-
-    async def cancel(run: str) -> dict[str, Any]:
-        return await background.cancel(run)
-
-    return [
-        as_tool(name, DESCRIPTION, ExploreRequest, explore),
-        as_tool(f"{name}_status", STATUS_DESCRIPTION, StatusArgs, status),
-        as_tool(f"{name}_cancel", CANCEL_DESCRIPTION, CancelArgs, cancel),
-    ]
+    runner = runner_of(Background(runs))
+    return catalogue_tools(
+        runner, ("explore", "status", "cancel"), rename=lambda op: name if op == "explore" else f"{name}_{op}"
+    )
 
 
 def make_explore_tool(

@@ -75,3 +75,15 @@ def start_writes_at_once(saver: Any) -> set[asyncio.Task[Any]]:
 
     saver.aput_writes = aput_writes
     return pending
+
+
+# ---- mcp ------------------------------------------------------------------------------------------------------
+
+
+def lowlevel_server(server: Any) -> Any:
+    """The low-level `mcp.server.lowlevel.Server` inside a `FastMCP`, to serve it on streams we give.
+
+    Private: `FastMCP._mcp_server`. `FastMCP.run_stdio_async` serves on `sys.stdout` only, and agent/mcp/server.py
+    must keep the protocol on a duplicate of fd 1 while fd 1 itself goes to stderr (native libraries print).
+    """
+    return server._mcp_server

@@ -3,8 +3,11 @@
 Runs started here (`/explore`, `/approve`, `/reject`, `/rename`, `/resume`) go on in the background; `/status`
 follows them and `/cancel` stops one (resumably).
 
-`/explore`'s options are the fields of `ExploreRequest` (and their short names, `out=` and `max_cost=`), so an
-option added to the request is an option here too; a misspelt one is an error that names it.
+Every command is an operation of the catalogue (agent/operations/catalogue.py): `/explore`'s options are the
+fields of `ExploreRequest`, the others' (`/resume`, `/export`, `/stats`, ...) the fields of their operation's
+argument model, with the short names `out=` and `max_cost=`; so an argument added to an operation is an option
+here too, and a misspelt one is an error that names it. What stays here is what a person needs and a tool
+caller does not: the last run as the default, review answers by number, proposals shown before a resume.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from typing import Any
 
 from explore_instruct.agent.chat.context import ChatContext, ChatState, after_run, progress_writer
 from explore_instruct.agent.chat.replies import HELP, describe, describe_export, describe_runs, describe_stats
-from explore_instruct.agent.request import ALIASES, BUDGETS, ExploreRequest, field_for
+from explore_instruct.agent.operations.catalogue import CATALOGUE, Call
+from explore_instruct.agent.operations.runner import Runner, runner_of
+from explore_instruct.agent.request import ALIASES, ExploreRequest, field_for
 from explore_instruct.tools.parsing import parse_bool, parse_ints
 
 
@@ -31,11 +36,6 @@ REVIEW = "review"
 def explore_options() -> list[str]:
     """Every `/explore` option: the request's fields and their short names."""
     return sorted({*ExploreRequest.model_fields, *ALIASES})
-
-
-def budget_options() -> list[str]:
-    """`/resume` options: the request's budgets and their short names."""
-    return [name for name in sorted({*BUDGETS, *ALIASES}) if field_for(name) in BUDGETS]
 
 
 @dataclass
@@ -87,20 +87,6 @@ def _numbers(words: list[str]) -> list[int]:
     return numbers
 
 
-def _budgets(cmd: SlashCommand) -> dict[str, Any]:
-    known = budget_options()
-    out: dict[str, Any] = {}
-    for key, value in cmd.options.items():
-        if key not in known:
-            raise CommandError(f"/resume: unknown option {key}= (known: {', '.join(known)})")
-        name = field_for(key)
-        try:
-            out[name] = float(value) if name == "max_cost_usd" else int(value)
-        except ValueError:
-            raise CommandError(f"/resume: {key}={value} is not a number") from None
-    return out
-
-
 def suggest(text: str) -> str | None:
     """A command for a plain request like "build me instruction data for legal contract rewriting, depth 2"."""
     opts = []
@@ -117,14 +103,58 @@ def suggest(text: str) -> str | None:
     return f"/explore {domain} {' '.join(opts)}".strip() if domain else None
 
 
-async def _waiting_review(runs: Any, state: ChatState, named: str | None) -> str | None:
+@dataclass(frozen=True)
+class Verb:
+    """A command that is one operation of the catalogue: free words fill `positional` fields in order, and
+    `key=value` options any field (or its short name); the operation's model checks them."""
+
+    op: str
+    positional: tuple[str, ...] = ("run",)
+
+
+VERBS = {
+    "status": Verb("status"),
+    "cancel": Verb("cancel"),
+    "resume": Verb("resume"),
+    "runs": Verb("list_runs", ()),
+    "list": Verb("list_runs", ()),
+    "export": Verb("export", ("run", "format")),
+    "stats": Verb("stats"),
+}
+REVIEW_ANSWERS = {"approve", "reject", "rename"}
+
+
+def arguments(cmd: SlashCommand, verb: Verb, last: str | None) -> dict[str, Any]:
+    """The operation's arguments from a command; the run defaults to the chat's last one."""
+    fields = CATALOGUE[verb.op].args.model_fields
+    if len(cmd.args) > len(verb.positional):
+        extra = " ".join(cmd.args[len(verb.positional) :])
+        raise CommandError(f"/{cmd.name}: unexpected words {extra!r}; options are written key=value")
+    params: dict[str, Any] = dict(zip(verb.positional, cmd.args, strict=False))
+    known = sorted({*fields, *(a for a, f in ALIASES.items() if f in fields)})
+    for key, value in cmd.options.items():
+        name = field_for(key)
+        if name not in fields:
+            raise CommandError(f"/{cmd.name}: unknown option {key}= (known: {', '.join(known)})")
+        if name in params:
+            raise CommandError(f"/{cmd.name}: {name} is given twice")
+        params[name] = value
+    if "run" in fields and "run" not in params:
+        if not last:
+            usage = " ".join(f"<{p}>" for p in verb.positional)
+            raise CommandError(f"/{cmd.name} {usage}: which run? `/runs` lists them")
+        params["run"] = last
+    return params
+
+
+async def _waiting_review(runner: Runner, state: ChatState, named: str | None) -> str | None:
     """The run a review answer goes to: the one named (`run=`, the web UI's buttons), the pending one, else the
     last run if it now waits for a review."""
     pending = None if named else state.get("pending_review")
     last = named or state.get("last_run")
     if pending or not last:
         return pending
-    info = await runs.status(last)
+    info = await CATALOGUE["status"](runner, {"run": last})
     return str(info["run_id"]) if info.get("status") == "review" else None
 
 
@@ -135,61 +165,50 @@ def _renames(words: list[str]) -> dict[int, str]:
     return {int(words[0]): " ".join(words[1:]).strip("\"'")}
 
 
+def _reply(op: str, result: Any, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """An operation's answer as the chat's reply and the state update it makes."""
+    if op == "list_runs":
+        return describe_runs(result), {}
+    if op in {"export", "stats"}:
+        return (describe_export if op == "export" else describe_stats)(result), {"last_run": params["run"]}
+    if op in {"status", "cancel"}:  # looking at a run makes it the last one; only a review pause makes it pending
+        update = {"last_run": result["run_id"]}
+        if result["status"] == "review":
+            update["pending_review"] = result["run_id"]
+        return describe(result), update
+    return describe(result), after_run(result)
+
+
 async def run_command(cmd: SlashCommand, state: ChatState, ctx: ChatContext) -> tuple[str, dict[str, Any]]:
     """One command: the reply text and the state update. Runs go on in the background; a reply waits a moment
     (`ChatContext.answer_within_s`) so a review's proposals or a small run's end come back in the same turn."""
-    runs = ctx.background()
+    runner = runner_of(ctx.background())
     last = state.get("last_run")
+    call = Call(review=ctx.review, progress=progress_writer())
     if cmd.name in {"help", "start", "?"}:
         return HELP, {}
     if cmd.name == "explore":
         req, review = explore_request(cmd)
-        result = await runs.explore(req, review=ctx.review if review is None else review, progress=progress_writer())
-        return describe(result), after_run(result)
-    if cmd.name in {"approve", "reject", "rename"}:
-        pending = await _waiting_review(runs, state, cmd.options.get("run"))
+        result = await CATALOGUE["explore"](runner, req, Call(ctx.review if review is None else review, call.progress))
+        return _reply("explore", result, {})
+    if cmd.name in REVIEW_ANSWERS:
+        pending = await _waiting_review(runner, state, cmd.options.get("run"))
         if not pending:
             return "Nothing is waiting for a review. `/runs` lists runs; `/status <run>` shows one.", {}
         reject = _numbers(cmd.args) if cmd.name == "reject" else []
-        if cmd.name == "reject" and not reject:
-            raise CommandError("/reject: give proposal numbers, e.g. /reject 1,3")
-        rename = _renames(cmd.args) if cmd.name == "rename" else None
-        result = await runs.resume(pending, reject=reject, rename=rename, progress=progress_writer())
-        return describe(result), after_run(result)
-    if cmd.name == "resume":
-        run = cmd.args[0] if cmd.args else last
-        if not run:
-            raise CommandError("/resume: which run? `/runs` lists them")
-        budgets = _budgets(cmd)
-        info = await runs.status(run)
-        if info["status"] == "review":  # a person is here: show the proposals rather than accept them unseen
-            return describe(info), {"last_run": info["run_id"], "pending_review": info["run_id"]}
-        result = await runs.resume(run, progress=progress_writer(), **budgets)
-        return describe(result), after_run(result)
-    if cmd.name in {"status", "cancel"}:
-        run = cmd.args[0] if cmd.args else last
-        if not run:
-            if cmd.name == "cancel":
-                raise CommandError("/cancel: which run? `/runs` lists them")
-            return describe_runs(await runs.runs.list_runs(limit=10)), {}
-        info = await (runs.status(run) if cmd.name == "status" else runs.cancel(run))
-        update = {"last_run": info["run_id"]}
+        rename = _renames(cmd.args) if cmd.name == "rename" else {}
+        return _reply(
+            "review", await CATALOGUE["review"](runner, {"run": pending, "reject": reject, "rename": rename}, call), {}
+        )
+    verb = VERBS.get(cmd.name)
+    if verb is None:
+        raise CommandError(f"/{cmd.name}: unknown command")
+    if cmd.name == "status" and not cmd.args and not cmd.options and not last:
+        return describe_runs(await CATALOGUE["list_runs"](runner, {"limit": 10})), {}
+    op = CATALOGUE[verb.op]
+    args = op.parse(arguments(cmd, verb, last))
+    if verb.op == "resume":  # a person is here: at a review, show the proposals rather than accept them unseen
+        info = await CATALOGUE["status"](runner, {"run": args.run})  # type: ignore[attr-defined]
         if info["status"] == "review":
-            update["pending_review"] = info["run_id"]
-        return describe(info), update
-    if cmd.name in {"runs", "list"}:
-        return describe_runs(await runs.runs.list_runs()), {}
-    if cmd.name == "export":
-        run = cmd.args[0] if cmd.args else last
-        if not run:
-            raise CommandError("/export <run> <format>: which run? `/runs` lists them")
-        fmt = cmd.args[1] if len(cmd.args) > 1 else cmd.options.get("format", "jsonl")
-        n = int(cmd.options["n"]) if cmd.options.get("n", "").isdigit() else None
-        seed = int(cmd.options["seed"]) if cmd.options.get("seed", "").isdigit() else 0
-        return describe_export(await runs.runs.export(run, fmt, n=n, seed=seed)), {"last_run": run}
-    if cmd.name == "stats":
-        run = cmd.args[0] if cmd.args else last
-        if not run:
-            raise CommandError("/stats <run>: which run? `/runs` lists them")
-        return describe_stats(await runs.runs.stats(run)), {"last_run": run}
-    raise CommandError(f"/{cmd.name}: unknown command")
+            return describe(info), {"last_run": info["run_id"], "pending_review": info["run_id"]}
+    return _reply(verb.op, await op(runner, args, call), args.model_dump())

@@ -1,107 +1,145 @@
-"""The MCP server (official `mcp` SDK, FastMCP): explore, status, cancel, list_runs, resume, export, stats.
+"""The MCP server (official `mcp` SDK, FastMCP): the operations catalogue as tools, a run's exports as resources.
 
-Served over stdio for desktop MCP clients (here) and over streamable HTTP (`agent/mcp/http.py`). Every tool goes
-through `Runs`, so callers get the operator's caps and output root and compact answers; failures come back as
-MCP tool errors of one line. `explore` and `resume` start the run in the background (`agent/runs/background.py`)
-and answer at once: MCP clients time a tool call out after about a minute, and a run takes minutes to hours.
-`wait=true` keeps the blocking call (with progress notifications) for scripts. The SDK's experimental
-task-augmented calls (SEP-1686) are deprecated in mcp 1.30 and gone from the spec, so nothing here uses them.
-stdout carries the protocol only: anything else that writes to it (a native library, a progress bar) is sent
-to stderr.
+Served over stdio for desktop MCP clients (here) and over streamable HTTP (`agent/mcp/http.py`). The tools are
+the catalogue's operations (agent/operations/catalogue.py) but `review`: each tool's input schema is its argument
+model (strict: an unknown argument is an error naming it) and its output schema its answer model, so a client
+sees every field of an answer; failures come back as MCP tool errors of one line. `explore` and `resume` start
+the run in the background and answer at once: MCP clients time a tool call out after about a minute, and a run
+takes minutes to hours. `wait=true` keeps the blocking call (with progress notifications) for scripts.
+
+Why not FastMCP's own typed tools, or langchain-mcp-adapters' `to_fastmcp`: both build the arguments' model from
+a function signature (a second copy of the model's fields, without its validators, and silent about unknown
+arguments), and `to_fastmcp` advertises no output schema. So the server overrides FastMCP's public request
+handlers (`list_tools`, `call_tool`, `list_resources`, `list_resource_templates`, `read_resource`) and keeps the
+rest of FastMCP: sessions, progress, streamable HTTP with its DNS-rebinding protection.
+
+A run lives in the server's process. Over stdio the client starts the server and ends it with the session, so a
+run that goes on answers with a `note` saying that it stops with the client and how to resume it. stdout
+carries the protocol only: anything else that writes to it (a native library, a progress bar) goes to stderr.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Annotated, Any, Literal, TypeVar
+from collections.abc import Iterable
+from typing import Any
 
-from mcp.server.fastmcp import Context as MCPContext
 from mcp.server.fastmcp import FastMCP
-from mcp.server.fastmcp.exceptions import ToolError
-from mcp.server.fastmcp.tools import Tool
-from mcp.server.fastmcp.utilities.func_metadata import ArgModelBase
-from mcp.types import ContentBlock, ToolAnnotations
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from mcp.server.fastmcp.exceptions import ResourceError, ToolError
+from mcp.server.lowlevel.helper_types import ReadResourceContents
+from mcp.types import Resource, ResourceTemplate, ToolAnnotations
+from mcp.types import Tool as MCPTool
+from pydantic import AnyUrl, BaseModel, Field
+from pydantic_core import to_jsonable_python
 
 from explore_instruct.agent.errors import flat, one_line
-from explore_instruct.agent.request import ExploreRequest
+from explore_instruct.agent.mcp import resources
+from explore_instruct.agent.operations.catalogue import CATALOGUE, Call, Operation, StatusArgs
+from explore_instruct.agent.operations.runner import ProgressFn, Runner, runner_of
 from explore_instruct.agent.runs.background import Background
 from explore_instruct.agent.runs.service import Runs
-from explore_instruct.agent.runs.sizing import CALLER_NOTE
+from explore_instruct.tools.compat import lowlevel_server
 
 INSTRUCTIONS = (
     "Build instruction-tuning datasets. `explore` starts a run for a domain in the background and answers at "
     "once with its id and planned size (the examples stay on disk); `status` follows it to its summary, "
-    "`cancel` stops it, and `list_runs`, `resume`, `export` and `stats` work on run ids."
+    "`cancel` stops it, and `list_runs`, `resume`, `export` and `stats` work on run ids. `export` answers the "
+    "written files as resource URIs too: read them with resources/read."
 )
-EXPLORE_DESCRIPTION = f"{ExploreRequest.__doc__ or ''}\n{CALLER_NOTE}"
 WAIT_S = 50  # a status call may wait this long for the run to end, under the clients' one-minute timeout
-T = TypeVar("T")
-Format = Literal["alpaca", "jsonl", "sharegpt", "messages", "hf"]
+TOOLS = ("explore", "status", "cancel", "list_runs", "resume", "export", "stats")
+STDIO_NOTE = (
+    "This server runs over stdio, started by your MCP client: the run goes on inside it and stops when the "
+    "client ends the session (status then says 'stopped'). Keep the session open until it ends, or call "
+    "resume with run={run!r} to continue it from its last checkpoint; `explore-instruct mcp --http` serves "
+    "runs that outlive a client."
+)
 
 
-def model_tool(
-    fn: Callable[..., Awaitable[Any]], model: type[BaseModel], *, name: str, description: str, **kw: Any
-) -> Tool:
-    """A tool whose advertised input schema and argument check are `model` itself.
+class QuickStatusArgs(StatusArgs):
+    """`status` for MCP clients, which give up on a tool call after about a minute."""
 
-    FastMCP builds both from the function's signature, which would be a second copy of the model's fields, and
-    it drops arguments the signature does not name: `depht=5` would start a default run. Here the arguments
-    are validated by `model` (strict: an unknown one is an error naming it) and handed to `fn` as keywords.
-    """
-    tool = Tool.from_function(fn, name=name, description=description, **kw)
-    arguments = create_model(f"{name}Arguments", __base__=(ArgModelBase, model))
-    metadata = tool.fn_metadata.model_copy(update={"arg_model": arguments})
-    return tool.model_copy(update={"fn_metadata": metadata, "parameters": arguments.model_json_schema(by_alias=True)})
+    wait_s: float = Field(default=0, ge=0, le=WAIT_S, description=f"Wait up to this many seconds (<= {WAIT_S}).")
 
 
-class OneLineFastMCP(FastMCP):
-    """FastMCP whose tool errors are one line: its own argument check answers with pydantic's report
-    (several lines and a URL), and an unknown tool's name is the caller's text."""
+def output_schema(answer: type[BaseModel]) -> dict[str, Any]:
+    """An answer model's JSON schema as MCP wants it: an object at the root (a list goes under `result`, as
+    FastMCP wraps one)."""
+    schema = answer.model_json_schema()
+    if schema.get("type") == "array":
+        defs = schema.pop("$defs", None)
+        wrapped: dict[str, Any] = {"type": "object", "properties": {"result": schema}, "required": ["result"]}
+        return wrapped | ({"$defs": defs} if defs else {})
+    return {"type": "object", **schema}
 
-    async def call_tool(self, name: str, arguments: dict[str, Any]) -> Sequence[ContentBlock] | dict[str, Any]:
+
+def _pre_parsed(args: type[BaseModel], arguments: dict[str, Any]) -> dict[str, Any]:
+    """Lists and objects some clients send as JSON text (`"[4, 3]"`), parsed as FastMCP's own tools do."""
+    out = dict(arguments)
+    for key, value in arguments.items():
+        field = args.model_fields.get(key)
+        if isinstance(value, str) and field is not None and field.annotation is not str:
+            try:
+                parsed = json.loads(value)
+            except ValueError:
+                continue
+            if isinstance(parsed, list | dict):
+                out[key] = parsed
+    return out
+
+
+class CatalogueServer(FastMCP):
+    """FastMCP serving the catalogue's operations as tools and a run's exports as resources."""
+
+    def __init__(self, runner: Runner, *, host: str = "127.0.0.1", note: str | None = None) -> None:
+        super().__init__("explore-instruct", instructions=INSTRUCTIONS, log_level="WARNING", host=host)
+        self.runner = runner
+        self.note = note
+        self.ops: dict[str, tuple[Operation, type[BaseModel]]] = {
+            name: (CATALOGUE[name], QuickStatusArgs if name == "status" else CATALOGUE[name].args) for name in TOOLS
+        }
+
+    # -- tools
+
+    async def list_tools(self) -> list[MCPTool]:
+        return [
+            MCPTool(
+                name=name,
+                title=op.title,
+                description=op.description,
+                inputSchema=args.model_json_schema(),
+                outputSchema=output_schema(op.answer),
+                annotations=ToolAnnotations(title=op.title, readOnlyHint=op.read_only or None),
+            )
+            for name, (op, args) in self.ops.items()
+        ]
+
+    async def call_tool(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        """Run one operation; any failure is one line naming the tool (the low-level server sends it as an
+        error result, and checks the answer against the output schema)."""
+        if name not in self.ops:
+            raise ToolError(flat(f"Unknown tool: {name}"))
+        op, model = self.ops[name]
         try:
-            return await super().call_tool(name, arguments)
-        except ToolError as e:
-            bad_args = e.__cause__ if isinstance(e.__cause__, ValidationError) else None
-            message = f"Error executing tool {name}: {one_line(bad_args)}" if bad_args is not None else str(e)
-            raise ToolError(flat(message)) from None
-
-
-def strict_tool(fn: Callable[..., Awaitable[Any]], *, name: str, description: str, **kw: Any) -> Tool:
-    """A tool from a function's signature that refuses arguments the signature does not name (FastMCP would
-    drop them silently): `status(run=..., wiat_s=30)` is an error naming `wiat_s`."""
-    tool = Tool.from_function(fn, name=name, description=description, **kw)
-    base = tool.fn_metadata.arg_model
-    config = ConfigDict(**{**base.model_config, "extra": "forbid"})
-    arguments: type[ArgModelBase] = type(
-        f"{name}Arguments", (base,), {"model_config": config, "__module__": base.__module__}
-    )
-    metadata = tool.fn_metadata.model_copy(update={"arg_model": arguments})
-    return tool.model_copy(update={"fn_metadata": metadata, "parameters": arguments.model_json_schema(by_alias=True)})
-
-
-def build_server(runs: Runs | None = None, *, host: str = "127.0.0.1") -> FastMCP:
-    """The server's tools bound to one `Runs` (caps, output root, operator run defaults). `host`: where HTTP
-    serves it (a loopback host keeps the SDK's DNS-rebinding protection on)."""
-    runs = runs or Runs()
-    background = Background(runs)
-
-    async def guarded(work: Awaitable[T]) -> T:
-        try:
-            return await work
+            args = op.parse(model.model_validate(_pre_parsed(model, arguments)))  # `model` is op.args or narrower
+            waits = bool(getattr(args, "wait", False))
+            result = await op(self.runner, args, Call(progress=self._reporter() if waits else None, note=self.note))
+            if name == "export":
+                uris = await asyncio.to_thread(resources.export_uris, self.runner.limits, result["files"])
+                result = {**result, "resources": uris}
         except Exception as e:
-            raise ToolError(one_line(e)) from None
+            raise ToolError(flat(f"Error executing tool {name}: {one_line(e)}")) from None
+        structured = to_jsonable_python(result, fallback=str)
+        return {"result": structured} if isinstance(structured, list) else structured
 
-    def reporter(ctx: MCPContext | None) -> Any:
+    def _reporter(self) -> ProgressFn:
         """Progress notifications (for clients that ask) from the run's events, while a caller waits."""
-        if ctx is None:
-            return None
-        done = {"n": 0}
+        ctx = self.get_context()
         loop = asyncio.get_running_loop()
+        done = {"n": 0}
 
         def report(event: dict[str, Any]) -> None:  # called on the runs' loop: the session lives on this one
             if event.get("event") not in {"proposed", "generated", "finished"}:
@@ -111,107 +149,46 @@ def build_server(runs: Runs | None = None, *, host: str = "127.0.0.1") -> FastMC
 
         return report
 
-    async def explore(ctx: MCPContext | None = None, **arguments: Any) -> dict[str, Any]:
-        async def work() -> dict[str, Any]:
-            req = ExploreRequest(**arguments)
-            return await background.explore(req, progress=reporter(ctx) if req.wait else None)
+    # -- resources
 
-        return await guarded(work())
+    async def list_resource_templates(self) -> list[ResourceTemplate]:
+        return [
+            ResourceTemplate(
+                uriTemplate=resources.FILE_TEMPLATE,
+                name="export-file",
+                title="A file of a run's export",
+                description="One file `export` wrote: the data file, its README.md dataset card, or a file of an hf "
+                "dataset folder. `export` answers these URIs.",
+            ),
+            ResourceTemplate(
+                uriTemplate=resources.CARD_TEMPLATE,
+                name="dataset-card",
+                title="A run's dataset card",
+                description="The README.md dataset card of the run's latest export.",
+                mimeType="text/markdown",
+            ),
+        ]
 
-    async def status(
-        run: Annotated[str, Field(description="Run id (directory name under the root).")],
-        wait_s: Annotated[
-            float, Field(ge=0, le=WAIT_S, description=f"Wait up to this many seconds (<= {WAIT_S}) for it to end.")
-        ] = 0,
-    ) -> dict[str, Any]:
-        return await guarded(background.status(run, wait_s=wait_s))
+    async def list_resources(self) -> list[Resource]:
+        found = await asyncio.to_thread(resources.listing, self.runner.limits)
+        return [
+            Resource(uri=AnyUrl(uri), name=f"{path.parent.parent.parent.name}/{path.parent.name}/{path.name}")
+            for uri, path in found
+        ]
 
-    async def cancel(run: Annotated[str, Field(description="Run id.")]) -> dict[str, Any]:
-        return await guarded(background.cancel(run))
+    async def read_resource(self, uri: AnyUrl | str) -> Iterable[ReadResourceContents]:
+        try:
+            content = await asyncio.to_thread(resources.read, self.runner.limits, str(uri))
+        except Exception as e:
+            raise ResourceError(one_line(e)) from None
+        return [ReadResourceContents(content=content.data, mime_type=content.mime_type)]
 
-    async def list_runs(
-        limit: Annotated[int, Field(ge=1, le=200, description="At most this many.")] = 50,
-    ) -> list[dict[str, Any]]:
-        return await guarded(runs.list_runs(limit))
 
-    async def resume(
-        run: Annotated[str, Field(description="Run id.")],
-        max_calls: Annotated[int | None, Field(default=None, gt=0, description="New budget: LLM calls.")] = None,
-        max_tokens: Annotated[int | None, Field(default=None, gt=0, description="New budget: tokens.")] = None,
-        max_cost_usd: Annotated[float | None, Field(default=None, gt=0, description="New budget: USD.")] = None,
-        wait: Annotated[bool, Field(description="Answer when the run ends (default: at once).")] = False,
-        ctx: MCPContext | None = None,
-    ) -> dict[str, Any]:
-        work = background.resume(
-            run,
-            wait=wait,
-            progress=reporter(ctx) if wait else None,
-            max_calls=max_calls,
-            max_tokens=max_tokens,
-            max_cost_usd=max_cost_usd,
-        )
-        return await guarded(work)
-
-    async def export(
-        run: Annotated[str, Field(description="Run id.")],
-        format: Annotated[Format, Field(description="File format.")] = "jsonl",
-        n: Annotated[int | None, Field(default=None, gt=0, description="Examples to sample (default all).")] = None,
-        seed: Annotated[int, Field(description="Sampling seed.")] = 0,
-    ) -> dict[str, Any]:
-        return await guarded(runs.export(run, format, n=n, seed=seed))
-
-    async def stats(
-        run: Annotated[str, Field(description="Run id.")],
-        verbs: Annotated[
-            bool, Field(description="Count verb-noun pairs (the paper's diversity metric; needs spaCy, slower).")
-        ] = True,
-    ) -> dict[str, Any]:
-        return await guarded(runs.stats(run, verbs=verbs))
-
-    read_only = ToolAnnotations(readOnlyHint=True)
-    tools = [
-        model_tool(
-            explore,
-            ExploreRequest,
-            name="explore",
-            description=EXPLORE_DESCRIPTION,
-            annotations=ToolAnnotations(title="Explore a domain"),
-        ),
-        strict_tool(
-            status,
-            name="status",
-            description="Where a run stands: running (phase, counts, calls, cost, ETA), its final summary, or what "
-            "it waits for (a review, a budget).",
-            annotations=read_only,
-        ),
-        strict_tool(
-            cancel, name="cancel", description="Stop a running run at the step it is in; `resume` continues it."
-        ),
-        strict_tool(
-            list_runs,
-            name="list_runs",
-            description="The newest runs under the output root with status and counts.",
-            annotations=read_only,
-        ),
-        strict_tool(
-            resume,
-            name="resume",
-            description="Continue a run stopped by a budget, a fault, a cancel or a restart, optionally with a "
-            "larger budget; in the background like explore.",
-        ),
-        strict_tool(
-            export,
-            name="export",
-            description="Sample a run's examples (the method's per-task quota) and write them as a training file.",
-        ),
-        strict_tool(
-            stats,
-            name="stats",
-            description="Shape (tasks and examples per depth), diversity (ROUGE-L) and cost of a run.",
-            annotations=read_only,
-        ),
-    ]
-    return OneLineFastMCP("explore-instruct", instructions=INSTRUCTIONS, log_level="WARNING", tools=tools, host=host)
+def build_server(runs: Runs | None = None, *, host: str = "127.0.0.1", stdio: bool = False) -> FastMCP:
+    """The server's tools bound to one `Runs` (caps, output root, operator run defaults). `host`: where HTTP
+    serves it (a loopback host keeps the SDK's DNS-rebinding protection on); `stdio`: its runs end with the
+    client's session, and their answers say so."""
+    return CatalogueServer(runner_of(Background(runs or Runs())), host=host, note=STDIO_NOTE if stdio else None)
 
 
 async def serve_stdio(server: FastMCP) -> None:
@@ -223,12 +200,13 @@ async def serve_stdio(server: FastMCP) -> None:
     sys.stdout.flush()
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     sys.stdout = sys.stderr
+    lowlevel = lowlevel_server(server)
     async with stdio_server(stdout=anyio.wrap_file(protocol)) as (read, write):
-        await server._mcp_server.run(read, write, server._mcp_server.create_initialization_options())
+        await lowlevel.run(read, write, lowlevel.create_initialization_options())
 
 
 def main(runs: Runs | None = None) -> None:
-    asyncio.run(serve_stdio(build_server(runs)))
+    asyncio.run(serve_stdio(build_server(runs, stdio=True)))
 
 
 if __name__ == "__main__":

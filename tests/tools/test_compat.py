@@ -85,3 +85,12 @@ def test_start_writes_at_once() -> None:
     assert asyncio.run(go()) == {"n": 2}
     assert seen, "LangGraph no longer calls the saver's aput_writes through the instance"
     assert not pending
+
+
+def test_lowlevel_server() -> None:
+    from mcp.server.fastmcp import FastMCP
+    from mcp.server.lowlevel import Server
+
+    inner = compat.lowlevel_server(FastMCP("x"))
+    assert isinstance(inner, Server)
+    assert callable(inner.run) and callable(inner.create_initialization_options)

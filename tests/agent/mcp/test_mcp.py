@@ -64,6 +64,36 @@ async def test_a_desktop_client_session(openai_server: ScriptedOpenAIServer, tmp
     assert tools["status"].annotations is not None and tools["status"].annotations.readOnlyHint
     for tool in tools.values():  # every tool refuses arguments it does not name
         assert tool.inputSchema.get("additionalProperties") is False, tool.name
+    check_output_schemas(tools)
+
+
+def answer_fields(schema: dict[str, Any]) -> list[set[str]]:
+    """The fields an output schema lists, per shape it allows (`anyOf` branches resolved through `$defs`)."""
+    defs = schema.get("$defs", {})
+
+    def resolve(s: dict[str, Any]) -> dict[str, Any]:
+        return defs[s["$ref"].rsplit("/", 1)[1]] if "$ref" in s else s
+
+    shapes = [resolve(s) for s in schema["anyOf"]] if "anyOf" in schema else [schema]
+    return [set(shape.get("properties", {})) for shape in shapes]
+
+
+def check_output_schemas(tools: dict[str, Any]) -> None:
+    """Every tool's output schema is an object that lists its fields (not a bare `additionalProperties`)."""
+    for tool in tools.values():
+        schema = tool.outputSchema
+        assert schema is not None and schema["type"] == "object", tool.name
+        shapes = answer_fields(schema)
+        assert shapes and all(shapes), (tool.name, schema)
+    run = {"run_id", "status", "model", "tasks", "examples", "calls", "cost_usd", "next_step", "proposals"}
+    for name in ("status", "cancel", "resume"):
+        assert run <= answer_fields(tools[name].outputSchema)[0], name
+    assert [run <= shape for shape in answer_fields(tools["explore"].outputSchema)] == [True, False]  # run | plan
+    assert {"total_calls", "assumes", "model"} <= answer_fields(tools["explore"].outputSchema)[1]
+    rows = tools["list_runs"].outputSchema["properties"]["result"]
+    assert rows["type"] == "array" and "$ref" in rows["items"]
+    assert {"files", "resources", "summary"} <= answer_fields(tools["export"].outputSchema)[0]
+    assert {"nodes_per_depth", "rouge_l_overall", "verb_noun", "run"} <= answer_fields(tools["stats"].outputSchema)[0]
 
 
 async def follow(session: ClientSession, run: str) -> tuple[dict[str, Any], set[str]]:
@@ -88,6 +118,9 @@ async def check_a_background_run(session: ClientSession) -> None:
     body = answer.structuredContent or {}
     assert not answer.isError and body["status"] == "running" and answered < 5, (answered, text_of(answer))
     assert body["planned"] == {"tasks": 3, "examples": 6, "calls": 4}
+    assert body["model"] == "openai:scripted"  # every answer names the model
+    # A one-shot stdio client learns that the run lives in the server it started, and how to resume it.
+    assert "stops when the client ends the session" in body["note"] and "resume with run='bg'" in body["note"]
     final, phases = await follow(session, "bg")
     took = time.monotonic() - began
     assert final["status"] == "done" and phases and took > answered
@@ -125,11 +158,13 @@ async def check_the_tools(session: ClientSession, tmp_path: Path) -> None:
     assert notes and {m for _, m in notes} <= {"proposed", "generated", "finished"}, notes
     run = result.structuredContent
     assert run is not None and run["run_id"] == "m" and run["status"] == "done"
-    assert run["tasks"] == 3 and run["examples"] == 6
+    assert run["tasks"] == 3 and run["examples"] == 6 and run["model"] == "openai:scripted"
+    assert "note" not in run  # it ended before the answer: nothing more to know
     assert (tmp_path / "m" / "examples.jsonl").is_file()
 
     status = await session.call_tool("status", {"run": "m"})
     assert status.structuredContent is not None and status.structuredContent["status"] == "done"
+    assert status.structuredContent["model"] == "openai:scripted"
     listed = await session.call_tool("list_runs", {})
     assert [r["run_id"] for r in (listed.structuredContent or {})["result"]] == ["m"]
     unknown = await session.call_tool("status", {"run": "nope"})
@@ -167,6 +202,7 @@ async def test_a_server_restart_leaves_a_run_that_resume_continues(
     async with mcp_session(openai_server, tmp_path) as session:
         stopped = (await session.call_tool("status", {"run": "r"})).structuredContent or {}
         assert stopped["status"] == "stopped" and "resume" in stopped["next_step"], stopped
+        assert stopped["model"] == "openai:scripted"
         resumed = await session.call_tool("resume", {"run": "r", "wait": True})
         body = resumed.structuredContent or {}
         assert not resumed.isError and (body["status"], body["tasks"], body["examples"]) == ("done", 3, 6), body

@@ -172,3 +172,61 @@ def test_a_port_in_use_is_a_one_line_error(tmp_path: Path) -> None:
         r = CliRunner().invoke(app, ["mcp", "--http", "--port", str(port), "--root", str(tmp_path)])
     assert r.exit_code == 2, r.output
     assert r.output.strip().startswith(f"error: --host 127.0.0.1 --port {port}: cannot listen there"), r.output
+
+
+async def test_a_remote_client_reads_an_export_through_resources(served: Served) -> None:
+    """`export` answers resource URIs beside its paths, and resources/read over HTTP gives the files themselves
+    (text and binary); anything else under or outside the root is refused with one answer."""
+    import base64
+
+    from mcp.shared.exceptions import McpError
+    from pydantic import AnyUrl
+
+    async with client(served.url).session("x") as session:
+        made = await session.call_tool("explore", {**TINY, "output_dir": "res", "wait": True})
+        assert not made.isError and (made.structuredContent or {})["status"] == "done", made
+        exported = (await session.call_tool("export", {"run": "res", "format": "jsonl", "n": 3})).structuredContent
+        assert exported is not None and len(exported["resources"]) == len(exported["files"]) == 2
+        data_uri, card_uri = exported["resources"]
+        assert data_uri == "explore-instruct://runs/res/export/jsonl/data.jsonl"
+        assert card_uri == "explore-instruct://runs/res/export/jsonl/README.md"
+
+        data = (await session.read_resource(AnyUrl(data_uri))).contents[0]
+        assert data.mimeType == "application/jsonl" and data.text == Path(exported["files"][0]).read_text()  # type: ignore[union-attr]
+        assert len(data.text.splitlines()) == 3  # type: ignore[union-attr]
+        card = (await session.read_resource(AnyUrl("explore-instruct://runs/res/card"))).contents[0]
+        assert card.mimeType == "text/markdown" and card.text == Path(exported["files"][1]).read_text()  # type: ignore[union-attr]
+
+        hf = (await session.call_tool("export", {"run": "res", "format": "hf"})).structuredContent or {}
+        arrow = [u for u in hf["resources"] if u.endswith(".arrow")]
+        assert arrow and all(u.startswith("explore-instruct://runs/res/export/hf/") for u in hf["resources"])
+        blob = (await session.read_resource(AnyUrl(arrow[0]))).contents[0]
+        on_disk = (Path(hf["files"][0]) / arrow[0].rsplit("/", 1)[1]).read_bytes()
+        assert base64.b64decode(blob.blob) == on_disk  # type: ignore[union-attr]
+
+        templates = {t.uriTemplate for t in (await session.list_resource_templates()).resourceTemplates}
+        assert templates == {
+            "explore-instruct://runs/{run}/export/{format}/{file}",
+            "explore-instruct://runs/{run}/card",
+        }
+        listed = {str(r.uri) for r in (await session.list_resources()).resources}
+        assert {data_uri, card_uri, *hf["resources"]} <= listed
+
+        export_dir = served.root / "res" / "export" / "jsonl"
+        (export_dir / "creds.json").symlink_to(served.outside / "creds.json")
+        refusals = set()
+        for probe in (
+            "explore-instruct://runs/res/export/jsonl/missing.jsonl",
+            "explore-instruct://runs/res/export/jsonl/creds.json",  # a symlink out, planted in the export
+            "explore-instruct://runs/res/export/jsonl/..%2F..%2Frun.json",
+            "explore-instruct://runs/res/export/csv/data.jsonl",
+            "explore-instruct://runs/res/checkpoints.sqlite",
+            "explore-instruct://runs/res/query_log.jsonl",
+            "file:///etc/passwd",
+        ):
+            with pytest.raises(McpError) as refused:
+                await session.read_resource(AnyUrl(probe))
+            refusals.add(refused.value.error.message.split(" is not ")[-1])
+        assert refusals == {"a file this server exported"}
+        with pytest.raises(McpError, match="outside the output root"):
+            await session.read_resource(AnyUrl("explore-instruct://runs/..%2Foutside/card"))
