@@ -182,10 +182,9 @@ async def _stats(runner: Runner, args: StatsArgs, call: Call) -> Any:
 EXPLORE_DESCRIPTION = (
     "Build instruction-tuning data for a domain: explore it as a tree of tasks (depth levels, breadth subtasks "
     "per task) and generate examples for every task. Give `domain` (one sentence), `seed` (a seed file) or "
-    "`preset`. The run goes on in the background: the answer comes at once with its run_id and planned size "
-    "(`wait=true`: when it ends), and `status` follows it. Answers give status, counts, file paths, the model and "
-    "cost, never the examples (they stay on disk); status 'budget' means a budget cap stopped the run (it is "
-    "resumable). `plan=true` only plans it: tasks, calls and a cost range. " + CALLER_NOTE
+    "`preset`. Answers give run_id, status, counts, file paths, the model and cost, never the examples (they stay "
+    "on disk); status 'budget' means a budget cap stopped the run (it is resumable). `plan=true` only plans it: "
+    "tasks, calls and a cost range. " + CALLER_NOTE
 )
 OPERATIONS = [
     Operation("explore", EXPLORE_DESCRIPTION, ExploreRequest, ExploreAnswer, _explore, title="Explore a domain",

@@ -51,6 +51,7 @@ def plan_answer(plan: Plan) -> dict[str, Any]:
         "tokens": {k: round(v) for k, v in plan.tokens.items()},
         "cost_usd": {k: None if v is None else round(v, 4) for k, v in plan.cost_usd.items()},
         "assumes": plan.notes,
+        "model": plan.model,
     }
 
 

@@ -323,6 +323,6 @@ async def test_plan_mode_answers_the_cost_without_starting_anything(tmp_path: Pa
         {"domain": "Email writing for work", "depth": 1, "breadth": [2], "examples": [6], "plan": True,
          "model": "openai:gpt-4o-mini"}
     )  # fmt: skip
-    assert out["status"] == "planned" and out["tasks"] == [1, 2]
+    assert out["status"] == "planned" and out["tasks"] == [1, 2] and out["model"] == "openai:gpt-4o-mini"
     assert out["total_calls"] >= 3 and out["cost_usd"]["low"] is not None
     assert list(tmp_path.iterdir()) == []  # nothing was made
