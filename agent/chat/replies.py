@@ -1,5 +1,5 @@
 """What the chat says: its help, and run results, run lists, exports and stats as short replies (counts, ids,
-paths, cost; never the data)."""
+paths, cost, the model; never the data). Each reply reads an operation's answer (agent/operations/results.py)."""
 
 from __future__ import annotations
 
@@ -29,13 +29,18 @@ def _eta(seconds: Any) -> str:
     return f"ETA {round(seconds)} s" if seconds < 120 else f"ETA {round(seconds / 60)} min"
 
 
+def _on(result: dict[str, Any]) -> str:
+    """` on <model>` when the answer names the model the run uses."""
+    return f" on `{result['model']}`" if result.get("model") else ""
+
+
 def describe_running(result: dict[str, Any]) -> str:
     rid, live, plan = result.get("run_id"), result.get("live") or {}, result.get("planned") or {}
     calls = live.get("calls", result.get("calls", 0))
     of = f"{calls} of ~{plan['calls']} calls (planned: up to {plan['tasks']} tasks, {plan['examples']} examples)"
     return (
         f"Run `{rid}` is running ({result.get('phase')}): {result.get('tasks', 0)} tasks, "
-        f"{result.get('examples', 0)} examples so far; {of if plan else f'{calls} calls'}; "
+        f"{result.get('examples', 0)} examples so far; {of if plan else f'{calls} calls'}{_on(result)}; "
         f"{_eta(result.get('eta_s'))}. `/status {rid}` follows it, `/cancel {rid}` stops it."
     )
 
@@ -43,7 +48,10 @@ def describe_running(result: dict[str, Any]) -> str:
 def describe(result: dict[str, Any]) -> str:
     """A run result (from explore, resume or status) as a short chat reply."""
     rid, status = result.get("run_id"), result.get("status")
-    usage = f"{result.get('calls', 0)} calls, {result.get('tokens', 0):,} tokens, cost {_money(result.get('cost_usd'))}"
+    usage = (
+        f"{result.get('calls', 0)} calls{_on(result)}, {result.get('tokens', 0):,} tokens, "
+        f"cost {_money(result.get('cost_usd'))}"
+    )
     if status == "running":
         return describe_running(result)
     if status == "failed":

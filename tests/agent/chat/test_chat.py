@@ -119,6 +119,7 @@ async def test_review_off_and_a_budget_stop_then_resume(tmp_path: Path) -> None:
     chat = Chat(scripted(tmp_path))
     reply = await chat.say(f"/explore {DOMAIN} depth=1 breadth=2 examples=2 review=off max_calls=1 out=b")
     assert reply.startswith("Run `b` stopped: max_calls 1 reached."), reply
+    assert "(1 calls on `" in reply  # the reply names the model the run uses
     assert "/resume b max_calls=N" in reply
     reply = await chat.say("/resume b max_calls=10")
     assert reply.startswith("Run `b` is done: 3 tasks"), reply
@@ -209,6 +210,7 @@ async def test_a_tool_calling_model_explores_and_review_continues_by_command(
     assert calls[0].tool_calls[0]["name"] == "explore"
     result = json.loads(str(results[0].content))
     assert result["run_id"] == "a" and result["status"] == "review" and len(result["proposals"]) == 2
+    assert result["model"] == "openai:scripted"
     assert reply.startswith("Done.")
     assert chat.state["pending_review"] == "a"  # so a command can answer what the agent started
 
