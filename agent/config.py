@@ -1,4 +1,5 @@
-"""Run parameters from a YAML file (`run --config`, `mcp --config`): a mapping of `Context` field names.
+"""Run parameters from a YAML file (`run --config`, `mcp --config`): a mapping of run parameter names
+(`RunParams` in tools/params.py, the one definition).
 
 Unknown keys are rejected, in one line naming the first of them, so a typo (`max_depht`) cannot silently
 start a run with the default; every value is then checked by `Context` itself before anything runs.
@@ -13,14 +14,12 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from explore_instruct.graphs.context import Context
 
-# Live objects (injected models), never settings.
-NOT_SETTINGS = frozenset({"chat_model", "judge_chat_model"})
-
 
 def context_fields() -> set[str]:
-    from explore_instruct.graphs.context import Context
+    """The run parameters a file may set: the definition's, never the live objects `Context` adds."""
+    from explore_instruct.tools.params import RunParams
 
-    return set(Context.__dataclass_fields__)
+    return set(RunParams.__dataclass_fields__)
 
 
 def load_config(path: Path | None, *, exclude: Iterable[str] = ()) -> dict[str, Any]:
@@ -45,14 +44,15 @@ def load_config(path: Path | None, *, exclude: Iterable[str] = ()) -> dict[str, 
 
 def check_names(params: dict[Any, Any], *, where: str, exclude: Iterable[str] = ()) -> None:
     """Keys may be anything YAML can write (numbers, null): they are sorted by repr, never compared."""
-    allowed = context_fields() - NOT_SETTINGS - set(exclude)
+    allowed = context_fields() - set(exclude)
     unknown = sorted(set(params) - allowed, key=repr)
     if unknown:
         raise ValueError(f"{where}: unknown parameter {unknown[0]!r}")
 
 
 def build_context(params: dict[str, Any], *, where: str = "config") -> Context:
-    """`Context(**params)`, its TypeErrors (a missing or doubled argument) as one-line bad input."""
+    """`Context(**params)`; a bad value is already a one-line `ParamError`, a TypeError (a doubled argument) is
+    made one."""
     from explore_instruct.graphs.context import Context
 
     try:

@@ -7,6 +7,10 @@ every face. A field that is a run parameter says which `Context` field it fills 
 
 The model is strict about names (`extra="forbid"`: `depht=5` is an error, not a default run) and lenient about
 the forms people and LLMs write numbers in (`"4,3"`, `[4, 3]`, `4`).
+
+A run parameter's type, bounds and description come from its one definition (`RunParams`, tools/params.py) by
+`asks(...)`; the default its description states is the one a caller gets: the caller sizes
+(agent/runs/sizing.py) where there is one, else the definition's. Nothing here repeats a number.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from explore_instruct.tools.parsing import parse_bool, parse_ints
+from explore_instruct.agent.runs.sizing import CALLER_DEFAULTS
+from explore_instruct.tools.params import Breadth, ExamplesAsked, PromptProfile, info
+from explore_instruct.tools.parsing import parse_bool
 
 # Short names a person may type for a field: the CLI's `--out` / `--max-cost` and the chat's `out=` / `max_cost=`.
 ALIASES = {"out": "output_dir", "max_cost": "max_cost_usd"}
@@ -29,6 +35,32 @@ class To:
     """Marks a request field as a run parameter: the `Context` field it sets (default: the same name)."""
 
     name: str | None = None
+
+
+_BOUNDS = ("ge", "gt", "le", "lt")
+
+
+def stated(name: str, sizes: dict[str, Any] | None = None) -> str:
+    """Run parameter `name`'s description with the default a face gives (`sizes`, else the definition's)."""
+    base = info(name)
+    text = (base.description or name).rstrip(".")
+    default = (sizes or {}).get(name, base.default)
+    if ":" not in text.split(" ")[0][:-1]:  # not `provider:model ...`
+        text = text[0].upper() + text[1:]
+    if default is None:  # the description says what leaving it out means
+        return text + "."
+    shown = getattr(default, "value", default)
+    return f"{text}; default {str(shown).lower() if isinstance(shown, bool) else shown}."
+
+
+def asks(name: str, *, note: str = "", default: str | None = None) -> Any:
+    """A request field for run parameter `name`: its bounds and description from the one definition, stating
+    the default a caller gets (`default` in words where the operator decides it), unset unless given."""
+    bounds = {k: getattr(m, k) for m in info(name).metadata for k in _BOUNDS if getattr(m, k, None) is not None}
+    text = stated(name, CALLER_DEFAULTS)
+    if note or default:
+        text = text.removesuffix(".").split("; default ")[0] + note + (f"; default {default}." if default else ".")
+    return Field(default=None, description=text, **bounds)
 
 
 class ExploreRequest(BaseModel):
@@ -51,37 +83,19 @@ class ExploreRequest(BaseModel):
         default=None,
         description="Instead of a domain: a built-in seed tree, rewriting, brainstorming or math (sets the flavour).",
     )
-    depth: Annotated[int | None, To("max_depth")] = Field(
-        default=None, ge=0, le=8, description="Max depth of the task tree (default 2)."
+    depth: Annotated[int | None, To("max_depth")] = asks("max_depth")
+    breadth: Annotated[Breadth | None, To()] = asks("breadth")
+    examples: Annotated[ExamplesAsked | None, To()] = asks("examples")
+    model: Annotated[str | None, To()] = asks("model", default="the operator's")
+    # At least 0 (an operator's budget of 0 stops a run before its first call); `Limits` holds callers to > 0.
+    max_calls: Annotated[int | None, To()] = asks("max_calls", note="; at most the operator cap")
+    max_tokens: Annotated[int | None, To()] = asks("max_tokens", note="; at most the operator cap")
+    max_cost_usd: Annotated[float | None, To()] = asks("max_cost_usd", note="; at most the operator cap")
+    prompt_profile: Annotated[PromptProfile | None, To()] = asks(
+        "prompt_profile", default="auto, which is compact for local:* models"
     )
-    breadth: Annotated[list[int] | None, To()] = Field(
-        default=None, description="New subtasks per task at each depth, e.g. [4, 3] (default [8, 6])."
-    )
-    examples: Annotated[list[int] | None, To()] = Field(
-        default=None, description="Examples per task at each depth; the last value repeats (default [50])."
-    )
-    model: Annotated[str | None, To()] = Field(
-        default=None, description="provider:model for generation, e.g. openai:gpt-4o-mini (default: the operator's)."
-    )
-    # At least 0 here (an operator's budget of 0 stops a run before its first call); `Limits` holds callers to > 0.
-    max_calls: Annotated[int | None, To()] = Field(
-        default=None, ge=0, description="Budget: LLM calls (at most the operator cap)."
-    )
-    max_tokens: Annotated[int | None, To()] = Field(
-        default=None, ge=0, description="Budget: tokens (at most the operator cap)."
-    )
-    max_cost_usd: Annotated[float | None, To()] = Field(
-        default=None, ge=0, description="Budget: USD (at most the operator cap)."
-    )
-    prompt_profile: Annotated[str | None, To()] = Field(
-        default=None, description="compact (small/local models), full, or auto (default: compact for local:* models)."
-    )
-    judge: Annotated[bool | None, To()] = Field(
-        default=None, description="Score every kept example 1-5 with an LLM judge and drop the weak ones."
-    )
-    judge_model: Annotated[str | None, To()] = Field(
-        default=None, description="provider:model of the judge (default: the generation model)."
-    )
+    judge: Annotated[bool | None, To()] = asks("judge")
+    judge_model: Annotated[str | None, To()] = asks("judge_model")
     output_dir: str | None = Field(
         default=None, description="Run directory, relative to the operator's output root (default: a new name)."
     )
@@ -90,11 +104,6 @@ class ExploreRequest(BaseModel):
         default=None, description="Only plan: tasks per depth, calls, tokens and a cost range; nothing runs or is paid."
     )
 
-    @field_validator("breadth", "examples", mode="before")
-    @classmethod
-    def _counts(cls, v: Any) -> Any:
-        return parse_ints(v)
-
     @field_validator("*", mode="before")
     @classmethod
     def _flags(cls, v: Any, info: ValidationInfo) -> Any:
@@ -102,13 +111,6 @@ class ExploreRequest(BaseModel):
         field = cls.model_fields.get(info.field_name or "")
         if isinstance(v, str) and field is not None and bool in (field.annotation, *typing.get_args(field.annotation)):
             return parse_bool(v)
-        return v
-
-    @field_validator("breadth", "examples")
-    @classmethod
-    def _non_negative(cls, v: list[int] | None) -> list[int] | None:
-        if v is not None and (not v or any(n < 0 for n in v)):
-            raise ValueError("give one non-negative count per depth")
         return v
 
     @field_validator("preset")
@@ -135,9 +137,9 @@ class ExploreRequest(BaseModel):
     def context_params(self) -> dict[str, Any]:
         """The run parameters this request sets (the fields marked `To`), by their `Context` names."""
         params = {}
-        for name, info in type(self).model_fields.items():
+        for name, field in type(self).model_fields.items():
             value = getattr(self, name)
-            for mark in info.metadata:
+            for mark in field.metadata:
                 if isinstance(mark, To) and value is not None:
                     params[mark.name or name] = value
         if self.preset:
@@ -145,6 +147,14 @@ class ExploreRequest(BaseModel):
 
             params["flavour"] = preset(self.preset).flavour.value
         return params
+
+
+def run_param(name: str) -> str | None:
+    """The run parameter request field `name` sets (`depth` -> `max_depth`), or None for the face's own fields."""
+    for mark in ExploreRequest.model_fields[name].metadata:
+        if isinstance(mark, To):
+            return mark.name or name
+    return None
 
 
 def field_for(name: str) -> str:

@@ -1,8 +1,12 @@
-"""The chat's settings (`ChatContext`) and its conversation state (`ChatState`), shared by both of its paths."""
+"""The chat's settings (`ChatContext`) and its conversation state (`ChatState`), shared by both of its paths.
+
+The chat's own settings read `EXPLORE_INSTRUCT_CHAT_<NAME>`; its model falls back to the run parameter's
+(`EXPLORE_INSTRUCT_MODEL`, else the default, both from tools/params.py). The variables are read by the same
+pydantic-settings reader as every other parameter's.
+"""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, fields
 from typing import Annotated, Any, NotRequired
 
@@ -15,17 +19,17 @@ from typing_extensions import TypedDict
 from explore_instruct.agent.runs.background import Background
 from explore_instruct.agent.runs.limits import Limits
 from explore_instruct.agent.runs.service import Runs
-from explore_instruct.tools.llm.models import DEFAULT_MODEL, split_model
-from explore_instruct.tools.parsing import TRUE
+from explore_instruct.tools.llm.models import split_model
+from explore_instruct.tools.params import ENV_PREFIX, env_values, info, run_default
 
-ENV_PREFIX = "EXPLORE_INSTRUCT_CHAT_"
+CHAT_PREFIX = ENV_PREFIX + "CHAT_"
 # A run started from the chat goes on in the background; the reply waits this long for a pause or the end, so a
 # review's proposals (or a small run's summary) come back in the same turn.
 ANSWER_WITHIN_S = 3.0
 
 
 def _env_model() -> str:
-    return os.environ.get("EXPLORE_INSTRUCT_MODEL", DEFAULT_MODEL)
+    return str(run_default("model"))
 
 
 @dataclass(kw_only=True)
@@ -35,10 +39,12 @@ class ChatContext:
     model: str = field(
         default_factory=_env_model, metadata={"description": "provider:model the chat talks with (and runs use)"}
     )
-    base_url: str | None = field(default=None, metadata={"description": "OpenAI-compatible endpoint base URL"})
+    base_url: str | None = field(default=None, metadata={"description": info("base_url").description})
     run_model: str | None = field(default=None, metadata={"description": "model for runs (default: model)"})
     review: bool = field(default=True, metadata={"description": "pause runs so you can review proposed subtasks"})
-    similarity: str | None = field(default=None, metadata={"description": "run similarity: embedding|rouge|exact"})
+    similarity: str | None = field(
+        default=None, metadata={"description": f"runs' similarity: {info('similarity').description}"}
+    )
     output_root: str | None = field(default=None, metadata={"description": "where runs go (default: the operator's)"})
     answer_within_s: float | None = field(
         default=None, metadata={"description": f"seconds a reply waits for a run to pause or end ({ANSWER_WITHIN_S})"}
@@ -49,16 +55,10 @@ class ChatContext:
     )
 
     def __post_init__(self) -> None:
-        for f in fields(self):
-            env = os.environ.get(ENV_PREFIX + f.name.upper())
-            if f.metadata.get("env") is False or env is None:
-                continue
-            if f.name == "review" and self.review is True:
-                self.review = env.strip().lower() in TRUE
-            elif f.name == "model" and self.model == _env_model():
-                self.model = env
-            elif f.name not in {"review", "model"} and getattr(self, f.name) is None:
-                setattr(self, f.name, env)
+        """Each setting still at its default takes its `EXPLORE_INSTRUCT_CHAT_<NAME>` value, if set."""
+        at_default = {f.name for f in fields(self) if getattr(self, f.name) == _default(f)}
+        for name, value in env_values(type(self), CHAT_PREFIX, names=at_default).items():
+            setattr(self, name, value)
 
     def runs(self) -> Runs:
         defaults: dict[str, Any] = {"model": self.run_model or self.model}
@@ -82,6 +82,10 @@ class ChatContext:
             return split_model(self.model)[0] != "local"
         except ValueError:
             return False
+
+
+def _default(f: Any) -> Any:
+    return f.default_factory() if callable(f.default_factory) else f.default
 
 
 class ChatState(TypedDict):

@@ -4,7 +4,8 @@ Typer reads a command's options from its signature; `request_options` adds one o
 command's own (operator-level) options and hands the values that were given to the command as `request`, a
 dict for `ExploreRequest.model_validate`. Flags are the field names (`--max-tokens`), or their short names
 where the request has one (`--out`, `--max-cost`); list fields are read as text (`--breadth 8,6`) and parsed
-by the request like every other face's values.
+by the request like every other face's values. The help states the CLI's own defaults (the definition's, in
+tools/params.py), not the caller sizes the request's descriptions state for agents.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ import inspect
 import typing
 from collections.abc import Callable, Collection
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 
-from explore_instruct.agent.request import ALIASES, ExploreRequest
+from explore_instruct.agent.request import ALIASES, ExploreRequest, run_param, stated
 
 FLAGS = {name: "--" + alias.replace("_", "-") for alias, name in ALIASES.items()}
 
@@ -27,10 +28,13 @@ def flag_for(name: str) -> str:
 
 
 def _option_type(annotation: Any) -> Any:
-    """A field's type on the command line: its scalar type; a list is text for the request to parse."""
+    """A field's type on the command line: its scalar type; a list or a choice is text for the request to parse
+    (and to refuse in its own words)."""
     kinds = [a for a in typing.get_args(annotation) if a is not type(None)] or [annotation]
     kind = kinds[0]
-    return str if typing.get_origin(kind) is list else kind
+    while typing.get_origin(kind) is Annotated:
+        kind = typing.get_args(kind)[0]
+    return str if typing.get_origin(kind) in (list, Literal) else kind
 
 
 def request_options(
@@ -51,7 +55,8 @@ def request_options(
         flag = flag_for(name)
         if kind is bool:  # an on/off flag (--judge / --no-judge), unset unless given
             flag = f"{flag}/--no-{flag.removeprefix('--')}"
-        spec = typer.Option(flag, help=texts.get(name, info.description))
+        param = run_param(name)
+        spec = typer.Option(flag, help=texts.get(name, stated(param) if param else info.description))
         if name in required:
             return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[kind, spec])
         return inspect.Parameter(

@@ -16,17 +16,25 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import Field
+from pydantic.dataclasses import dataclass
+
+from explore_instruct.tools.params import ENV_PREFIX, MAX_CHILDREN, env_name, info, with_env
 
 if TYPE_CHECKING:
     from explore_instruct.graphs.context import Context
 
-ENV_PREFIX = "EXPLORE_INSTRUCT_HARD_"
-OUTPUT_ROOT_ENV = "EXPLORE_INSTRUCT_OUTPUT_ROOT"
-SEED_ROOT_ENV = "EXPLORE_INSTRUCT_SEED_ROOT"
-MODELS_ENV = "EXPLORE_INSTRUCT_ALLOWED_MODELS"
+HARD_PREFIX = ENV_PREFIX + "HARD_"  # EXPLORE_INSTRUCT_HARD_<CAP>
+# Where the caps' own names are not `HARD_<NAME>`: the roots every face shares, and the allowed models.
+ROOT_ENV = {
+    "output_root": env_name("output_root"),
+    "seed_root": env_name("seed_root"),
+    "models": env_name("allowed_models"),
+}
 SEED_SUFFIXES = (".yaml", ".yml", ".json")
 
 
@@ -35,7 +43,7 @@ class LimitError(ValueError):
 
 
 def level_counts(
-    max_depth: int, breadth: list[int], max_children: int = 12, seeded: dict[int, int] | None = None
+    max_depth: int, breadth: list[int], max_children: int = MAX_CHILDREN, seeded: dict[int, int] | None = None
 ) -> list[int]:
     """The most tasks per depth: 1, b0, b0*b1, ... (each task gets at most `max_children` new ones).
 
@@ -49,53 +57,36 @@ def level_counts(
     return counts
 
 
-def node_count(max_depth: int, breadth: list[int], max_children: int = 12, seeded: dict[int, int] | None = None) -> int:
+def node_count(
+    max_depth: int, breadth: list[int], max_children: int = MAX_CHILDREN, seeded: dict[int, int] | None = None
+) -> int:
     """The most tasks a tree can hold: 1 + b0 + b0*b1 + ..."""
     return sum(level_counts(max_depth, breadth, max_children, seeded))
 
 
-def _env_number(name: str, kind: type) -> Any:
-    raw = os.environ.get(ENV_PREFIX + name.upper())
-    if raw is None or not raw.strip():
-        return None
-    try:
-        return kind(raw)
-    except ValueError:
-        raise LimitError(f"{ENV_PREFIX}{name.upper()}: cannot read {raw!r}") from None
+def _cap(name: str, what: str | None = None) -> Any:
+    """A cap on run parameter `name`, described from its definition (or `what`): above 0, never clamped to."""
+    text = what or (info(name).description or name).removeprefix("budget: ")
+    return Field(gt=0, description=f"{text} per run (a caller may ask for less, never more)")
 
 
+@with_env(HARD_PREFIX, error=LimitError, exact=ROOT_ENV)
 @dataclass(kw_only=True)
 class Limits:
-    """Hard caps on one run started by a caller, and where its files may go."""
+    """Hard caps on one run started by a caller, and where its files may go; each reads
+    `EXPLORE_INSTRUCT_HARD_<NAME>` (the roots and models: `ROOT_ENV`) when not given."""
 
-    max_nodes: int = field(default=200, metadata={"description": "tasks in the tree (from depth and breadth)"})
-    max_calls: int = field(default=2000, metadata={"description": "LLM calls per run"})
-    max_tokens: int = field(default=5_000_000, metadata={"description": "prompt + completion tokens per run"})
-    max_cost_usd: float = field(default=10.0, metadata={"description": "USD per run (known prices only)"})
-    max_examples: int = field(default=20_000, metadata={"description": "target examples per run"})
-    output_root: str = field(default="runs", metadata={"description": "every run directory lives under it"})
-    seed_root: str | None = field(
-        default=None, metadata={"description": "seed files must live under it (default: seeds/ under the output root)"}
-    )
-    models: tuple[str, ...] | None = field(default=None, metadata={"description": "allowed model strings (if set)"})
-    max_running: int = field(default=4, metadata={"description": "background runs going on at once, per process"})
-
-    def __post_init__(self) -> None:
-        for f in fields(self):
-            if f.name in {"output_root", "seed_root", "models"}:
-                continue
-            env = _env_number(f.name, float if f.name == "max_cost_usd" else int)
-            if env is not None and getattr(self, f.name) == f.default:
-                setattr(self, f.name, env)
-        if self.output_root == "runs" and os.environ.get(OUTPUT_ROOT_ENV):
-            self.output_root = os.environ[OUTPUT_ROOT_ENV]
-        if self.seed_root is None and os.environ.get(SEED_ROOT_ENV):
-            self.seed_root = os.environ[SEED_ROOT_ENV]
-        if self.models is None and os.environ.get(MODELS_ENV):
-            self.models = tuple(m.strip() for m in os.environ[MODELS_ENV].split(",") if m.strip())
-        for name in ("max_nodes", "max_calls", "max_tokens", "max_cost_usd", "max_examples", "max_running"):
-            if getattr(self, name) <= 0:
-                raise LimitError(f"limits: {name} must be positive")
+    max_nodes: Annotated[int, _cap("max_nodes", "tasks in the tree (from depth and breadth)")] = 200
+    max_calls: Annotated[int, _cap("max_calls")] = 2000
+    max_tokens: Annotated[int, _cap("max_tokens")] = 5_000_000
+    max_cost_usd: Annotated[float, _cap("max_cost_usd")] = 10.0
+    max_examples: Annotated[int, _cap("max_examples", "target examples")] = 20_000
+    output_root: Annotated[str, Field(description="every run directory lives under it")] = "runs"
+    seed_root: Annotated[
+        str | None, Field(description="seed files must live under it (default: seeds/ under the output root)")
+    ] = None
+    models: Annotated[tuple[str, ...] | None, Field(description="allowed model strings (if set)")] = None
+    max_running: Annotated[int, Field(gt=0, description="background runs going on at once, per process")] = 4
 
     @property
     def root(self) -> Path:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from explore_instruct.graphs.context import Context, ContextError
+from explore_instruct.graphs.context import Context
+from explore_instruct.tools.params import ParamError
 
 
 def test_env_fallbacks_are_read_as_each_field_is_typed(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -22,7 +23,7 @@ def test_env_fallbacks_are_read_as_each_field_is_typed(monkeypatch: pytest.Monke
 
 def test_an_unreadable_env_value_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EXPLORE_INSTRUCT_MAX_CALLS", "many")
-    with pytest.raises(ContextError, match=r"^EXPLORE_INSTRUCT_MAX_CALLS: cannot read 'many'$"):
+    with pytest.raises(ParamError, match=r"^EXPLORE_INSTRUCT_MAX_CALLS: cannot read 'many'$"):
         Context()
 
 
@@ -48,5 +49,5 @@ def test_the_judge_is_the_generator_unless_told_otherwise() -> None:
     assert (spec.model, spec.base_url, spec.temperature) == ("openai:gpt-4o-mini", "http://127.0.0.1:9/v1", 0.0)
     other = Context(model="openai:gpt-4o-mini", base_url="http://127.0.0.1:9/v1", judge_model="openai:gpt-4o")
     assert (other.judge_spec().model, other.judge_spec().base_url) == ("openai:gpt-4o", None)
-    with pytest.raises(ContextError, match="judge_threshold"):
+    with pytest.raises(ParamError, match="judge_threshold"):
         Context(judge_threshold=6)

@@ -11,13 +11,14 @@ import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 from urllib.parse import urlparse
 
 from langchain_core.language_models import BaseChatModel
 from pydantic import SecretStr
 
-DEFAULT_MODEL = "local:smollm2"
+from explore_instruct.tools.params import default_of, run_default
 
 # OpenAI-compatible servers people run themselves: provider prefix -> default base URL.
 OPENAI_COMPATIBLE = {
@@ -53,16 +54,19 @@ class ModelConfigError(ValueError):
 
 @dataclass(kw_only=True)
 class ModelSpec:
-    """Everything needed to build a chat model. The API key is never stored here, only its env var."""
+    """Everything needed to build a chat model. The API key is never stored here, only its env var.
 
-    model: str = field(default_factory=lambda: os.environ.get("EXPLORE_INSTRUCT_MODEL", DEFAULT_MODEL))
-    base_url: str | None = field(default_factory=lambda: os.environ.get("EXPLORE_INSTRUCT_BASE_URL") or None)
-    api_key_env: str = field(default_factory=lambda: os.environ.get("EXPLORE_INSTRUCT_API_KEY_ENV", "OPENAI_API_KEY"))
+    The run parameters it shares with a run's context take their defaults (and `EXPLORE_INSTRUCT_MODEL`,
+    `_BASE_URL`, `_API_KEY_ENV`) from their one definition in tools/params.py."""
+
+    model: str = field(default_factory=partial(run_default, "model"))
+    base_url: str | None = field(default_factory=partial(run_default, "base_url"))
+    api_key_env: str = field(default_factory=partial(run_default, "api_key_env"))
     temperature: float = 1.0
     repeat_penalty: float = 1.0  # llama.cpp, vLLM and Ollama read it; OpenAI's API has no such setting
-    max_tokens: int | None = None
-    timeout_s: float = 120.0
-    max_retries: int = 6
+    max_tokens: int | None = None  # completion tokens per call (not the run's token budget)
+    timeout_s: float = default_of("timeout_s")
+    max_retries: int = default_of("max_retries")
     seed: int | None = None
 
     @property

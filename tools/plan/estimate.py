@@ -24,6 +24,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from explore_instruct.tools.params import RunParams, default_of
 from explore_instruct.tools.plan.tokens import (
     Shape,
     decompose_tokens,
@@ -54,26 +55,30 @@ class Measured:
     source: str = "defaults"
 
 
+_RUN = {name: default_of(name) for name in RunParams.__dataclass_fields__}
+
+
 @dataclass(frozen=True)
 class Params:
     """The run parameters a plan reads, from a `Context.public()` dict (run.json's "context"), so the plan needs
-    no graph and a dataset card can plan a finished run from its run.json alone."""
+    no graph and a dataset card can plan a finished run from its run.json alone. Defaults are the definition's
+    (`RunParams`, tools/params.py), as tuples so a plan can be hashed."""
 
-    model: str = "local:smollm2"
+    model: str = _RUN["model"]
     profile: str = "full"  # resolved: compact or full
-    strategy: str = "dfs"
-    max_depth: int = 2
-    breadth: tuple[int, ...] = (8, 6)
-    examples: tuple[int, ...] = (50,)
-    subtasks_per_call: int = 3
-    examples_per_call: int = 10
-    examples_per_subtask: int = 2
-    max_children: int = 12
-    demonstrations: int = 2
-    flavour: Flavour = Flavour.GENERIC
-    judge: bool = False
-    judge_batch: int = 5
-    answer_check: bool = True
+    strategy: str = _RUN["strategy"]
+    max_depth: int = _RUN["max_depth"]
+    breadth: tuple[int, ...] = tuple(_RUN["breadth"])
+    examples: tuple[int, ...] = tuple(_RUN["examples"])
+    subtasks_per_call: int = _RUN["subtasks_per_call"]
+    examples_per_call: int = _RUN["examples_per_call"]
+    examples_per_subtask: int = _RUN["examples_per_subtask"]
+    max_children: int = _RUN["max_children"]
+    demonstrations: int = _RUN["demonstrations"]
+    flavour: Flavour = _RUN["flavour"]
+    judge: bool = _RUN["judge"]
+    judge_batch: int = _RUN["judge_batch"]
+    answer_check: bool = _RUN["answer_check"]
 
     @classmethod
     def of(cls, context: dict[str, Any]) -> Params:

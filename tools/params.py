@@ -1,0 +1,393 @@
+"""Every run parameter, defined once: name, type, default, bounds, description and environment variable.
+
+`RunParams` is the one list. The graph's `Context` (graphs/context.py) is `RunParams` plus the live objects a run
+may be handed and the methods nodes call; every face's request (agent/request.py) takes its types, bounds and
+descriptions from here; the plan (tools/plan/estimate.py) and the model settings (tools/llm/models.py) take their
+defaults from here; the operator caps (agent/runs/limits.py) their descriptions. A parameter added here is one
+line, and its bound holds on every face.
+
+Bounds are pydantic's (`Field(ge=..., le=...)`), so they also reach every generated JSON schema (Studio, MCP, the
+LangChain tool). A value outside them is refused in one line naming the parameter and the bound, never clamped.
+Values from code and config files are checked strictly (`max_depth: "2"` is a mistake in a YAML file, not a 2);
+values from the environment are text, read by pydantic-settings (`EXPLORE_INSTRUCT_<NAME>`, lists as `4,3`,
+flags as `on`/`off`) before the same check. Only this module spells the prefix: others import `ENV_PREFIX`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+import types
+import typing
+from collections.abc import Callable, Collection, Mapping
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
+
+from pydantic import BeforeValidator, ConfigDict, Field, ValidationError, WrapValidator, create_model
+from pydantic.dataclasses import dataclass
+from pydantic.fields import FieldInfo
+
+from explore_instruct.tools.parsing import parse_ints
+from explore_instruct.tools.prompts.full import Flavour
+from explore_instruct.tools.similarity.embeddings import DEFAULT_EMBEDDER
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "ENV_PREFIX",
+    "MAX_CHILDREN",
+    "Breadth",
+    "Examples",
+    "ExamplesAsked",
+    "ParamError",
+    "RunParams",
+    "counts",
+    "default_of",
+    "env_name",
+    "env_values",
+    "info",
+    "run_default",
+    "with_env",
+]
+
+ENV_PREFIX = "EXPLORE_INSTRUCT_"
+DEFAULT_MODEL = "local:smollm2"
+MAX_CHILDREN = 12  # the method's cap on a task's children
+T = TypeVar("T")
+
+
+class ParamError(ValueError):
+    """A parameter (or its environment variable) that cannot work; one line naming it and what it must be."""
+
+
+def env_name(name: str, prefix: str = ENV_PREFIX) -> str:
+    return prefix + name.upper()
+
+
+# ---- value types that refuse in their own words -------------------------------------------------------------
+
+
+def _choice(*choices: str) -> BeforeValidator:
+    """A Literal's refusal as a person reads it: `'random' is not dfs or bfs`."""
+    allowed = f"{', '.join(choices[:-1])} or {choices[-1]}" if len(choices) > 1 else choices[0]
+
+    def check(value: Any) -> Any:
+        if value is not None and value not in choices:
+            raise ValueError(f"{value!r} is not {allowed}")
+        return value
+
+    return BeforeValidator(check)
+
+
+def _flavour(value: Any) -> Any:
+    if isinstance(value, str) and not isinstance(value, Flavour):
+        try:
+            return Flavour(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not {', '.join(f.value for f in Flavour)}") from None
+    return value
+
+
+def counts(least: int, most: int | None = None, *, why_most: str = "") -> Any:
+    """A list of counts per depth (`"4,3"`, `[4, 3]` or `4`), at least one, each within [least, most]: the bounds
+    reach the JSON schema (minItems, items' minimum and maximum) and a refusal names the bound."""
+    item = Annotated[int, Field(ge=least, le=most)]
+    example = "4,3" if least == 0 else "5"
+
+    def check(value: Any, handler: Callable[[Any], Any]) -> Any:
+        value = parse_ints(value)
+        try:
+            return handler(value)
+        except ValidationError as e:
+            err = e.errors()[0]
+            kind, bound = err["type"], err.get("ctx", {})
+            if kind == "too_short":
+                each = "non-negative count" if least == 0 else f"count of at least {least}"
+                raise ValueError(f"give one {each} per depth, e.g. {example}") from None
+            if kind == "greater_than_equal":
+                raise ValueError(
+                    f"{err['input']} is below {bound['ge']}: each count must be at least {least}"
+                ) from None
+            if kind == "less_than_equal":
+                raise ValueError(f"{err['input']} is above {bound['le']}{why_most}") from None
+            raise
+
+    return Annotated[list[item], Field(min_length=1), WrapValidator(check)]
+
+
+if TYPE_CHECKING:  # what the values are; the bounds below are for pydantic
+    Breadth = list[int]
+    Examples = list[int]
+    ExamplesAsked = list[int]
+else:
+    Breadth = counts(0, MAX_CHILDREN, why_most=", the most children a task may have (the method's cap)")
+    Examples = counts(0)
+    # What a caller may ask for: 0 examples would still keep the examples each subtask is proposed with (full
+    # profile), so it has no meaning for a caller; a run made in code (the ablation's explore-only run) may use 0.
+    ExamplesAsked = counts(1)
+Strategy = Annotated[Literal["dfs", "bfs"], _choice("dfs", "bfs")]
+PromptProfile = Annotated[Literal["auto", "compact", "full"], _choice("auto", "compact", "full")]
+Similarity = Annotated[Literal["embedding", "rouge", "exact"], _choice("embedding", "rouge", "exact")]
+DedupScope = Annotated[Literal["tree", "node"], _choice("tree", "node")]
+FlavourParam = Annotated[Flavour, BeforeValidator(_flavour)]
+Share = Annotated[float | None, Field(gt=0, le=1)]
+
+
+# ---- the environment --------------------------------------------------------------------------------------------
+
+
+def _env_type(hint: Any) -> Any:
+    """How a field's text in the environment is read: lists by the one count parser or by commas; choices as text,
+    so the field's own check names what is allowed."""
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    base = args[0] if typing.get_origin(hint) in (typing.Union, types.UnionType) else hint
+    origin = typing.get_origin(base)
+    from pydantic_settings import NoDecode
+
+    if origin is list:
+        return Annotated[list[int] | None, NoDecode, BeforeValidator(parse_ints)]
+    if origin is tuple:
+        split = BeforeValidator(
+            lambda v: tuple(p.strip() for p in v.split(",") if p.strip()) if isinstance(v, str) else v
+        )
+        return Annotated[tuple[str, ...] | None, NoDecode, split]
+    if origin is Literal or (isinstance(base, type) and issubclass(base, Enum)):
+        return str | None
+    return base | None
+
+
+@functools.cache
+def _env_model(cls: type, prefix: str, names: tuple[str, ...], exact: tuple[tuple[str, str], ...]) -> Any:
+    """A settings model of `names` alone, reading the process environment only (no .env file, no secrets dir)."""
+    from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+    class Env(BaseSettings):
+        model_config = SettingsConfigDict(env_prefix=prefix, env_ignore_empty=True, extra="ignore")
+
+        @classmethod
+        def settings_customise_sources(
+            cls, settings_cls: type[BaseSettings], *sources: PydanticBaseSettingsSource, **named: Any
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (named["env_settings"],)
+
+    hints = typing.get_type_hints(cls)
+    aliases = dict(exact)
+    fields: dict[str, Any] = {
+        n: (_env_type(hints[n]), Field(default=None, validation_alias=aliases.get(n))) for n in names
+    }
+    return create_model(f"{cls.__name__}Env", __base__=Env, **fields)
+
+
+@functools.cache
+def settable(cls: type) -> tuple[str, ...]:
+    """Fields the environment may set: every one but live objects (typed Any)."""
+    hints = typing.get_type_hints(cls)
+    return tuple(f.name for f in dataclasses.fields(cls) if hints[f.name] is not Any)
+
+
+def env_values(
+    cls: type,
+    prefix: str = ENV_PREFIX,
+    *,
+    names: Collection[str] | None = None,
+    exact: Mapping[str, str] | None = None,
+    error: type[ValueError] = ParamError,
+) -> dict[str, Any]:
+    """The fields of dataclass `cls` (or `names` of them) set in the environment as `<prefix><NAME>` (or the
+    variable `exact` names), read as their types by pydantic-settings. Unreadable text is `error`, naming the
+    variable. Only the variables that are set are read (a settings model per set of them, made once), so a
+    context costs microseconds when nothing is set."""
+    exact = exact or {}
+    present = {k.upper() for k, v in os.environ.items() if v.strip()}
+    chosen = tuple(
+        n
+        for n in settable(cls)
+        if (names is None or n in names) and (exact.get(n) or env_name(n, prefix)).upper() in present
+    )
+    if not chosen:
+        return {}
+    model = _env_model(cls, prefix, chosen, tuple(sorted((k, v) for k, v in exact.items() if k in chosen)))
+    try:
+        got = model()
+    except ValidationError as e:
+        field = str(e.errors()[0]["loc"][0])
+        var = exact.get(field) or env_name(field, prefix)
+        raw = next((v for k, v in os.environ.items() if k.upper() == var.upper()), "")
+        raise error(f"{var}: cannot read {raw!r}") from None
+    return {n: getattr(got, n) for n in got.model_fields_set}
+
+
+def one_line(e: ValidationError) -> str:
+    """`name: what is wrong` for the first error; a rule over two parameters names them itself."""
+    err = e.errors()[0]
+    msg = str(err.get("msg", "invalid")).replace("Value error, ", "")
+    where = ".".join(str(p) for p in err.get("loc", ()))
+    if err.get("type") == "unexpected_keyword_argument":
+        return f"unknown parameter {where!r}"
+    return f"{where}: {msg}" if where else msg
+
+
+def with_env(
+    prefix: str = ENV_PREFIX, *, error: type[ValueError] = ParamError, exact: Mapping[str, str] | None = None
+) -> Callable[[type[T]], type[T]]:
+    """For a pydantic dataclass: `Cls(**given)` fills each field not given from the environment, then validates;
+    a bad value is `error`, one line naming the field (or the variable) and the bound.
+
+    A field given in code wins over the environment; so does every field of `dataclasses.replace`.
+    """
+
+    def decorate(cls: type[T]) -> type[T]:
+        validate = cls.__init__
+
+        @functools.wraps(validate)
+        def __init__(self: Any, **given: Any) -> None:
+            env = {k: v for k, v in env_values(cls, prefix, exact=exact, error=error).items() if k not in given}
+            try:
+                validate(self, **env, **given)
+            except ValidationError as e:
+                raise error(one_line(e)) from None
+
+        cls.__init__ = __init__  # type: ignore[method-assign]
+        return cls
+
+    return decorate
+
+
+# ---- the one list -----------------------------------------------------------------------------------------------
+
+
+def _list(*values: int) -> Any:
+    return dataclasses.field(default_factory=lambda: list(values))
+
+
+@with_env()
+@dataclass(kw_only=True, config=ConfigDict(strict=True, extra="forbid"))
+class RunParams:
+    """The parameters of one exploration run; each reads `EXPLORE_INSTRUCT_<NAME>` when not given."""
+
+    model: Annotated[str, Field(description="provider:model, e.g. local:smollm2 or openai:gpt-4o-mini")] = DEFAULT_MODEL
+    base_url: Annotated[str | None, Field(description="OpenAI-compatible endpoint base URL")] = None
+    api_key_env: Annotated[str, Field(description="env var holding the API key")] = "OPENAI_API_KEY"
+    temperature: Annotated[
+        float | None, Field(ge=0, le=2, description="sampling temperature (default: the prompt profile's; method: 1.0)")
+    ] = None
+    repeat_penalty: Annotated[
+        float | None,
+        Field(ge=0.5, le=2, description="repetition penalty for llama.cpp / vLLM / Ollama (default: the profile's)"),
+    ] = None
+    prompt_profile: Annotated[
+        PromptProfile,
+        Field(description="compact (small/local models: short prompts, one job per call), full, or auto"),
+    ] = "auto"
+    max_retries: Annotated[int, Field(ge=0, description="client retries per call (backoff, Retry-After)")] = 6
+    timeout_s: Annotated[float, Field(gt=0, description="seconds before one call times out")] = 120.0
+    strategy: Annotated[Strategy, Field(description="dfs (the paper) or bfs (reference code)")] = "dfs"
+    max_depth: Annotated[int, Field(ge=0, le=8, description="max depth K of the task tree")] = 2
+    breadth: Annotated[
+        Breadth, Field(description="new subtasks per task at each depth 0..K-1, the last repeating (the paper's B)")
+    ] = _list(8, 6)
+    subtasks_per_call: Annotated[
+        int, Field(ge=1, description="subtasks asked for per lookahead/backtracking call (the paper's M)")
+    ] = 3
+    examples: Annotated[
+        Examples,
+        Field(description="examples per task at each depth 0..K, the last repeating"),
+    ] = _list(50)
+    examples_per_subtask: Annotated[int, Field(ge=1, description="examples with each proposed subtask")] = 2
+    examples_per_call: Annotated[int, Field(ge=1, description="examples asked for per enrich call")] = 10
+    max_children: Annotated[
+        int, Field(ge=1, le=MAX_CHILDREN, description="hard cap on a task's children, seed children included")
+    ] = MAX_CHILDREN
+    demonstrations: Annotated[int, Field(ge=0, description="demonstration examples per prompt")] = 2
+    flavour: Annotated[FlavourParam, Field(description="prompt flavour")] = Flavour.GENERIC
+    similarity: Annotated[
+        Similarity, Field(description="embedding (Chroma, cosine), rouge (ROUGE-L, the method) or exact")
+    ] = "embedding"
+    prune_threshold: Annotated[
+        Share, Field(description="task-name similarity above which a proposal is pruned (mode default)")
+    ] = None
+    filter_threshold: Annotated[
+        Share, Field(description="instruction similarity above which an example is dropped (mode default)")
+    ] = None
+    dedup_scope: Annotated[DedupScope, Field(description="dedup instructions across the tree or per node")] = "tree"
+    prune_with_reason: Annotated[bool, Field(description="compare task name + reason, not name only")] = False
+    min_relevance: Annotated[
+        Share,
+        Field(
+            description="drop a proposed subtask whose name's cosine similarity to the task it splits is below "
+            "this (off_topic; embedding similarity only; unset: off)"
+        ),
+    ] = 0.2
+    quality_filters: Annotated[
+        bool, Field(description="drop degenerate examples (repetition, copies, cut-off, meta input)")
+    ] = True
+    max_repeated_lines: Annotated[
+        float, Field(gt=0, le=1, description="degeneracy: share of an output's sentences that repeat")
+    ] = 0.3
+    max_top_ngram: Annotated[
+        float, Field(gt=0, le=1, description="degeneracy: characters covered by the commonest repeated 2-gram")
+    ] = 0.2
+    max_repeated_substring: Annotated[
+        float, Field(gt=0, le=1, description="degeneracy: the longest twice-occurring stretch, as a share")
+    ] = 0.3
+    max_copy_overlap: Annotated[
+        float, Field(gt=0, le=1, description="degeneracy: ROUGE-L of the output against instruction or input")
+    ] = 0.85
+    embedder: Annotated[str, Field(description="embedding model for similarity")] = DEFAULT_EMBEDDER
+    chroma_host: Annotated[str | None, Field(description="Chroma server host (else on disk)")] = None
+    chroma_port: Annotated[int | None, Field(ge=1, le=65535, description="Chroma server port")] = None
+    seed: Annotated[int, Field(description="random seed")] = 42
+    max_concurrency: Annotated[int, Field(ge=1, description="parallel LLM calls in fan-outs")] = 8
+    max_fruitless: Annotated[int, Field(ge=1, description="calls in a row that add nothing before giving up")] = 3
+    max_provider_failures: Annotated[
+        int, Field(ge=1, description="provider errors in a row (after the client's retries) before pausing")
+    ] = 8
+    max_calls: Annotated[int | None, Field(ge=0, description="budget: LLM calls")] = None
+    max_tokens: Annotated[int | None, Field(ge=0, description="budget: prompt + completion tokens")] = None
+    max_cost_usd: Annotated[float | None, Field(ge=0, description="budget: USD (known prices only)")] = None
+    judge: Annotated[bool, Field(description="score every kept example 1-5 with an LLM judge")] = False
+    judge_model: Annotated[
+        str | None, Field(description="provider:model of the judge (default: the generator's model)")
+    ] = None
+    judge_base_url: Annotated[
+        str | None, Field(description="OpenAI-compatible endpoint of the judge (default: base_url)")
+    ] = None
+    judge_threshold: Annotated[
+        int, Field(ge=1, le=5, description="examples the judge scores below this are dropped (1-5)")
+    ] = 3
+    judge_batch: Annotated[int, Field(ge=1, le=20, description="examples per judge call")] = 5
+    answer_check: Annotated[bool, Field(description="math: re-solve each problem and drop answers that disagree")] = (
+        True
+    )
+    review: Annotated[bool, Field(description="pause for a person to review proposed subtasks")] = False
+    runs_root: Annotated[str, Field(description="where run directories go by default")] = "runs"
+    run_dir: Annotated[str | None, Field(description="this run's directory")] = None
+
+    def __post_init__(self) -> None:
+        """The rules that tie two parameters together."""
+        wide = [b for b in self.breadth[: self.max_depth] if b > self.max_children]
+        if wide:
+            raise ValueError(f"breadth: {wide[0]} is above max_children ({self.max_children}), a task's most children")
+
+
+# ---- reading the definition ---------------------------------------------------------------------------------
+
+
+def info(name: str, cls: type = RunParams) -> FieldInfo:
+    """A parameter's pydantic field (type, bounds as `metadata`, description, default)."""
+    hint = typing.get_type_hints(cls, include_extras=True)[name]
+    return FieldInfo.from_annotated_attribute(hint, default_of(name, cls))
+
+
+def run_default(name: str) -> Any:
+    """Run parameter `name` as the environment sets it, else its default: for settings made outside a run's
+    context (a model for `tree`, `judge`, the chat) that follow the same variables."""
+    return env_values(RunParams, names=(name,)).get(name, default_of(name))
+
+
+def default_of(name: str, cls: type = RunParams) -> Any:
+    """A parameter's default as code states it (no environment)."""
+    f = cls.__dataclass_fields__[name]  # type: ignore[attr-defined]
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return None if f.default is dataclasses.MISSING else f.default
