@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from explore_instruct.agent.cli.console import guard, out
+from explore_instruct.agent.cli.console import guard, out, say
 
 
 def _run_defaults(config: Path | None, **flags: Any) -> dict[str, Any]:
@@ -117,10 +117,18 @@ def register(app: typer.Typer) -> None:
         review: Annotated[bool, typer.Option(help="Pause runs so people review the proposed subtasks.")] = True,
         host: Annotated[str, typer.Option(help="The address to listen on.")] = "127.0.0.1",
         port: Annotated[int, typer.Option(min=1, max=65535, help="The port.")] = 7860,
+        allow_host: Annotated[
+            list[str] | None,
+            typer.Option(
+                help="Another Host name the page answers to (repeatable; default: 127.0.0.1, localhost, [::1] and "
+                "the --host address, at --port). Any other Host gets 400 (DNS rebinding)."
+            ),
+        ] = None,
     ) -> None:
         """Serve a browser chat: start runs, watch them grow, review proposals with buttons, download the data.
 
-        Needs the `web` extra (Gradio). Same caps (EXPLORE_INSTRUCT_HARD_*) and output root as every face.
+        Needs the `web` extra (Gradio). Same caps (EXPLORE_INSTRUCT_HARD_*) and output root as every face. Set
+        EXPLORE_INSTRUCT_WEB_TOKEN to require a login with that token (any user name, the token as password).
         """
 
         def build() -> Any:
@@ -136,9 +144,13 @@ def register(app: typer.Typer) -> None:
             ctx = ChatContext(**params)
             Limits(output_root=ctx.output_root) if ctx.output_root else Limits()  # bad caps fail here, in one line
             try:
-                from explore_instruct.agent.web.app import serve
+                from explore_instruct.agent.web import app as web_app
+                from explore_instruct.agent.web.guard import exposure_warning, token
             except ImportError as e:
                 raise ValueError(f"web: needs Gradio (pip install 'explore-instruct[web]'): {e}") from None
-            return lambda: serve(ctx, host, port)
+            warning = exposure_warning(host, token() is not None)
+            if warning:
+                say(warning, stderr=True)
+            return lambda: web_app.serve(ctx, host, port, allow_hosts=allow_host or ())
 
-        guard(build)()
+        guard(guard(build))  # serving fails in one line too (a port in use, a bad root)

@@ -9,15 +9,22 @@ the panel polls them, so a second tab (or another face on the same root) sees th
 
 The operator's caps and output root hold as everywhere (`Limits` from the environment, `--root`). The page
 binds 127.0.0.1 unless told otherwise, sends no analytics, makes no share link and loads nothing from a CDN:
-the theme uses the system's fonts, so it works with the network closed.
+the theme uses the system's fonts, so it works with the network closed. It answers only to the Host names on its
+allow-list and, with `EXPLORE_INSTRUCT_WEB_TOKEN` set, only after a login with the token (`guard.py`). It serves
+no file of the output root: Gradio serves what a handler returns from its own upload folder, and the only files
+handed to it are the sunbursts and copies of each session's exports (`serve`).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 import uuid
 import warnings
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # read when gradio is imported: never phone home
@@ -26,10 +33,12 @@ warnings.filterwarnings("ignore", category=DeprecationWarning, module="gradio") 
 import gradio as gr  # noqa: E402
 from langchain_core.messages import AIMessage  # noqa: E402
 from langgraph.checkpoint.memory import InMemorySaver  # noqa: E402
+from starlette.middleware import Middleware  # noqa: E402
 
 from explore_instruct.agent.chat.context import ChatContext  # noqa: E402
 from explore_instruct.agent.chat.graph import builder  # noqa: E402
 from explore_instruct.agent.errors import one_line  # noqa: E402
+from explore_instruct.agent.web.guard import HostCheck, allowed_hosts, check_token, token  # noqa: E402
 from explore_instruct.agent.web.panel import FORMATS, Panel, numbers_of  # noqa: E402
 
 TITLE = "explore-instruct"
@@ -49,10 +58,12 @@ def theme() -> Any:
 class Web:
     """One app: one chat graph (a conversation thread per browser session) and one run panel for all tabs."""
 
-    def __init__(self, ctx: ChatContext) -> None:
+    def __init__(self, ctx: ChatContext, files: Path | None = None) -> None:
+        """`files`: where the sunbursts and the sessions' exports go (default: a new temporary folder)."""
         self.ctx = ctx
         self.graph = builder.compile(checkpointer=InMemorySaver())
-        self.panel = Panel(ctx.background())
+        files = files or Path(tempfile.mkdtemp(prefix="explore-instruct-web-"))
+        self.panel = Panel(ctx.background(), pictures=files / "pictures", exports=files / "exports")
 
     async def talk(self, thread: str, text: str) -> tuple[str, str | None]:
         """The chat graph's reply to `text` and the run it is about; failures are replies, never tracebacks."""
@@ -94,14 +105,16 @@ class Web:
         said = await self.say(f"/rename {numbers[0]} {name.strip()} run={run}", history, thread, run)
         return (*said, "")
 
-    async def export(self, run: str | None, fmt: str, history: list[Any]) -> tuple[Any, ...]:
+    async def export(self, run: str | None, fmt: str, history: list[Any], thread: str) -> tuple[Any, ...]:
+        """The run's dataset as files for this session only; a failure empties the download box (an old file or
+        Gradio's "Error" left there would pass for this export)."""
         if not run:
             note = {"role": "assistant", "content": "Choose a run first."}
-            return gr.skip(), [*history, note]
+            return None, [*history, note]
         try:
-            files = await self.panel.export(run, fmt)
+            files = await self.panel.export(run, fmt, thread)
         except Exception as e:
-            return gr.skip(), [*history, {"role": "assistant", "content": f"Error: {one_line(e)}"}]
+            return None, [*history, {"role": "assistant", "content": f"Error: {one_line(e)}"}]
         note = {"role": "assistant", "content": f"Exported `{run}` as {fmt}: download it on the right."}
         return files, [*history, note]
 
@@ -129,7 +142,8 @@ class Web:
     # ---- the page
 
     def blocks(self) -> gr.Blocks:
-        with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
+        # Gradio's copies of served files go after a day (checked hourly): the server is meant to run for days.
+        with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(3600, 86400)) as app:
             thread, shown, runs_shown = gr.State(""), gr.State([]), gr.State([])
             gr.Markdown(f"## {TITLE}\n{INTRO}")
             with gr.Row():
@@ -168,7 +182,7 @@ class Web:
             approve.click(self.approve, [chat, thread, run], talk_out)
             reject.click(self.reject, [proposals, chat, thread, run], talk_out)
             rename.click(self.rename, [which, new_name, chat, thread, run], [*talk_out, new_name])
-            export.click(self.export, [run, fmt, chat], [files, chat])
+            export.click(self.export, [run, fmt, chat, thread], [files, chat])
             timer = gr.Timer(1.0)
             tick_out = [progress, picture, proposals, which, review, shown, run, runs_shown]
             timer.tick(self.tick, [run, shown, runs_shown], tick_out, show_progress="hidden")
@@ -177,21 +191,47 @@ class Web:
         return app
 
 
-def serve(ctx: ChatContext, host: str = "127.0.0.1", port: int = 7860) -> None:
-    """Serve the page until interrupted; files it offers come only from the output root and its pictures."""
-    web = Web(ctx)
-    app = web.blocks()
-    app.queue(default_concurrency_limit=16)
-    root = web.panel.background.runs.limits.root
-    print(f"explore-instruct web on http://{host}:{port}/ (runs under {root})", file=sys.stderr, flush=True)
-    app.launch(
-        server_name=host,
-        server_port=port,
-        share=False,
-        quiet=True,
-        ssr_mode=False,
-        mcp_server=False,
-        theme=theme(),
-        allowed_paths=[str(root), str(web.panel.pictures)],
-        footer_links=[],
-    )
+def serve(ctx: ChatContext, host: str = "127.0.0.1", port: int = 7860, allow_hosts: Iterable[str] = ()) -> None:
+    """Serve the page until interrupted.
+
+    Gradio's file route serves its allowed paths and its upload folder, into which it copies every file a handler
+    returns. So nothing is allowed: the output root is on the block list (no checkpoint, query log or run file is
+    ever served or copied), and the upload folder, the sunbursts and the exports live in one private folder of this
+    process (`GRADIO_TEMP_DIR`; not the machine-wide /tmp/gradio other Gradio apps serve), removed at exit.
+    """
+    files = Path(tempfile.mkdtemp(prefix="explore-instruct-web-"))
+    os.environ["GRADIO_TEMP_DIR"] = str(files / "gradio")  # read by Gradio when it builds the routes
+    os.environ["GRADIO_EXAMPLES_CACHE"] = str(files / "examples")  # also served; relative to the cwd by default
+    try:
+        web = Web(ctx, files)
+        root = web.panel.background.runs.limits.root
+        if files.is_relative_to(root):
+            raise ValueError(f"web: the output root {root} holds the temporary folder {files}; pick another --root")
+        app = web.blocks()
+        app.queue(default_concurrency_limit=16)
+        key = token()
+        hosts = allowed_hosts(host, port, allow_hosts)
+        access = "a login with the token" if key else "no login"
+        print(
+            f"explore-instruct web on http://{host}:{port}/ (runs under {root}; {access}; Host names: "
+            f"{', '.join(sorted(hosts))})",
+            file=sys.stderr,
+            flush=True,
+        )
+        app.launch(
+            server_name=host,
+            server_port=port,
+            share=False,
+            quiet=True,
+            ssr_mode=False,
+            mcp_server=False,
+            theme=theme(),
+            auth=check_token(key) if key else None,
+            auth_message="This chat needs its access token: any user name, the token as the password.",
+            allowed_paths=[],
+            blocked_paths=[str(root)],
+            footer_links=[],
+            app_kwargs={"middleware": [Middleware(HostCheck, allowed=hosts)]},
+        )
+    finally:
+        shutil.rmtree(files, ignore_errors=True)

@@ -8,7 +8,10 @@ Everything reads the run directories and the background registry through `Backgr
 from __future__ import annotations
 
 import asyncio
+import shutil
 import tempfile
+import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,7 @@ from explore_instruct.agent.runs.background import Background
 from explore_instruct.tools.dataset.runstore import TREE_DIR
 
 FORMATS = ("jsonl", "alpaca", "sharegpt", "messages", "hf")
+SESSION_FILES_S = 86_400  # a session's export copies older than this go at its next export
 
 
 def _money(cost: Any) -> str:
@@ -67,6 +71,7 @@ class Panel:
 
     background: Background
     pictures: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="explore-instruct-web-")))
+    exports: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="explore-instruct-web-exports-")))
     _drawn: dict[str, tuple[float, Path]] = field(default_factory=dict)
 
     def run_ids(self, limit: int = 50) -> list[str]:
@@ -89,6 +94,7 @@ class Panel:
         drawn = self._drawn.get(run)
         if drawn is not None and drawn[0] == stamp:
             return drawn[1]
+        self.pictures.mkdir(parents=True, exist_ok=True)
         path = self.pictures / f"{run_dir.name}-{int(stamp * 1000)}.png"
         try:
             plot_tree(load_ei_dir(run_dir / TREE_DIR), path)
@@ -97,10 +103,36 @@ class Panel:
         self._drawn[run] = (stamp, path)
         return path
 
-    async def export(self, run: str, fmt: str) -> list[str]:
-        """The run's examples as a training file (all of them), for the browser to download."""
+    async def export(self, run: str, fmt: str, session: str) -> list[str]:
+        """The run's examples (all of them) as files for one browser session to download.
+
+        The export is written in the run directory as on every face; the browser gets copies in the session's own
+        folder (a directory, the `hf` format, as a zip), so the page never hands Gradio a path inside the output
+        root, and one session's downloads are not another's."""
         result = await self.background.runs.export(run, fmt)
-        return [str(f) for f in result["files"]]
+        return await asyncio.to_thread(self._copy_out, result["run_id"], session, [Path(f) for f in result["files"]])
+
+    def _copy_out(self, run_id: str, session: str, written: list[Path]) -> list[str]:
+        folder = self.exports / uuid.UUID(session).hex  # a session id is ours (a uuid); never a path from outside
+        self._forget_old_sessions()
+        shutil.rmtree(folder, ignore_errors=True)  # only the latest export of a session stays
+        folder.mkdir(parents=True)
+        out = []
+        for path in written:
+            name = f"{run_id}-{path.name}"
+            if path.is_dir():
+                out.append(shutil.make_archive(str(folder / name), "zip", root_dir=path))
+            else:
+                out.append(str(shutil.copyfile(path, folder / name)))
+        return out
+
+    def _forget_old_sessions(self) -> None:
+        if not self.exports.is_dir():
+            return
+        cutoff = time.time() - SESSION_FILES_S
+        for folder in self.exports.iterdir():
+            if folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
 
     async def refresh(self, run: str | None) -> tuple[str, Path | None, list[str], str]:
         """Progress text, sunburst, proposals and an error line (empty when none) for the chosen run."""

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,25 @@ def test_a_person_explores_reviews_and_downloads_in_the_browser(page_url: tuple[
         saved = tmp_path / "data.jsonl"
         download.value.save_as(saved)
         assert len(saved.read_text().splitlines()) == 6
+        # served from Gradio's private copy of this session's export, never from the run directory
+        assert str(root) not in (link.get_attribute("href") or "")
+
+        # `hf` is a directory: it downloads as a zip (it showed a bare "Error" and kept it in the box)
+        page.locator("#format input").click()
+        page.get_by_role("option", name="hf", exact=True).click()
+        page.locator("#export").click()
+        expect(page.locator("#chat")).to_contain_text("Exported `web` as hf", timeout=20_000)
+        zipped = page.locator("#download a", has_text="web-hf.zip").first
+        expect(zipped).to_be_visible(timeout=20_000)
+        with page.expect_download() as download:
+            zipped.click()
+        archive = tmp_path / "hf.zip"
+        download.value.save_as(archive)
+        with zipfile.ZipFile(archive) as z:
+            assert "README.md" in z.namelist() and any(
+                n.endswith((".parquet", ".arrow", ".json")) for n in z.namelist()
+            )
+        assert "Error" not in page.locator("#download").inner_text()
         shot = tmp_path / "web-run-done.png"
         page.screenshot(path=str(shot), full_page=True)
 
