@@ -211,7 +211,7 @@ EXPLORE_FIELDS: dict[str, st.SearchStrategy[Any]] = {
     ),
     "depth": mostly(st.sampled_from([0, 1]), st.integers() | st.sampled_from([-1, 9, 99, "1", 1.5, True]) | values),
     "breadth": counts([[1], [2], "1", 1, [1, 1], "2, 1"]),
-    "examples": counts([[1], [2], 1, "1,2", [0]]),
+    "examples": counts([[1], [2], 1, "1,2"]),  # 0 is refused (a caller would still get each subtask's examples)
     "model": mostly(st.sampled_from(["openai:scripted"]), st.sampled_from(ALLOWED_MODELS) | st.text(max_size=20)),
     "max_calls": budget([1, 2, 4]),
     "max_tokens": budget([10_000, 50_000]),
@@ -295,6 +295,7 @@ def call_tool(tool: Any, args: dict[str, Any], how: str) -> Any:
 @example(args={"domain": DOMAIN, "depth": 1, "breadth": [1], "output_dir": "a\x00b"}, how="tool_call")
 @example(args={"domain": DOMAIN, "depth": 1, "breadth": [1], "model": "nope:model"}, how="invoke")
 @example(args={"domain": DOMAIN, "depth": 1, "breadth": [1], "max_calls": 10**30}, how="invoke")
+@example(args={"domain": DOMAIN, "depth": 1, "breadth": 1000000, "examples": [0]}, how="tool_call")  # not clamped
 @example(args={"depth": 1, "breadth": [1]}, how="invoke")
 @example(args={"domain": {"nested": [1, None]}, "depth": "1", "breadth": [[1]]}, how="tool_call")
 def test_fuzz_tool_arguments(args: dict[str, Any], how: str, server: ScriptedOpenAIServer, scratch: Path) -> None:

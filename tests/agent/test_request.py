@@ -26,10 +26,12 @@ from explore_instruct.agent.cli.options import flag_for
 from explore_instruct.agent.config import load_config
 from explore_instruct.agent.errors import RunFailed, one_line
 from explore_instruct.agent.mcp.server import build_server
-from explore_instruct.agent.request import ALIASES, ExploreRequest, To
+from explore_instruct.agent.request import ALIASES, ExploreRequest, To, run_param, stated
 from explore_instruct.agent.runs.limits import Limits
 from explore_instruct.agent.runs.service import Runs
+from explore_instruct.agent.runs.sizing import CALLER_DEFAULTS, CALLER_NOTE
 from explore_instruct.agent.tool import make_explore_tool
+from explore_instruct.tools.params import info
 from explore_instruct.tools.parsing import parse_bool, parse_ints
 
 FIELDS = set(ExploreRequest.model_fields)
@@ -77,6 +79,83 @@ def test_bad_requests_are_one_line_errors(args: dict[str, Any], message: str) ->
         ExploreRequest.model_validate(args)
     got = one_line(caught.value)
     assert got.startswith(message) and "\n" not in got and "errors.pydantic.dev" not in got, got
+
+
+# ---- no quiet clamping: a value outside its bounds is refused, naming the bound, on every face --------------
+
+OUT_OF_BOUNDS = [
+    # MCP `breadth=1000000` was cut to 12 (max_children) without a word.
+    ({"breadth": 1000000}, "breadth: 1000000 is above 12, the most children a task may have"),
+    ({"breadth": [3, 13]}, "breadth: 13 is above 12"),
+    # `run --examples 0` exited 0 and wrote the examples each subtask came with (24 of them).
+    ({"examples": 0}, "examples: 0 is below 1"),
+    ({"examples": "5,0"}, "examples: 0 is below 1"),
+    ({"depth": 9}, "depth: Input should be less than or equal to 8"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), OUT_OF_BOUNDS)
+def test_out_of_bounds_requests_are_refused_naming_the_bound(args: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        ExploreRequest.model_validate({"domain": "x", **args})
+    assert one_line(caught.value).startswith(message), one_line(caught.value)
+
+
+def test_out_of_bounds_is_refused_by_the_tool_and_the_chat(tmp_path: Path) -> None:
+    # Only a scripted model is allowed here: a request that got past its bounds would be refused for its model.
+    tool = make_explore_tool(limits=Limits(output_root=str(tmp_path), models=("openai:scripted",)))
+    for args, message in OUT_OF_BOUNDS:
+        assert json.loads(tool.invoke({"domain": "x", **args}))["error"].startswith(message)
+    cmd = parse_command("/explore email writing breadth=1000000")
+    assert cmd is not None
+    with pytest.raises(ValidationError) as caught:
+        explore_request(cmd)
+    assert one_line(caught.value).startswith("breadth: 1000000 is above 12")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_run_refuses_examples_0_instead_of_writing_examples(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    r = CliRunner().invoke(app, ["run", "--out", str(out), "--domain", "x", "--examples", "0", "--dry-run"])
+    assert r.exit_code == EXIT_BAD_INPUT, r.output
+    assert r.stderr.strip() == "error: examples: 0 is below 1: each count must be at least 1"
+    r = CliRunner().invoke(app, ["run", "--out", str(out), "--domain", "x", "--breadth", "20", "--dry-run"])
+    assert r.exit_code == EXIT_BAD_INPUT and "breadth: 20 is above 12" in r.stderr
+    assert not out.exists()
+
+
+def test_request_fields_derive_from_the_one_definition() -> None:
+    """Each run parameter a caller may set has its definition's bounds, and its description states the default a
+    caller gets: the caller sizes where there is one (never the CLI's batch defaults), else the definition's."""
+    bound_names = ("ge", "gt", "le", "lt")
+    for name, field in ExploreRequest.model_fields.items():
+        param = run_param(name)
+        if param is None:
+            continue
+        bounds = {(k, getattr(m, k)) for m in field.metadata for k in bound_names if getattr(m, k, None) is not None}
+        defined = {
+            (k, getattr(m, k)) for m in info(param).metadata for k in bound_names if getattr(m, k, None) is not None
+        }
+        assert bounds == defined, name
+        assert field.description and field.description.split(";")[0] in stated(param), name
+    props = ExploreRequest.model_json_schema()["properties"]
+    for name, value in CALLER_DEFAULTS.items():
+        field = {"max_depth": "depth"}.get(name, name)
+        assert f"default {value}." in props[field]["description"], props[field]
+        assert f"{name.removeprefix('max_')} {value}" in CALLER_NOTE
+    assert "[8, 6]" not in props["breadth"]["description"]
+    assert props["breadth"]["anyOf"][0]["items"] == {"type": "integer", "minimum": 0, "maximum": 12}
+    assert props["examples"]["anyOf"][0]["items"] == {"type": "integer", "minimum": 1}
+
+
+async def test_mcp_explore_schema_states_the_caller_defaults_and_the_bounds(tmp_path: Path) -> None:
+    runs = Runs(limits=Limits(output_root=str(tmp_path)), defaults={"similarity": "exact"})
+    async with create_connected_server_and_client_session(build_server(runs)) as session:
+        tool = {t.name: t for t in (await session.list_tools()).tools}["explore"]
+    breadth = tool.inputSchema["properties"]["breadth"]
+    assert breadth["description"].endswith("default [3, 2].") and "[8, 6]" not in breadth["description"]
+    assert breadth["anyOf"][0]["items"]["maximum"] == 12
+    assert "breadth [3, 2]" in (tool.description or "")
 
 
 # ---- the parsers and the formatter ---------------------------------------------------------------------

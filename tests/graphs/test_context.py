@@ -51,3 +51,49 @@ def test_the_judge_is_the_generator_unless_told_otherwise() -> None:
     assert (other.judge_spec().model, other.judge_spec().base_url) == ("openai:gpt-4o", None)
     with pytest.raises(ParamError, match="judge_threshold"):
         Context(judge_threshold=6)
+
+
+# ---- no quiet clamping, and the bounds in every generated schema ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        # breadth 20 was cut to 12 (max_children) without a word
+        ({"breadth": [20]}, "breadth: 20 is above 12, the most children a task may have (the method's cap)"),
+        ({"breadth": [8, 6], "max_children": 5}, "breadth: 8 is above max_children (5), a task's most children"),
+        ({"max_children": 13}, "max_children: Input should be less than or equal to 12"),
+        ({"examples": [-1]}, "examples: -1 is below 0"),
+        ({"max_calls": -1}, "max_calls: Input should be greater than or equal to 0"),
+    ],
+)
+def test_a_value_outside_its_bounds_is_refused_naming_the_bound(params: dict[str, object], message: str) -> None:
+    with pytest.raises(ParamError) as caught:
+        Context(**params)  # type: ignore[arg-type]
+    assert str(caught.value).startswith(message), str(caught.value)
+
+
+def test_an_env_flag_that_is_neither_on_nor_off_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EXPLORE_INSTRUCT_REVIEW", "maybe")  # read as off before, without a word
+    with pytest.raises(ParamError, match=r"^EXPLORE_INSTRUCT_REVIEW: cannot read 'maybe'$"):
+        Context()
+
+
+def test_the_context_schema_studio_reads_carries_the_bounds() -> None:
+    from explore_instruct.graphs.explore import graph
+
+    props = graph.get_context_jsonschema()["properties"]  # type: ignore[index]
+    assert (props["max_depth"]["minimum"], props["max_depth"]["maximum"]) == (0, 8)
+    assert props["breadth"]["items"] == {"type": "integer", "minimum": 0, "maximum": 12}
+    assert props["judge_threshold"]["maximum"] == 5 and props["strategy"]["enum"] == ["dfs", "bfs"]
+    assert all(p.get("description") for p in props.values())
+
+
+def test_replace_and_stored_runs_keep_working() -> None:
+    import dataclasses
+
+    ctx = Context(similarity="exact", breadth="4,3")  # type: ignore[arg-type]
+    moved = dataclasses.replace(ctx, chat_model="a model")
+    assert (moved.breadth, moved.chat_model, moved.similarity) == ([4, 3], "a model", "exact")
+    assert Context.__dataclass_fields__["max_concurrency"].default == 8
+    assert Context.from_stored(ctx.public()).public() == ctx.public()

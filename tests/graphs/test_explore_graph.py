@@ -141,12 +141,13 @@ async def test_bfs_expands_whole_levels_in_order(tmp_path: Path) -> None:
 
 async def test_children_are_capped_at_twelve_and_depth_at_k(tmp_path: Path) -> None:
     model = Script().chat_model()
-    ctx = make_context(tmp_path, model, max_depth=1, breadth=[20], subtasks_per_call=5, examples=[3])
+    # breadth 12, the method's cap (a breadth above it is refused: tests/graphs/test_context.py)
+    ctx = make_context(tmp_path, model, max_depth=1, breadth=[12], subtasks_per_call=5, examples=[3])
     _, snap = await run_graph({"domain": DOMAIN}, ctx)
 
     nodes = snap.values["nodes"]
     kids = [nodes[c] for c in nodes[ROOT]["children"] if nodes[c]["status"] == "accepted"]
-    assert len(kids) == 12  # breadth 20 asked, the method's cap of 12 wins
+    assert len(kids) == 12
     assert max(n["depth"] for n in nodes.values()) == 1
     # Each call asked only for what still fits: 5, 5, then the 2 left under the cap.
     asks = [parse_decompose(p) for p in model.iter_prompts("decompose")]
