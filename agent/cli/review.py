@@ -15,8 +15,9 @@ from typing import Annotated, Any
 import typer
 
 from explore_instruct.agent.cli.console import guard, say
+from explore_instruct.tools.params import env_name
 
-REVIEWER_ENV = "EXPLORE_INSTRUCT_REVIEWER"
+REVIEWER_ENV = env_name("reviewer")
 
 
 def _ids(what: str) -> Any:

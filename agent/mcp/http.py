@@ -17,7 +17,9 @@ from typing import Any
 
 from mcp.server.fastmcp import FastMCP
 
-TOKEN_ENV = "EXPLORE_INSTRUCT_MCP_TOKEN"
+from explore_instruct.tools.params import env_name
+
+TOKEN_ENV = env_name("mcp_token")
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 Scope = dict[str, Any]
 

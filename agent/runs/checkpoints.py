@@ -13,10 +13,11 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from explore_instruct.tools.compat import start_writes_at_once
 from explore_instruct.tools.dataset.runstore import CHECKPOINTS, RunDirError, RunStore
+from explore_instruct.tools.params import env_name
 
 # A Postgres URL here puts checkpoints in a shared database (many workers, one state store). It is read
 # from the environment on every start and resume and never written to the run directory: it may hold a password.
-CHECKPOINT_URL_ENV = "EXPLORE_INSTRUCT_CHECKPOINT_URL"
+CHECKPOINT_URL_ENV = env_name("checkpoint_url")
 
 
 @asynccontextmanager

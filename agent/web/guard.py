@@ -22,7 +22,9 @@ from typing import Any
 from starlette.responses import PlainTextResponse
 from starlette.websockets import WebSocketClose
 
-TOKEN_ENV = "EXPLORE_INSTRUCT_WEB_TOKEN"
+from explore_instruct.tools.params import env_name
+
+TOKEN_ENV = env_name("web_token")
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 WILDCARDS = {"", "0.0.0.0", "::", "[::]"}
 

@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 from langchain_core.language_models import BaseChatModel
 from pydantic import SecretStr
 
-from explore_instruct.tools.params import default_of, run_default
+from explore_instruct.tools.params import default_of, env_name, run_default
 
 # OpenAI-compatible servers people run themselves: provider prefix -> default base URL.
 OPENAI_COMPATIBLE = {
@@ -112,7 +112,7 @@ def make_chat_model(spec: ModelSpec) -> BaseChatModel:
         key = os.environ.get(spec.api_key_env)
         if key and spec.api_key_env == "OPENAI_API_KEY" and not _is_openai_host(base_url):
             # Never hand the user's OpenAI key to some other server just because it is the default variable.
-            key = os.environ.get("EXPLORE_INSTRUCT_API_KEY")
+            key = os.environ.get(env_name("api_key"))
         if not key:
             if base_url is None:
                 raise ModelConfigError(
