@@ -16,7 +16,7 @@ from pydantic import ConfigDict, Field
 from pydantic.dataclasses import dataclass
 
 from explore_instruct.tools.llm.models import ModelSpec
-from explore_instruct.tools.params import RunParams, with_env
+from explore_instruct.tools.params import MAX_CHILDREN, RunParams, with_env
 from explore_instruct.tools.prompts.full import PROFILE_SAMPLING, Flavour, Profile, resolve_profile
 from explore_instruct.tools.quality.degeneracy import Thresholds
 from explore_instruct.tools.similarity.indexes import DEFAULT_THRESHOLDS
@@ -107,9 +107,14 @@ class Context(RunParams):
     def from_stored(cls, params: dict[str, Any], **overrides: Any) -> Context:
         """A run's context from its run.json, with caller overrides; unknown keys (from newer or older versions)
         are left out. Runs written before prompt profiles and the relevance rule existed keep the full prompts
-        and no relevance rule."""
+        and no relevance rule. A breadth stored before it was bounded is read as what the run did: a task got at
+        most `max_children` children, whatever the breadth said."""
         merged = {**LEGACY, **params, **{k: v for k, v in overrides.items() if v is not None}}
-        return cls(**{k: v for k, v in merged.items() if k in cls.__dataclass_fields__})
+        known = {k: v for k, v in merged.items() if k in cls.__dataclass_fields__}
+        cap = known.get("max_children", MAX_CHILDREN)
+        if isinstance(known.get("breadth"), list) and isinstance(cap, int):
+            known["breadth"] = [min(b, cap) if isinstance(b, int) else b for b in known["breadth"]]
+        return cls(**known)
 
 
 def _plain(v: Any) -> Any:

@@ -97,3 +97,11 @@ def test_replace_and_stored_runs_keep_working() -> None:
     assert (moved.breadth, moved.chat_model, moved.similarity) == ([4, 3], "a model", "exact")
     assert Context.__dataclass_fields__["max_concurrency"].default == 8
     assert Context.from_stored(ctx.public()).public() == ctx.public()
+
+
+def test_a_run_stored_with_a_breadth_above_the_cap_still_loads_as_it_ran() -> None:
+    """Before breadth was bounded, breadth 20 ran as 12 (the cap on a task's children): the stored run resumes so."""
+    old = Context.from_stored({"model": "local:smollm2", "similarity": "exact", "breadth": [20, 3], "max_depth": 2})
+    assert old.breadth == [12, 3]
+    with pytest.raises(ParamError, match="breadth: 20 is above 12"):
+        Context(breadth=[20])  # a new run asking for it is refused
