@@ -1,6 +1,12 @@
 """A batch on a real local Ray cluster (a head and two worker nodes on 127.0.0.1, started here) whose workers
 are SIGKILLed mid-run: Ray retries each lost task, the retry resumes its run from its checkpoint, and every run
-ends equal to the same run made whole in one process (same tree, same kept examples, none lost or doubled)."""
+ends equal to the same run made whole in one process (same tree, same kept examples, none lost or doubled).
+
+Every Ray process a test starts gets a home and a temp dir of its own and an explicit auth mode (`ray_env`):
+Ray reads `~/.ray/auth_token`, and a token there (which `ray.init()` of Ray 2.5x wrote for every local cluster)
+turned the head's token auth on while `ray start --address` stayed off, so the workers could not join
+("InvalidAuthToken") on any machine where someone had run `batch --ray local`. A test runs such a batch, checks
+that it left nothing in the home, and starts a cluster there the way a person would, with no auth setting."""
 
 from __future__ import annotations
 
@@ -39,26 +45,34 @@ FLAGS = ["--depth", "2", "--breadth", "2,2", "--subtasks-per-call", "1", "--exam
          "1", "--concurrency", "3", "--similarity", "exact"]  # fmt: skip
 
 
-def ray_env() -> dict[str, str]:
-    return cli_env(RAY_USAGE_STATS_ENABLED="0")
+def ray_env(home: Path, **extra: str) -> dict[str, str]:
+    """The environment of the Ray processes a test starts: `home` for `~` (so no `~/.ray` of the user's counts),
+    none of the user's RAY_* settings, no usage stats; `extra` sets the auth mode and token."""
+    env = {k: v for k, v in cli_env().items() if not k.startswith("RAY_")}
+    return {**env, "HOME": str(home), "RAY_USAGE_STATS_ENABLED": "0", **extra}
 
 
-@pytest.fixture
-def ray_cluster() -> Iterator[str]:
-    """`ray start --head` and two `ray start --address` worker nodes (one CPU each), each in a session of its own
-    so that everything it leaves running is ended by its process group at the end."""
+def token_env(home: Path) -> dict[str, str]:
+    """Token auth, on for every node and the driver alike, with a token of the test's own (from the environment:
+    no file is written or read)."""
+    return ray_env(home, RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(16))
+
+
+@contextlib.contextmanager
+def cluster(env: dict[str, str], workers: int = 2) -> Iterator[str]:
+    """`ray start --head` and `workers` `ray start --address` worker nodes (one CPU each), each in a session of its
+    own so that everything it leaves running is ended by its process group at the end."""
     port = free_port()
     temp = Path(f"/tmp/ei-ray-{secrets.token_hex(3)}")  # short: Ray's socket paths must fit in 107 bytes
     groups: list[int] = []
     common = ["--node-ip-address", "127.0.0.1", "--object-store-memory", str(80 * 2**20), "--disable-usage-stats"]
     starts = [
         ["--head", "--port", str(port), "--num-cpus", "0", "--include-dashboard=false", "--temp-dir", str(temp)],
-        ["--address", f"127.0.0.1:{port}", "--num-cpus", "1"],
-        ["--address", f"127.0.0.1:{port}", "--num-cpus", "1"],
+        *[["--address", f"127.0.0.1:{port}", "--num-cpus", "1"]] * workers,
     ]
     try:
         for args in starts:
-            proc = subprocess.Popen([RAY, "start", *args, *common], env=ray_env(), start_new_session=True,
+            proc = subprocess.Popen([RAY, "start", *args, *common], env=env, start_new_session=True,
                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
             groups.append(proc.pid)
             out, _ = proc.communicate(timeout=120)
@@ -71,6 +85,23 @@ def ray_cluster() -> Iterator[str]:
                     os.killpg(group, sig)
             time.sleep(1.0 if sig == signal.SIGTERM else 0)
         shutil.rmtree(temp, ignore_errors=True)
+
+
+@pytest.fixture
+def ray_cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, dict[str, str]]]:
+    """A head and two workers with token auth, in a home of their own; (address, the environment to join it).
+
+    The test's own home holds a stale `~/.ray/auth_token`, as a user's would after `batch --ray local` with an
+    older build: it must not matter."""
+    user = tmp_path / "user-home"
+    (user / ".ray").mkdir(parents=True)
+    (user / ".ray" / "auth_token").write_text("a-stale-token-from-another-cluster")
+    monkeypatch.setenv("HOME", str(user))
+    home = tmp_path / "ray-home"
+    home.mkdir()
+    env = token_env(home)
+    with cluster(env) as address:
+        yield address, env
 
 
 def references(root: Path, server: ScriptedOpenAIServer) -> dict[str, Path]:
@@ -116,18 +147,19 @@ def kill_mid_run(root: Path, proc: subprocess.Popen[str], skip: set[str], at_cal
 
 
 def test_a_ray_batch_survives_two_worker_kills(
-    ray_cluster: str, openai_server: ScriptedOpenAIServer, tmp_path: Path
+    ray_cluster: tuple[str, dict[str, str]], openai_server: ScriptedOpenAIServer, tmp_path: Path
 ) -> None:
+    address, env = ray_cluster
     openai_server.responder = SCRIPT.responder
     refs = references(tmp_path / "references", openai_server)
     ref_requests = openai_server.request_count
     domains = tmp_path / "domains.txt"
     domains.write_text("\n".join(DOMAINS) + "\n", encoding="utf-8")
     root = tmp_path / "batch"
-    argv = [EXE, "batch", str(domains), "--out", str(root), "--ray", ray_cluster, "--parallel", "2",
+    argv = [EXE, "batch", str(domains), "--out", str(root), "--ray", address, "--parallel", "2",
             "--model", "openai:gpt-4o-mini", "--base-url", openai_server.base_url, *FLAGS, "--json"]  # fmt: skip
     started = time.monotonic()
-    proc = subprocess.Popen(argv, env=ray_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         first = kill_mid_run(root, proc, set(), at_calls=4)
         second = kill_mid_run(root, proc, {first["run"]}, at_calls=8)
@@ -159,3 +191,32 @@ def test_a_ray_batch_survives_two_worker_kills(
     print(f"ray batch: 5 runs, 2 worker kills at calls {first['calls']} and {second['calls']}, "
           f"{summary['totals']['examples']} examples, lost {lost}, doubled {doubled}, {redone} calls redone, "
           f"{wall:.1f} s")  # fmt: skip
+
+
+def small_batch(server: ScriptedOpenAIServer, tmp_path: Path, ray: str, env: dict[str, str]) -> dict[str, Any]:
+    """Two one-level runs through `batch --ray RAY`; its JSON summary."""
+    domains = tmp_path / f"domains-{secrets.token_hex(2)}.txt"
+    domains.write_text("\n".join(DOMAINS[:2]) + "\n", encoding="utf-8")
+    argv = [EXE, "batch", str(domains), "--out", str(tmp_path / f"batch-{secrets.token_hex(2)}"), "--ray", ray,
+            "--parallel", "2", "--model", "openai:gpt-4o-mini", "--base-url", server.base_url, "--depth", "1",
+            "--breadth", "1", "--examples", "1", "--similarity", "exact", "--json"]  # fmt: skip
+    r = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    summary: dict[str, Any] = json.loads(r.stdout)
+    assert [run["status"] for run in summary["runs"]] == ["done", "done"], summary
+    return summary
+
+
+def test_a_local_batch_leaves_nothing_that_changes_a_later_cluster(
+    openai_server: ScriptedOpenAIServer, tmp_path: Path
+) -> None:
+    """`batch --ray local` as a person runs it (no RAY_* set), then, in the same home, a cluster made with
+    `ray start` as a person makes one, and a batch on it: the workers join and the batch ends."""
+    openai_server.responder = SCRIPT.responder
+    home = tmp_path / "home"
+    home.mkdir()
+    env = ray_env(home)
+    small_batch(openai_server, tmp_path, "local", env)
+    assert sorted(str(p.relative_to(home)) for p in home.rglob("*")) == []  # no ~/.ray/auth_token, nothing else
+    with cluster(env) as address:
+        small_batch(openai_server, tmp_path, address, env)
