@@ -16,18 +16,24 @@ from pydantic import ConfigDict, Field
 from pydantic.dataclasses import dataclass
 
 from explore_instruct.tools.llm.models import ModelSpec
-from explore_instruct.tools.params import MAX_CHILDREN, RunParams, with_env
+from explore_instruct.tools.params import ENV_PREFIX, MAX_CHILDREN, RunParams
 from explore_instruct.tools.prompts.full import PROFILE_SAMPLING, Flavour, Profile, resolve_profile
 from explore_instruct.tools.quality.degeneracy import Thresholds
+from explore_instruct.tools.settings import with_env
 from explore_instruct.tools.similarity.indexes import DEFAULT_THRESHOLDS
 
 __all__ = ["LEGACY", "Context"]
 
 # What a run.json from before a parameter existed meant by leaving it out.
-LEGACY: dict[str, Any] = {"prompt_profile": "full", "min_relevance": None, "quality_filters": False}
+LEGACY: dict[str, Any] = {
+    "prompt_profile": "full",
+    "min_relevance": None,
+    "quality_filters": False,
+    "min_root_relevance": None,  # before it: relevance with embedding similarity only, no pooled first level
+}
 
 
-@with_env()
+@with_env(ENV_PREFIX)
 @dataclass(kw_only=True, config=ConfigDict(strict=True, extra="forbid"))
 class Context(RunParams):
     """Parameters of one exploration run, and the models a caller injects (never written anywhere)."""

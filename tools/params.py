@@ -10,26 +10,24 @@ Bounds are pydantic's (`Field(ge=..., le=...)`), so they also reach every genera
 LangChain tool). A value outside them is refused in one line naming the parameter and the bound, never clamped.
 Values from code and config files are checked strictly (`max_depth: "2"` is a mistake in a YAML file, not a 2);
 values from the environment are text, read by pydantic-settings (`EXPLORE_INSTRUCT_<NAME>`, lists as `4,3`,
-flags as `on`/`off`) before the same check. Only this module spells the prefix: others import `ENV_PREFIX`.
+flags as `on`/`off`; tools/settings.py) before the same check. Only this module spells the prefix: others import
+`ENV_PREFIX` or name a variable with `env_name`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
-import os
-import types
 import typing
-from collections.abc import Callable, Collection, Mapping
-from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BeforeValidator, ConfigDict, Field, ValidationError, WrapValidator, create_model
+from pydantic import BeforeValidator, ConfigDict, Field, ValidationError, WrapValidator
 from pydantic.dataclasses import dataclass
 from pydantic.fields import FieldInfo
 
 from explore_instruct.tools.parsing import parse_ints
 from explore_instruct.tools.prompts.full import Flavour
+from explore_instruct.tools.settings import env_values, with_env
 from explore_instruct.tools.similarity.embeddings import DEFAULT_EMBEDDER
 
 __all__ = [
@@ -39,25 +37,17 @@ __all__ = [
     "Breadth",
     "Examples",
     "ExamplesAsked",
-    "ParamError",
     "RunParams",
     "counts",
     "default_of",
     "env_name",
-    "env_values",
     "info",
     "run_default",
-    "with_env",
 ]
 
 ENV_PREFIX = "EXPLORE_INSTRUCT_"
 DEFAULT_MODEL = "local:smollm2"
 MAX_CHILDREN = 12  # the method's cap on a task's children
-T = TypeVar("T")
-
-
-class ParamError(ValueError):
-    """A parameter (or its environment variable) that cannot work; one line naming it and what it must be."""
 
 
 def env_name(name: str, prefix: str = ENV_PREFIX) -> str:
@@ -133,126 +123,6 @@ FlavourParam = Annotated[Flavour, BeforeValidator(_flavour)]
 Share = Annotated[float | None, Field(gt=0, le=1)]
 
 
-# ---- the environment --------------------------------------------------------------------------------------------
-
-
-def _env_type(hint: Any) -> Any:
-    """How a field's text in the environment is read: lists by the one count parser or by commas; choices as text,
-    so the field's own check names what is allowed."""
-    args = [a for a in typing.get_args(hint) if a is not type(None)]
-    base = args[0] if typing.get_origin(hint) in (typing.Union, types.UnionType) else hint
-    origin = typing.get_origin(base)
-    from pydantic_settings import NoDecode
-
-    if origin is list:
-        return Annotated[list[int] | None, NoDecode, BeforeValidator(parse_ints)]
-    if origin is tuple:
-        split = BeforeValidator(
-            lambda v: tuple(p.strip() for p in v.split(",") if p.strip()) if isinstance(v, str) else v
-        )
-        return Annotated[tuple[str, ...] | None, NoDecode, split]
-    if origin is Literal or (isinstance(base, type) and issubclass(base, Enum)):
-        return str | None
-    return base | None
-
-
-@functools.cache
-def _env_model(cls: type, prefix: str, names: tuple[str, ...], exact: tuple[tuple[str, str], ...]) -> Any:
-    """A settings model of `names` alone, reading the process environment only (no .env file, no secrets dir)."""
-    from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
-
-    class Env(BaseSettings):
-        model_config = SettingsConfigDict(env_prefix=prefix, env_ignore_empty=True, extra="ignore")
-
-        @classmethod
-        def settings_customise_sources(
-            cls, settings_cls: type[BaseSettings], *sources: PydanticBaseSettingsSource, **named: Any
-        ) -> tuple[PydanticBaseSettingsSource, ...]:
-            return (named["env_settings"],)
-
-    hints = typing.get_type_hints(cls)
-    aliases = dict(exact)
-    fields: dict[str, Any] = {
-        n: (_env_type(hints[n]), Field(default=None, validation_alias=aliases.get(n))) for n in names
-    }
-    return create_model(f"{cls.__name__}Env", __base__=Env, **fields)
-
-
-@functools.cache
-def settable(cls: type) -> tuple[str, ...]:
-    """Fields the environment may set: every one but live objects (typed Any)."""
-    hints = typing.get_type_hints(cls)
-    return tuple(f.name for f in dataclasses.fields(cls) if hints[f.name] is not Any)
-
-
-def env_values(
-    cls: type,
-    prefix: str = ENV_PREFIX,
-    *,
-    names: Collection[str] | None = None,
-    exact: Mapping[str, str] | None = None,
-    error: type[ValueError] = ParamError,
-) -> dict[str, Any]:
-    """The fields of dataclass `cls` (or `names` of them) set in the environment as `<prefix><NAME>` (or the
-    variable `exact` names), read as their types by pydantic-settings. Unreadable text is `error`, naming the
-    variable. Only the variables that are set are read (a settings model per set of them, made once), so a
-    context costs microseconds when nothing is set."""
-    exact = exact or {}
-    present = {k.upper() for k, v in os.environ.items() if v.strip()}
-    chosen = tuple(
-        n
-        for n in settable(cls)
-        if (names is None or n in names) and (exact.get(n) or env_name(n, prefix)).upper() in present
-    )
-    if not chosen:
-        return {}
-    model = _env_model(cls, prefix, chosen, tuple(sorted((k, v) for k, v in exact.items() if k in chosen)))
-    try:
-        got = model()
-    except ValidationError as e:
-        field = str(e.errors()[0]["loc"][0])
-        var = exact.get(field) or env_name(field, prefix)
-        raw = next((v for k, v in os.environ.items() if k.upper() == var.upper()), "")
-        raise error(f"{var}: cannot read {raw!r}") from None
-    return {n: getattr(got, n) for n in got.model_fields_set}
-
-
-def one_line(e: ValidationError) -> str:
-    """`name: what is wrong` for the first error; a rule over two parameters names them itself."""
-    err = e.errors()[0]
-    msg = str(err.get("msg", "invalid")).replace("Value error, ", "")
-    where = ".".join(str(p) for p in err.get("loc", ()))
-    if err.get("type") == "unexpected_keyword_argument":
-        return f"unknown parameter {where!r}"
-    return f"{where}: {msg}" if where else msg
-
-
-def with_env(
-    prefix: str = ENV_PREFIX, *, error: type[ValueError] = ParamError, exact: Mapping[str, str] | None = None
-) -> Callable[[type[T]], type[T]]:
-    """For a pydantic dataclass: `Cls(**given)` fills each field not given from the environment, then validates;
-    a bad value is `error`, one line naming the field (or the variable) and the bound.
-
-    A field given in code wins over the environment; so does every field of `dataclasses.replace`.
-    """
-
-    def decorate(cls: type[T]) -> type[T]:
-        validate = cls.__init__
-
-        @functools.wraps(validate)
-        def __init__(self: Any, **given: Any) -> None:
-            env = {k: v for k, v in env_values(cls, prefix, exact=exact, error=error).items() if k not in given}
-            try:
-                validate(self, **env, **given)
-            except ValidationError as e:
-                raise error(one_line(e)) from None
-
-        cls.__init__ = __init__  # type: ignore[method-assign]
-        return cls
-
-    return decorate
-
-
 # ---- the one list -----------------------------------------------------------------------------------------------
 
 
@@ -260,7 +130,7 @@ def _list(*values: int) -> Any:
     return dataclasses.field(default_factory=lambda: list(values))
 
 
-@with_env()
+@with_env(ENV_PREFIX)
 @dataclass(kw_only=True, config=ConfigDict(strict=True, extra="forbid"))
 class RunParams:
     """The parameters of one exploration run; each reads `EXPLORE_INSTRUCT_<NAME>` when not given."""
@@ -314,10 +184,18 @@ class RunParams:
     min_relevance: Annotated[
         Share,
         Field(
-            description="drop a proposed subtask whose name's cosine similarity to the task it splits is below "
-            "this (off_topic; embedding similarity only; unset: off)"
+            description="drop a proposed subtask whose name's cosine similarity to the task it splits and to the "
+            "root are both below this (off_topic; offline embedder, every similarity mode; unset: off)"
         ),
     ] = 0.2
+    min_root_relevance: Annotated[
+        Share,
+        Field(
+            description="drop a proposed subtask whose name's cosine similarity to the root (the domain) is below "
+            "this (off_topic); a bare sentence's first level is pooled from 3 samples, ranked by it (unset: the "
+            "rule of runs before it: relevance with embedding similarity only)"
+        ),
+    ] = 0.1
     quality_filters: Annotated[
         bool, Field(description="drop degenerate examples (repetition, copies, cut-off, meta input)")
     ] = True
@@ -382,7 +260,7 @@ def info(name: str, cls: type = RunParams) -> FieldInfo:
 def run_default(name: str) -> Any:
     """Run parameter `name` as the environment sets it, else its default: for settings made outside a run's
     context (a model for `tree`, `judge`, the chat) that follow the same variables."""
-    return env_values(RunParams, names=(name,)).get(name, default_of(name))
+    return env_values(RunParams, ENV_PREFIX, names=(name,)).get(name, default_of(name))
 
 
 def default_of(name: str, cls: type = RunParams) -> Any:

@@ -20,7 +20,8 @@ from explore_instruct.agent.runs.background import Background
 from explore_instruct.agent.runs.limits import Limits
 from explore_instruct.agent.runs.service import Runs
 from explore_instruct.tools.llm.models import split_model
-from explore_instruct.tools.params import ENV_PREFIX, env_values, info, run_default
+from explore_instruct.tools.params import ENV_PREFIX, info, run_default
+from explore_instruct.tools.settings import env_values
 
 CHAT_PREFIX = ENV_PREFIX + "CHAT_"
 # A run started from the chat goes on in the background; the reply waits this long for a pause or the end, so a

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import Field
 from pydantic.dataclasses import dataclass
 
-from explore_instruct.tools.params import ENV_PREFIX, MAX_CHILDREN, env_name, info, with_env
+from explore_instruct.tools.params import ENV_PREFIX, MAX_CHILDREN, env_name, info
+from explore_instruct.tools.settings import with_env
 
 if TYPE_CHECKING:
     from explore_instruct.graphs.context import Context

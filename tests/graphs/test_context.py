@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from explore_instruct.graphs.context import Context
-from explore_instruct.tools.params import ParamError
+from explore_instruct.tools.settings import ParamError
 
 
 def test_env_fallbacks_are_read_as_each_field_is_typed(monkeypatch: pytest.MonkeyPatch) -> None:
