@@ -25,7 +25,7 @@ import json
 import os
 import sys
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, get_args
 
 from mcp.server.fastmcp import FastMCP
 from mcp.server.fastmcp.exceptions import ResourceError, ToolError
@@ -77,11 +77,12 @@ def output_schema(answer: type[BaseModel]) -> dict[str, Any]:
 
 
 def _pre_parsed(args: type[BaseModel], arguments: dict[str, Any]) -> dict[str, Any]:
-    """Lists and objects some clients send as JSON text (`"[4, 3]"`), parsed as FastMCP's own tools do."""
+    """Lists and objects some clients send as JSON text (`"[4, 3]"`), parsed as FastMCP's own tools do (but
+    never for a field that takes text, where `"[1, 2]"` is a domain like any other)."""
     out = dict(arguments)
     for key, value in arguments.items():
         field = args.model_fields.get(key)
-        if isinstance(value, str) and field is not None and field.annotation is not str:
+        if isinstance(value, str) and field is not None and str not in (field.annotation, *get_args(field.annotation)):
             try:
                 parsed = json.loads(value)
             except ValueError:

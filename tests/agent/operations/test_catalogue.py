@@ -127,6 +127,10 @@ async def test_the_mcp_tools_are_the_catalogue_but_review(tmp_path: Path) -> Non
         assert not listed.isError and [r["run_id"] for r in (listed.structuredContent or {})["result"]] == ["r", "x"]
         stats = await session.call_tool("stats", {"run": "r", "verbs": "false"})
         assert (stats.structuredContent or {})["nodes_per_depth"] == {"0": 1, "1": 1}
+        # Lists some clients send as JSON text are read as lists; a text field keeps its text.
+        started = await session.call_tool("explore", {"domain": "[1, 2]", "breadth": "[2, 1]", "depth": 1})
+        assert not started.isError and (started.structuredContent or {})["model"] == "openai:m", started
+        assert server.runner.asked[-1] == ("explore", {"review": False, "domain": "[1, 2]"})  # type: ignore[attr-defined]
         missing = await session.call_tool("status", {})
         assert missing.isError and missing.content[0].text == "Error executing tool status: run: Field required"  # type: ignore[union-attr]
 
