@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import pytest
 from mcp.shared.memory import create_connected_server_and_client_session
-from pydantic import Field, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
 from support.agent_script import EXPLORE_ARGUMENTS
 from typer.main import get_command
 from typer.testing import CliRunner
@@ -31,7 +31,7 @@ from explore_instruct.agent.runs.limits import Limits
 from explore_instruct.agent.runs.service import Runs
 from explore_instruct.agent.runs.sizing import CALLER_DEFAULTS, CALLER_NOTE
 from explore_instruct.agent.tool import make_explore_tool
-from explore_instruct.tools.params import info
+from explore_instruct.tools.params import RunParams
 from explore_instruct.tools.parsing import parse_bool, parse_ints
 
 FIELDS = set(ExploreRequest.model_fields)
@@ -124,19 +124,27 @@ def test_cli_run_refuses_examples_0_instead_of_writing_examples(tmp_path: Path) 
     assert not out.exists()
 
 
+def _value_schema(prop: dict[str, Any]) -> dict[str, Any]:
+    """A property's schema without its words and default, and without the `null` of an optional value."""
+    kinds = [k for k in prop.get("anyOf", [prop]) if k.get("type") != "null"]
+    assert len(kinds) == 1, prop
+    return {k: v for k, v in kinds[0].items() if k not in {"description", "default", "title"}}
+
+
 def test_request_fields_derive_from_the_one_definition() -> None:
-    """Each run parameter a caller may set has its definition's bounds, and its description states the default a
-    caller gets: the caller sizes where there is one (never the CLI's batch defaults), else the definition's."""
-    bound_names = ("ge", "gt", "le", "lt")
+    """Each run parameter a caller may set has its definition's type and bounds (examples: at least 1 for a caller),
+    and its description states the default a caller gets: the caller sizes where there is one (never the CLI's
+    batch defaults), else the definition's."""
+    asked = ExploreRequest.model_json_schema()["properties"]
+    defined = TypeAdapter(RunParams).json_schema()["properties"]
     for name, field in ExploreRequest.model_fields.items():
         param = run_param(name)
         if param is None:
             continue
-        bounds = {(k, getattr(m, k)) for m in field.metadata for k in bound_names if getattr(m, k, None) is not None}
-        defined = {
-            (k, getattr(m, k)) for m in info(param).metadata for k in bound_names if getattr(m, k, None) is not None
-        }
-        assert bounds == defined, name
+        want = _value_schema(defined[param])
+        if name == "examples":
+            want["items"] = {**want["items"], "minimum": 1}
+        assert _value_schema(asked[name]) == want, name
         assert field.description and field.description.split(";")[0] in stated(param), name
     props = ExploreRequest.model_json_schema()["properties"]
     for name, value in CALLER_DEFAULTS.items():
