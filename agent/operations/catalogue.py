@@ -79,8 +79,7 @@ class Budgets(Strict):
     max_cost_usd: float | None = Field(default=None, gt=0, description="New budget: USD.")
 
 
-class ResumeArgs(Budgets):
-    run: str = RUN
+class ResumeArgs(Budgets, RunRef):  # fields in this order: run, the budgets, wait
     wait: bool = Field(default=False, description="Answer when the run ends (default: at once, it goes on).")
 
 
