@@ -17,11 +17,11 @@ with examples 4: 75 s); depth 1, breadth 3, examples 5 took 25 s but kept only o
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from explore_instruct.agent.runs.limits import level_counts
-from explore_instruct.tools.params import default_of, env_name
+from explore_instruct.tools.params import ENV_PREFIX, RunParams, default_of
+from explore_instruct.tools.settings import env_values
 
 # Context field -> value, for a caller who leaves it out.
 CALLER_DEFAULTS: dict[str, Any] = {"max_depth": 2, "breadth": [3, 2], "examples": [5]}
@@ -37,8 +37,8 @@ def _size(params: dict[str, Any]) -> str:
 
 CALLER_NOTE = (
     f"Defaults for a caller who gives only a domain: {_size(CALLER_DEFAULTS)}: a few minutes on the embedded "
-    "model (about 75-90 s on 2 CPU cores), under a minute on a hosted model. The batch defaults "
-    f"({_size({n: default_of(n) for n in CALLER_DEFAULTS})}) take an hour or more. The run goes on in the "
+    "model (about 75-90 s on 2 CPU cores), under a minute on a hosted model. The batch defaults, "
+    f"{_size({n: default_of(n) for n in CALLER_DEFAULTS})}, take an hour or more. The run goes on in the "
     "background: the answer comes at once with the run id and the planned size; `status` follows it (phase, "
     "counts, calls, cost, ETA, then the summary), `cancel` stops it resumably, `wait=true` blocks until it ends."
 )
@@ -46,8 +46,5 @@ CALLER_NOTE = (
 
 def caller_defaults(operator: dict[str, Any]) -> dict[str, Any]:
     """The caller sizes the operator has not set, in code (`operator`) or in the environment."""
-    return {
-        name: value
-        for name, value in CALLER_DEFAULTS.items()
-        if name not in operator and not os.environ.get(env_name(name), "").strip()
-    }
+    in_env = env_values(RunParams, ENV_PREFIX, names=CALLER_DEFAULTS)
+    return {name: value for name, value in CALLER_DEFAULTS.items() if name not in operator and name not in in_env}
