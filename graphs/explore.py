@@ -39,7 +39,7 @@ __all__ = ["build", "builder", "graph"]
 LLM_RETRY = RetryPolicy(max_attempts=3, initial_interval=1.0, jitter=True, retry_on=(ConnectionError, TimeoutError))
 
 
-def build(read_seed: SeedReader = load_seed_tree) -> StateGraph:
+def build(read_seed: SeedReader = load_seed_tree) -> StateGraph[State, Context, InputState, OutputState]:
     """The wiring; `read_seed` is the rule for a caller's `seed` (any path here; the seed root for the graph the
     Agent Server serves, agent/served.py)."""
     builder = StateGraph(State, context_schema=Context, input_schema=InputState, output_schema=OutputState)

@@ -21,7 +21,7 @@ from explore_instruct.tools.tree.seeds import domain_tree_from_sentence
 from explore_instruct.tools.tree.seeds import load_seed as load_seed_tree
 
 SeedReader = Callable[[str], DomainTree]
-Node = Callable[[State, Runtime[Context]], dict[str, Any]]
+Node = Callable[..., dict[str, Any]]  # (state: State, runtime: Runtime[Context]), as LangGraph calls a node
 
 
 def seed_node(read_seed: SeedReader = load_seed_tree) -> Node:
