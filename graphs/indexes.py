@@ -5,10 +5,10 @@ run keeps one of each kind in this process. The cache is keyed by the example se
 an index that is ahead of the last checkpoint (a step was killed or failed after adding to it) is rolled
 back, or rebuilt from `examples.jsonl`, before anyone reads it.
 
-A run's indexes hold its Chroma clients, and each of those holds SQLite handles, memory-mapped HNSW files and
+A run's indexes hold its Chroma client, and that holds SQLite handles, memory-mapped HNSW files and
 a Rust runtime's threads: measured, about 8 MB, 17 open files and 7 threads per run, never given back, so a
 server failed with "Too many open files" after a few dozen runs. So the cache is per run directory: `release`
-closes a run's clients when its drive ends (the Runner calls it, agent/runs/runner.py), and the cache keeps at
+closes a run's client when its drive ends (the Runner calls it, agent/runs/runner.py), and the cache keeps at
 most `MAX_RUNS` runs, closing the least recently used (runs no Runner drives, e.g. under the Agent Server).
 A released run's collections stay on disk; its next step reopens them.
 """
@@ -36,16 +36,26 @@ MAX_RUNS = 16  # runs whose indexes stay open at once (above the background cap 
 
 @dataclass
 class _RunIndexes:
-    """One run's cached indexes (key -> (sequence number, index)) and the Chroma clients they use."""
+    """One run's cached indexes (key -> (sequence number, index)) and the one Chroma client they share."""
 
     indexes: dict[str, tuple[int, SimilarityIndex]] = field(default_factory=dict)
-    clients: list[Any] = field(default_factory=list)
+    chroma: Any = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def client(self, store: RunStore, ctx: Context) -> Any:
+        """The run's Chroma client, made once, under a lock: chromadb registers its per-path system without one,
+        so two nodes making clients for one path in two threads could each start a system of their own."""
+        with self.lock:
+            if self.chroma is None:
+                self.chroma = chroma_client(str(store.path(CHROMA_DIR)), ctx.chroma_host, ctx.chroma_port)
+            return self.chroma
 
     def close(self) -> None:
-        self.indexes.clear()
-        for client in self.clients:
-            client.close()  # chromadb's documented release: the last client of a path stops its system
-        self.clients.clear()
+        with self.lock:
+            self.indexes.clear()
+            if self.chroma is not None:
+                self.chroma.close()  # chromadb's documented release: the last client of a path stops its system
+            self.chroma = None
 
 
 _RUNS: OrderedDict[Path, _RunIndexes] = OrderedDict()
@@ -69,7 +79,7 @@ def _run(store: RunStore) -> _RunIndexes:
 
 
 def release(run_dir: str | Path) -> None:
-    """Close the run's Chroma clients and forget its indexes: its drive ended (done, paused, failed, cancelled)."""
+    """Close the run's Chroma client and forget its indexes: its drive ended (done, paused, failed, cancelled)."""
     with _LOCK:
         entry = _RUNS.pop(Path(run_dir).resolve(), None)
     if entry is not None:
@@ -143,8 +153,7 @@ def name_index(store: RunStore, ctx: Context, tree: DomainTree) -> SimilarityInd
 
 def chroma_index(store: RunStore, ctx: Context, kind: str, threshold: float, scope: Scope) -> ChromaIndex:
     """This run's collection of `kind`: on disk in the run directory, or on the configured Chroma server."""
-    client = chroma_client(str(store.path(CHROMA_DIR)), ctx.chroma_host, ctx.chroma_port)
-    _run(store).clients.append(client)  # closed with the run's indexes
+    client = _run(store).client(store, ctx)  # closed with the run's indexes
     return ChromaIndex(client, collection_name(store.root, kind), make_embedder(ctx.embedder), threshold, scope)
 
 

@@ -23,7 +23,7 @@ def _cost(stats: dict[str, Any]) -> float | None:
 
 
 def compact_status(info: dict[str, Any]) -> dict[str, Any]:
-    """`run_status` without the raw stats: what a caller needs to decide the next step."""
+    """`Runner.status` without the raw stats: what a caller needs to decide the next step."""
     stats = info.get("stats", {})
     waiting = info.get("interrupt") or []
     first = waiting[0] if waiting and isinstance(waiting[0], dict) else {}

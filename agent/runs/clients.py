@@ -20,7 +20,7 @@ def own_http_client(model: Any) -> tuple[Any, Any]:
     """A copy of an OpenAI-compatible model with an async HTTP client of its own, and that client.
 
     langchain-openai shares one pooled client per endpoint across the process, and pooled connections belong
-    to the event loop that opened them: a second `asyncio.run(start_run(...))` or `resume_run` in the same
+    to the event loop that opened them: a second `asyncio.run(Runner().start(...))` or `Runner().resume` in the same
     process (a script, a notebook, the CLI invoked in process) failed with "Event loop is closed".
     """
     root = openai_client_of(model)

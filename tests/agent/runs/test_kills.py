@@ -449,7 +449,7 @@ def test_kills_with_postgres_checkpoints_and_a_chroma_server(
     config = tmp_path / "run.yaml"
     config.write_text(f"similarity: embedding\nchroma_host: {host}\nchroma_port: {port}\n", encoding="utf-8")
     with postgres.postgres_server() as url:
-        monkeypatch.setenv(CHECKPOINT_URL_ENV, url)  # for run_status in this process
+        monkeypatch.setenv(CHECKPOINT_URL_ENV, url)  # for Runner.status in this process
         chain = Chain(openai_server, tmp_path / "run", cli_env(**{CHECKPOINT_URL_ENV: url}), seed=22)
         outcome = chain.run(run_argv(openai_server, chain.run_dir, SMALL, config), ["request", "append", "dedup"])
     chain.report("embedding/postgres+chroma-server", ref_requests)

@@ -138,7 +138,7 @@ async def test_resume_moves_past_a_review_pause(tmp_path: Path) -> None:
         resumes += 1
         assert model.calls > before  # every resume moves on
     assert outcome.status == "done"
-    assert resumes == 6  # seven proposals reviewed, the first by start_run's pause
+    assert resumes == 6  # seven proposals reviewed, the first by the start's pause
     assert outcome.summary["tasks_pruned"] == 0
     assert outcome.summary["nodes_per_depth"] == {"0": 1, "1": 2, "2": 4}
 
