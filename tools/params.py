@@ -48,6 +48,7 @@ __all__ = [
 ENV_PREFIX = "EXPLORE_INSTRUCT_"
 DEFAULT_MODEL = "local:smollm2"
 MAX_CHILDREN = 12  # the method's cap on a task's children
+LOCAL_MAX_TEMPERATURE = 1.0  # the embedded model's factory runs it at no more than this
 
 
 def env_name(name: str, prefix: str = ENV_PREFIX) -> str:
@@ -246,6 +247,12 @@ class RunParams:
         wide = [b for b in self.breadth[: self.max_depth] if b > self.max_children]
         if wide:
             raise ValueError(f"breadth: {wide[0]} is above max_children ({self.max_children}), a task's most children")
+        local = self.model.strip().lower().startswith("local:")
+        if local and self.temperature is not None and self.temperature > LOCAL_MAX_TEMPERATURE:
+            raise ValueError(
+                f"temperature: {self.temperature} is above {LOCAL_MAX_TEMPERATURE}, the most the embedded model "
+                "runs at (tools/llm/models.py)"
+            )
 
 
 # ---- reading the definition ---------------------------------------------------------------------------------

@@ -105,3 +105,10 @@ def test_a_run_stored_with_a_breadth_above_the_cap_still_loads_as_it_ran() -> No
     assert old.breadth == [12, 3]
     with pytest.raises(ParamError, match="breadth: 20 is above 12"):
         Context(breadth=[20])  # a new run asking for it is refused
+
+
+def test_a_temperature_the_embedded_model_would_not_use_is_refused() -> None:
+    """The embedded model's factory runs it at temperature 1.0 at most: asking more was cut without a word."""
+    with pytest.raises(ParamError, match=r"^temperature: 1.5 is above 1.0, the most the embedded model runs at"):
+        Context(model="local:smollm2", temperature=1.5)
+    assert Context(model="openai:gpt-4o-mini", temperature=1.5).sampling()["temperature"] == 1.5

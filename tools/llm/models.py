@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 from langchain_core.language_models import BaseChatModel
 from pydantic import SecretStr
 
-from explore_instruct.tools.params import default_of, env_name, run_default
+from explore_instruct.tools.params import LOCAL_MAX_TEMPERATURE, default_of, env_name, run_default
 
 # OpenAI-compatible servers people run themselves: provider prefix -> default base URL.
 OPENAI_COMPATIBLE = {
@@ -98,7 +98,7 @@ def make_chat_model(spec: ModelSpec) -> BaseChatModel:
         try:
             return local_chat_model(
                 name,
-                temperature=min(spec.temperature, 1.0),
+                temperature=min(spec.temperature, LOCAL_MAX_TEMPERATURE),  # a run above it is refused: tools/params.py
                 max_tokens=spec.max_tokens or 1024,
                 seed=spec.seed,
                 repeat_penalty=spec.repeat_penalty,
