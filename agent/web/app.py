@@ -38,8 +38,10 @@ from starlette.middleware import Middleware  # noqa: E402
 from explore_instruct.agent.chat.context import ChatContext  # noqa: E402
 from explore_instruct.agent.chat.graph import builder  # noqa: E402
 from explore_instruct.agent.errors import one_line  # noqa: E402
+from explore_instruct.agent.web import review_tab  # noqa: E402
 from explore_instruct.agent.web.guard import HostCheck, allowed_hosts, check_token, token  # noqa: E402
 from explore_instruct.agent.web.panel import FORMATS, Panel, numbers_of  # noqa: E402
+from explore_instruct.agent.web.workbench import Workbench  # noqa: E402
 
 TITLE = "explore-instruct"
 INTRO = (
@@ -64,6 +66,7 @@ class Web:
         self.graph = builder.compile(checkpointer=InMemorySaver())
         files = files or Path(tempfile.mkdtemp(prefix="explore-instruct-web-"))
         self.panel = Panel(ctx.background(), pictures=files / "pictures", exports=files / "exports")
+        self.workbench = Workbench(self.panel)
 
     async def talk(self, thread: str, text: str) -> tuple[str, str | None]:
         """The chat graph's reply to `text` and the run it is about; failures are replies, never tracebacks."""
@@ -135,6 +138,19 @@ class Web:
             ids,
         )
 
+    def deep_link(self, request: gr.Request) -> tuple[Any, ...]:
+        """`?run=ID&task=ID` opens the Review tab on that run and task; without them the tab lists the runs."""
+        params = dict(request.query_params) if request is not None else {}
+        ids = self.panel.run_ids()
+        wanted = params.get("run")
+        choices = ids if not wanted or wanted in ids else [wanted, *ids]
+        return (
+            gr.Tabs(selected="review") if wanted else gr.skip(),
+            gr.Dropdown(choices=choices, value=wanted or None),
+            params.get("task"),
+            str(uuid.uuid4()),
+        )
+
     def opened(self) -> tuple[Any, ...]:
         ids = self.panel.run_ids()
         return str(uuid.uuid4()), gr.Dropdown(choices=ids, value=ids[0] if ids else None), ids
@@ -146,48 +162,61 @@ class Web:
         with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(3600, 86400)) as app:
             thread, shown, runs_shown = gr.State(""), gr.State([]), gr.State([])
             gr.Markdown(f"## {TITLE}\n{INTRO}")
-            with gr.Row():
-                with gr.Column(scale=3):
-                    chat = gr.Chatbot(
-                        label="Chat", height=560, elem_id="chat", feedback_options=None, buttons=["copy", "copy_all"]
-                    )
+            with gr.Tabs(selected="chat") as tabs:
+                with gr.Tab("Chat", id="chat"):
                     with gr.Row():
-                        box = gr.Textbox(show_label=False, placeholder="/explore <domain>", scale=5, elem_id="say")
-                        send = gr.Button("Send", variant="primary", scale=1, elem_id="send")
-                with gr.Column(scale=2):
-                    run = gr.Dropdown(label="Run", choices=[], elem_id="run")
-                    progress = gr.Markdown(elem_id="progress")
-                    picture = gr.Image(
-                        label="Task tree",
-                        type="filepath",
-                        interactive=False,
-                        elem_id="tree",
-                        buttons=["download", "fullscreen"],
-                    )
-                    with gr.Column(visible=False) as review:
-                        proposals = gr.CheckboxGroup(label="Proposed subtasks: tick to reject", elem_id="proposals")
-                        with gr.Row():
-                            approve = gr.Button("Approve all", variant="primary", elem_id="approve")
-                            reject = gr.Button("Reject ticked", variant="stop", elem_id="reject")
-                        which = gr.Dropdown(label="Rename proposal", choices=[], elem_id="which")
-                        new_name = gr.Textbox(label="New name", elem_id="new-name")
-                        rename = gr.Button("Rename", elem_id="rename")
-                    with gr.Row():
-                        fmt = gr.Dropdown(list(FORMATS), value="jsonl", label="Format", elem_id="format")
-                        export = gr.Button("Export dataset", elem_id="export")
-                    files = gr.File(label="Download", interactive=False, elem_id="download")
-            talk_out = [chat, box, run]
-            box.submit(self.say, [box, chat, thread, run], talk_out)
-            send.click(self.say, [box, chat, thread, run], talk_out)
-            approve.click(self.approve, [chat, thread, run], talk_out)
-            reject.click(self.reject, [proposals, chat, thread, run], talk_out)
-            rename.click(self.rename, [which, new_name, chat, thread, run], [*talk_out, new_name])
-            export.click(self.export, [run, fmt, chat, thread], [files, chat])
-            timer = gr.Timer(1.0)
-            tick_out = [progress, picture, proposals, which, review, shown, run, runs_shown]
-            timer.tick(self.tick, [run, shown, runs_shown], tick_out, show_progress="hidden")
-            run.change(self.tick, [run, gr.State(None), runs_shown], tick_out, show_progress="hidden")
+                        with gr.Column(scale=3):
+                            chat = gr.Chatbot(
+                                label="Chat",
+                                height=560,
+                                elem_id="chat",
+                                feedback_options=None,
+                                buttons=["copy", "copy_all"],
+                            )
+                            with gr.Row():
+                                box = gr.Textbox(
+                                    show_label=False, placeholder="/explore <domain>", scale=5, elem_id="say"
+                                )
+                                send = gr.Button("Send", variant="primary", scale=1, elem_id="send")
+                        with gr.Column(scale=2):
+                            run = gr.Dropdown(label="Run", choices=[], elem_id="run")
+                            progress = gr.Markdown(elem_id="progress")
+                            picture = gr.Image(
+                                label="Task tree",
+                                type="filepath",
+                                interactive=False,
+                                elem_id="tree",
+                                buttons=["download", "fullscreen"],
+                            )
+                            with gr.Column(visible=False) as review:
+                                proposals = gr.CheckboxGroup(
+                                    label="Proposed subtasks: tick to reject", elem_id="proposals"
+                                )
+                                with gr.Row():
+                                    approve = gr.Button("Approve all", variant="primary", elem_id="approve")
+                                    reject = gr.Button("Reject ticked", variant="stop", elem_id="reject")
+                                which = gr.Dropdown(label="Rename proposal", choices=[], elem_id="which")
+                                new_name = gr.Textbox(label="New name", elem_id="new-name")
+                                rename = gr.Button("Rename", elem_id="rename")
+                            with gr.Row():
+                                fmt = gr.Dropdown(list(FORMATS), value="jsonl", label="Format", elem_id="format")
+                                export = gr.Button("Export dataset", elem_id="export")
+                            files = gr.File(label="Download", interactive=False, elem_id="download")
+                    talk_out = [chat, box, run]
+                    box.submit(self.say, [box, chat, thread, run], talk_out)
+                    send.click(self.say, [box, chat, thread, run], talk_out)
+                    approve.click(self.approve, [chat, thread, run], talk_out)
+                    reject.click(self.reject, [proposals, chat, thread, run], talk_out)
+                    rename.click(self.rename, [which, new_name, chat, thread, run], [*talk_out, new_name])
+                    export.click(self.export, [run, fmt, chat, thread], [files, chat])
+                    timer = gr.Timer(1.0)
+                    tick_out = [progress, picture, proposals, which, review, shown, run, runs_shown]
+                    timer.tick(self.tick, [run, shown, runs_shown], tick_out, show_progress="hidden")
+                    run.change(self.tick, [run, gr.State(None), runs_shown], tick_out, show_progress="hidden")
+                with gr.Tab("Review", id="review", elem_id="review-tab"):
+                    review_parts = review_tab.layout(self.workbench)
             app.load(self.opened, None, [thread, run, runs_shown])
+            app.load(self.deep_link, None, [tabs, review_parts["run"], review_parts["want"], review_parts["session"]])
         return app
 
 

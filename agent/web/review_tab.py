@@ -1,0 +1,143 @@
+"""The Review tab's layout and events (the handlers are `Workbench`'s, in workbench.py).
+
+After every decision the tree, the task and the diversity figures are read again: the view is re-read only when
+the run's files changed (a decision appends to curation.jsonl), and the figures come last, in their own step, so
+the task panel never waits for them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from explore_instruct.agent.web.panel import FORMATS
+from explore_instruct.agent.web.task_view import DROP_COLUMNS, EXAMPLE_COLUMNS, STATS_COLUMNS
+from explore_instruct.agent.web.tree_view import stamp
+from explore_instruct.agent.web.workbench import Workbench, _score, who_of
+
+LIVE_S = 5.0
+
+
+def layout(bench: Workbench) -> dict[str, Any]:
+    """Build the tab's components inside the caller's `gr.Tab`; returns the ones the page's load fills."""
+    want, session, seen = gr.State(None), gr.State(""), gr.State(None)
+    with gr.Row():
+        run = gr.Dropdown(label="Run or tree directory", choices=[], allow_custom_value=True, scale=4, elem_id="wb-run")
+        refresh = gr.Button("Refresh", scale=1, elem_id="wb-refresh")
+        live = gr.Checkbox(label=f"Live (every {LIVE_S:.0f} s)", value=False, scale=1, elem_id="wb-live")
+    summary = gr.Markdown(elem_id="wb-summary")
+    with gr.Row():
+        with gr.Column(scale=3):
+            plot = gr.Plot(label="Task tree (click a box to zoom into its branch)", elem_id="wb-tree")
+            task = gr.Dropdown(label="Open a task (type to search)", choices=[], filterable=True, elem_id="wb-task")
+        with gr.Column(scale=4):
+            info = gr.Markdown(elem_id="wb-task-info")
+            with gr.Tabs():
+                with gr.Tab("Examples"):
+                    with gr.Row():
+                        text = gr.Textbox(label="Filter: text", scale=3, elem_id="wb-filter")
+                        below = gr.Number(label="judged under (0: any)", value=0, minimum=0, maximum=5, scale=1,
+                                          precision=0, elem_id="wb-below")  # fmt: skip
+                        page = gr.Number(label="Page", value=1, minimum=1, precision=0, scale=1, elem_id="wb-page")
+                    page_line = gr.Markdown(elem_id="wb-page-line")
+                    table = gr.Dataframe(headers=EXAMPLE_COLUMNS, interactive=False, wrap=True, elem_id="wb-examples")
+                with gr.Tab("Drops"):
+                    drops = gr.Dataframe(headers=DROP_COLUMNS, interactive=False, wrap=True, elem_id="wb-drops")
+                with gr.Tab("Diversity"):
+                    stats = gr.Dataframe(headers=STATS_COLUMNS, interactive=False, elem_id="wb-stats")
+                    verbs = gr.Button("Count verb-noun pairs (spaCy, slower)", elem_id="wb-verbs")
+                    verb_line = gr.Markdown(elem_id="wb-verb-line")
+            with gr.Column(visible=False) as controls:
+                eid = gr.Textbox(label="Example id (click a row, or type one and press Enter)", elem_id="wb-ex-id")
+                ins = gr.Textbox(label="Instruction", lines=2, elem_id="wb-ins")
+                inp = gr.Textbox(label="Input", lines=2, elem_id="wb-inp")
+                out = gr.Textbox(label="Output", lines=4, elem_id="wb-out")
+                note = gr.Textbox(label="Note (why)", elem_id="wb-note")
+                with gr.Row():
+                    accept = gr.Button("Accept", elem_id="wb-accept")
+                    reject = gr.Button("Reject", variant="stop", elem_id="wb-reject")
+                    save = gr.Button("Save edit", variant="primary", elem_id="wb-save")
+                    bulk = gr.Button("Reject all the filter shows", variant="stop", elem_id="wb-bulk")
+                with gr.Row():
+                    rescue = gr.Button("Rescue task", elem_id="wb-rescue")
+                    pin = gr.Button("Pin task", elem_id="wb-pin")
+                    unpin = gr.Button("Unpin task", elem_id="wb-unpin")
+                with gr.Row():
+                    fmt = gr.Dropdown(list(FORMATS), value="jsonl", label="Format", elem_id="wb-format")
+                    export = gr.Button("Export reviewed dataset", elem_id="wb-export")
+                files = gr.File(label="Download", interactive=False, elem_id="wb-download")
+            msg = gr.Markdown(elem_id="wb-msg")
+
+    run_out = [plot, summary, task, controls]
+    task_in, task_out = [run, task, text, below, page], [info, table, page_line, drops]
+
+    def open_task(r: str | None, t: str | None, x: str, b: float | None) -> tuple[Any, ...]:
+        return (*bench.show_task(r, t, x, b, 1), 1, "", "", "", "")
+
+    def again(r: str | None, t: str | None) -> tuple[Any, ...]:
+        return bench.show_run(r, t)
+
+    run.change(bench.show_run, [run, want], run_out).then(bench.show_stats, [run], [stats])
+    task.change(open_task, [run, task, text, below], [*task_out, page, eid, ins, inp, out])
+    for trigger in (text.submit, below.submit, page.submit):
+        trigger(bench.show_task, task_in, task_out)
+    table.select(bench.pick, [run, task], [eid, ins, inp, out])
+    eid.submit(bench.load_example, [run, task, eid], [eid, ins, inp, out])
+
+    def after(event: Any) -> None:
+        event.then(again, [run, task], run_out).then(bench.show_task, task_in, task_out).then(
+            bench.show_stats, [run], [stats]
+        )
+
+    def one(action: str) -> Any:
+        def act(r: str | None, e: str, n: str, request: gr.Request) -> str:
+            return bench.decide(r, action, [e.strip()] if e and e.strip() else [], who_of(request), note=n)
+
+        return act
+
+    for button, action in ((accept, "accept"), (reject, "reject")):
+        after(button.click(one(action), [run, eid, note], [msg]))
+
+    def edit(r: str | None, e: str, i: str, x: str, o: str, n: str, request: gr.Request) -> str:
+        fields = {"instruction": i, "input": x, "output": o}
+        return bench.decide(r, "edit", [e.strip()] if e else [], who_of(request), fields=fields, note=n)
+
+    after(save.click(edit, [run, eid, ins, inp, out, note], [msg]))
+
+    def reject_shown(r: str | None, t: str | None, x: str, b: float | None, n: str, request: gr.Request) -> str:
+        if not (x or "").strip() and _score(b) is None:
+            return "Set a filter first (text or score): the button rejects what it shows in this task and below."
+        match = x.strip() or None
+        return bench.decide(r, "reject", [], who_of(request), match=match, below_score=_score(b), task=t, note=n)
+
+    after(bulk.click(reject_shown, [run, task, text, below, note], [msg]))
+
+    def on_task(action: str) -> Any:
+        def act(r: str | None, t: str | None, n: str, request: gr.Request) -> str:
+            return bench.decide(r, action, [t] if t else [], who_of(request), note=n)
+
+        return act
+
+    for button, action in ((rescue, "rescue"), (pin, "pin"), (unpin, "unpin")):
+        after(button.click(on_task(action), [run, task, note], [msg]))
+
+    after(refresh.click(lambda: "", None, [msg]))
+    verbs.click(bench.verbs, [run], [verb_line])
+    export.click(bench.export, [run, fmt, session], [files, msg])
+
+    timer = gr.Timer(LIVE_S, active=False)
+    live.change(lambda on: gr.Timer(active=bool(on)), [live], [timer])
+
+    def tick(r: str | None, t: str | None, last: Any) -> tuple[Any, ...]:
+        """A running run: redraw only when its files changed (a redraw would undo the reader's zoom)."""
+        try:
+            now = stamp(bench.path_of(r)) if r else None
+        except Exception:
+            now = None
+        if now == last:
+            return (gr.skip(),) * (len(run_out) + len(task_out)) + (last,)
+        return (*bench.show_run(r, t), *bench.show_task(r, t, "", None, 1), now)
+
+    timer.tick(tick, [run, task, seen], [*run_out, *task_out, seen], show_progress="hidden")
+    return {"run": run, "want": want, "session": session}

@@ -1,0 +1,159 @@
+"""What the workbench's task panel shows, apart from Gradio: a task's header, its examples (paged, filtered),
+its drops grouped by rule, and the diversity figures of the current (curated) set.
+
+Examples are listed from what the run kept, with each reviewer decision shown beside it (a rejected example
+stays listed, marked, so it can be accepted back), and the text is the edited text where there is an edit. The
+same filter (text, score) selects what the "reject all shown" button rejects, through `curation.curate`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from explore_instruct.agent.web.tree_view import RunView, mean_score, state_of
+from explore_instruct.tools.dataset import curation
+from explore_instruct.tools.dataset.sampling import score_of
+
+PAGE = 25
+EXAMPLE_COLUMNS = ["id", "status", "score", "instruction", "input", "output", "judge's reason"]
+DROP_COLUMNS = ["rule", "stage", "instruction", "nearest kept", "score", "detail"]
+CUT = 300  # characters of a text shown in a table cell (the editor shows all of it)
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= CUT else text[: CUT - 1] + "…"
+
+
+def header(view: RunView, task: str) -> str:
+    """The task's name, path, reason and counts as Markdown."""
+    node = view.node(task)
+    kept = view.view.tree.nodes[task]
+    state = state_of(view, node)
+    decided = view.decisions.tasks.get(task, curation.TaskState())
+    target = view.target_at(node.depth)
+    lines = [
+        f"### {node.name}",
+        f"`{task}` · depth {node.depth} · **{state}**" + (" · pinned" if decided.pinned else ""),
+        "Path: " + " › ".join(view.path(task)),
+    ]
+    if node.reason:
+        lines.append(f"Why this task: {node.reason}")
+    if node.status_reason:
+        lines.append(f"Pruned because: {node.status_reason}")
+    score = mean_score(kept)
+    lines.append(
+        f"{len(kept.examples)} kept of {len(node.examples)} generated"
+        + (f" (target {target})" if target is not None else "")
+        + (f" · judge mean {score}" if score is not None else "")
+        + f" · {sum(len(v) for k, v in view.drops.items() if k == task)} dropped"
+    )
+    return "\n\n".join(lines)
+
+
+def example_rows(view: RunView, task: str) -> list[dict[str, Any]]:
+    """Every example the run kept for the task, with its id, decision, current text and judge verdict."""
+    node = view.node(task)
+    rows = []
+    for j, example in enumerate(node.examples):
+        eid = view.raw.example_id(task, j)
+        decided = view.decisions.examples.get(eid)
+        text = {k: getattr(example, k) for k in curation.EDITABLE} | (decided.fields if decided else {})
+        status = "kept" if decided is None else decided.status
+        if decided is not None and decided.fields and status != "rejected":
+            status = "edited"
+        quality = (example.model_extra or {}).get("quality")
+        reason = quality.get("reason", "") if isinstance(quality, dict) else ""
+        rows.append({"id": eid, "status": status, "score": score_of(example), **text, "reason": str(reason or "")})
+    return rows
+
+
+def matches(row: dict[str, Any], text: str = "", below_score: int | None = None) -> bool:
+    """The same filter `curation.curate` applies to a bulk reject: text in any field, judged under a score."""
+    needle = (text or "").strip().lower()
+    if needle and not any(needle in row[k].lower() for k in curation.EDITABLE):
+        return False
+    return below_score is None or (row["score"] is not None and row["score"] < below_score)
+
+
+def page_of(rows: list[dict[str, Any]], page: int, size: int = PAGE) -> tuple[list[list[Any]], int, int]:
+    """One page of rows as table cells, the page actually shown (1-based, within range) and the page count."""
+    pages = max(1, -(-len(rows) // size))
+    page = min(max(1, page), pages)
+    cells = [
+        [r["id"], r["status"], "" if r["score"] is None else r["score"], _cut(r["instruction"]), _cut(r["input"]),
+         _cut(r["output"]), _cut(r["reason"])]
+        for r in rows[(page - 1) * size : page * size]
+    ]  # fmt: skip
+    return cells, page, pages
+
+
+def drop_rows(view: RunView, task: str) -> list[list[Any]]:
+    """The task's drops (dropped.jsonl), grouped by rule, with the nearest kept item and its score when recorded."""
+    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in view.drops.get(task, []):
+        grouped[str(row.get("rule") or "?")].append(row)
+    out = []
+    for rule in sorted(grouped, key=lambda r: (-len(grouped[r]), r)):
+        for row in grouped[rule]:
+            detail = {k: v for k, v in row.items() if k not in {"rule", "stage", "node_id", "instruction", "nearest",
+                                                                "nearest_id", "score"}}  # fmt: skip
+            out.append(
+                [
+                    f"{rule} ({len(grouped[rule])})",
+                    str(row.get("stage") or ""),
+                    _cut(str(row.get("instruction") or "")),
+                    _cut(str(row.get("nearest") or "")),
+                    "" if row.get("score") is None else row["score"],
+                    _cut(", ".join(f"{k}: {v}" for k, v in detail.items())),
+                ]
+            )
+    return out
+
+
+def quick_stats(view: RunView) -> list[list[Any]]:
+    """The `stats` figures of the curated set, per depth and overall: tasks, examples, mean ROUGE-L within tasks
+    and across the set (lower: more diverse) and the judge's mean (verb-noun pairs apart: spaCy is slow)."""
+    from statistics import fmean
+
+    from explore_instruct.tools.dataset.coverage import MAX_PAIRS_OVERALL, mean_pairwise_rouge, tree_stats
+
+    tree = view.view.tree
+    nodes = list(tree.preorder())
+    overall = tree_stats(tree)
+    within = overall["rouge_l_within_nodes"]["per_node"]
+    rows = []
+    for depth in sorted({n.depth for n in nodes}):
+        at = [n for n in nodes if n.depth == depth]
+        texts = [e.instruction for n in at for e in n.examples]
+        scores = [s for n in at for e in n.examples if (s := score_of(e)) is not None]
+        inside = [within[n.id] for n in at if n.id in within]
+        rows.append(
+            [str(depth), len(at), len(texts), round(fmean(inside), 4) if inside else None,
+             _r(mean_pairwise_rouge(texts, limit=MAX_PAIRS_OVERALL)), round(fmean(scores), 2) if scores else None]
+        )  # fmt: skip
+    scores = [s for n in nodes for e in n.examples if (s := score_of(e)) is not None]
+    rows.append(
+        ["all", overall["tasks"], overall["examples"], overall["rouge_l_within_nodes"]["mean"],
+         overall["rouge_l_overall"], round(fmean(scores), 2) if scores else None]
+    )  # fmt: skip
+    return rows
+
+
+def verb_noun_line(view: RunView) -> str:
+    """The paper's verb-noun diversity of the curated set in one line (spaCy: on a button, not on every open)."""
+    from explore_instruct.tools.dataset.coverage import tree_instructions, verb_noun_pairs, verb_noun_stats
+
+    vn = verb_noun_stats(verb_noun_pairs(tree_instructions(view.view.tree)))
+    top = ", ".join(f"{p.get('verb')} {p.get('noun')} ({p.get('count')})" for p in vn.get("top_pairs", [])[:5])
+    return (
+        f"Verb-noun: {vn.get('unique_pairs')} unique pairs, {vn.get('unique_verbs')} verbs in "
+        f"{vn.get('instructions')} instructions" + (f"; most used: {top}" if top else "")
+    )
+
+
+STATS_COLUMNS = ["depth", "tasks", "examples", "ROUGE-L within tasks", "ROUGE-L across", "judge mean"]
+
+
+def _r(x: float | None) -> float | None:
+    return None if x is None else round(x, 4)
