@@ -8,16 +8,76 @@ Explore-Instruct directory under the seed root, reached without a symlink or `..
 included, gets the same one line, so `seed=` cannot probe the server's disk). The CLI's driver compiles
 `graphs.explore.builder`, which reads any path: that is the operator's own face. A `docs` input (grounding) goes
 through the same rule when it lands.
+
+The caller's context is held to the same line (`ServedContext`, checked at every invoke, resumes included): the
+run directory must lie under the output root, the endpoint, its key variable, the embedder and the Chroma server
+stay the operator's (a caller who could name `base_url` and `api_key_env` could have the server send its key to
+them, or reach an internal host), models follow the operator's allow-list, budgets and sizes its caps, and no live
+model can come in through JSON.
 """
 
 from __future__ import annotations
 
-from explore_instruct.agent.runs.limits import Limits
+from pathlib import Path
+
+from pydantic import ConfigDict
+from pydantic.dataclasses import dataclass
+
+from explore_instruct.agent.runs.limits import LimitError, Limits
+from explore_instruct.graphs.context import Context
 from explore_instruct.graphs.explore import build
+from explore_instruct.tools.params import ENV_PREFIX
+from explore_instruct.tools.settings import with_env
 from explore_instruct.tools.tree.model import DomainTree
 from explore_instruct.tools.tree.seeds import load_seed
 
-__all__ = ["graph", "read_seed"]
+__all__ = ["OPERATOR_ONLY", "ServedContext", "graph", "read_seed"]
+
+# What only the operator sets (by environment or config): a caller's value must equal the operator's.
+OPERATOR_ONLY = ("base_url", "api_key_env", "judge_base_url", "embedder", "chroma_host", "chroma_port")
+
+
+def admit(ctx: Context) -> None:
+    """Refuse a caller's context that reaches past what the operator allows; fill the budgets it left out."""
+    limits = Limits()
+    operator = Context()
+    for name in OPERATOR_ONLY:
+        if getattr(ctx, name) != getattr(operator, name):
+            raise LimitError(f"{name}: set by the operator of this server, not by a caller")
+    if ctx.chat_model is not None or ctx.judge_chat_model is not None:
+        raise LimitError("chat_model: a caller cannot hand the server a model object")
+    root = limits.root
+    if ctx.runs_root == operator.runs_root:
+        ctx.runs_root = str(root)  # the server's default: its output root, wherever it was started
+    elif not _inside(ctx.runs_root, root, allow_root=True):
+        raise LimitError(f"runs_root: {ctx.runs_root!r} is outside the output root")
+    if ctx.run_dir is not None:
+        if not _inside(ctx.run_dir, root, allow_root=False):
+            raise LimitError(f"run_dir: {ctx.run_dir!r} is outside the output root")
+        ctx.run_dir = str(_under(ctx.run_dir, root))  # relative to the output root, as every face reads it
+    limits.check(ctx)
+
+
+def _under(path: str, root: Path) -> Path:
+    given = Path(path).expanduser()
+    return (given if given.is_absolute() else root / given).resolve()
+
+
+def _inside(path: str, root: Path, *, allow_root: bool) -> bool:
+    if "\x00" in path:
+        return False
+    target = _under(path, root)
+    return (allow_root and target == root) or (target != root and target.is_relative_to(root))
+
+
+@with_env(ENV_PREFIX)
+@dataclass(kw_only=True, config=ConfigDict(strict=True, extra="forbid"))
+class ServedContext(Context):
+    """The context a remote caller may give the served graph: the run parameters, within the operator's line."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        admit(self)
 
 
 def read_seed(path: str) -> DomainTree:
@@ -26,4 +86,4 @@ def read_seed(path: str) -> DomainTree:
     return load_seed(Limits().seed(path))
 
 
-graph = build(read_seed).compile(name="explore_instruct")
+graph = build(read_seed, ServedContext).compile(name="explore_instruct")

@@ -39,10 +39,13 @@ __all__ = ["build", "builder", "graph"]
 LLM_RETRY = RetryPolicy(max_attempts=3, initial_interval=1.0, jitter=True, retry_on=(ConnectionError, TimeoutError))
 
 
-def build(read_seed: SeedReader = load_seed_tree) -> StateGraph[State, Context, InputState, OutputState]:
+def build(
+    read_seed: SeedReader = load_seed_tree, context_schema: type[Context] = Context
+) -> StateGraph[State, Context, InputState, OutputState]:
     """The wiring; `read_seed` is the rule for a caller's `seed` (any path here; the seed root for the graph the
-    Agent Server serves, agent/served.py)."""
-    builder = StateGraph(State, context_schema=Context, input_schema=InputState, output_schema=OutputState)
+    Agent Server serves, agent/served.py), `context_schema` what a caller's context may hold (anything valid
+    here; the served graph's refuses what only the operator may set)."""
+    builder = StateGraph(State, context_schema=context_schema, input_schema=InputState, output_schema=OutputState)
     # 1. seed
     builder.add_node("load_seed", seed_node(read_seed))
     builder.add_edge(START, "load_seed")

@@ -13,7 +13,8 @@ import pytest
 from support.langgraph_dev import ROOT, langgraph_dev
 from support.scripted import Script
 
-from explore_instruct.agent.runs.limits import LimitError
+from explore_instruct.agent.runs.limits import LimitError, Limits
+from explore_instruct.agent.served import ServedContext
 from explore_instruct.graphs.context import Context
 from explore_instruct.graphs.explore import builder
 
@@ -80,6 +81,40 @@ async def test_served_graph_cannot_be_talked_into_reading_outside(roots: tuple[P
             break
 
 
+@pytest.mark.parametrize(
+    ("reach", "said"),
+    [
+        ({"run_dir": "/tmp/x/elsewhere"}, "run_dir: '/tmp/x/elsewhere' is outside the output root"),
+        ({"run_dir": "../out"}, "run_dir: '../out' is outside the output root"),
+        ({"runs_root": "/"}, "runs_root: '/' is outside the output root"),
+        ({"base_url": "http://127.0.0.1:9/v1"}, "base_url: set by the operator of this server, not by a caller"),
+        ({"api_key_env": "AWS_SECRET_ACCESS_KEY"}, "api_key_env: set by the operator of this server, not by a caller"),
+        ({"chroma_host": "10.0.0.5"}, "chroma_host: set by the operator of this server, not by a caller"),
+        ({"chat_model": "anything"}, "chat_model: a caller cannot hand the server a model object"),
+        ({"max_calls": 10**9}, "max_calls: 1000000000 is above the cap 2000"),
+    ],
+)
+async def test_a_callers_context_stays_within_the_operators_line(
+    roots: tuple[Path, Path], reach: dict[str, Any], said: str
+) -> None:
+    """A remote caller's context arrives as JSON and is read as `ServedContext`, at every invoke."""
+    root, _ = roots
+    config: Any = {"configurable": {"thread_id": "t"}}
+    with pytest.raises(ValueError) as e:
+        async for _ in served().astream({"domain": "x"}, config, context=reach, stream_mode="updates"):
+            break
+    assert said in str(e.value)
+    assert not list(root.rglob("run.json"))
+
+
+def test_a_callers_context_within_the_line_is_read_relative_to_the_output_root(roots: tuple[Path, Path]) -> None:
+    root, _ = roots
+    ctx = ServedContext(run_dir="mine/r1", max_calls=5)
+    assert ctx.run_dir == str(root.resolve() / "mine" / "r1")
+    assert ctx.runs_root == str(root.resolve()) and ctx.max_calls == 5
+    assert ServedContext().max_tokens == Limits().max_tokens  # a budget left out is the operator's cap
+
+
 async def test_served_graph_reads_a_seed_under_the_seed_root(roots: tuple[Path, Path]) -> None:
     root, _ = roots
     update = await first_update(served(), {"seed": "mine.yaml"}, root / "r")
@@ -123,12 +158,23 @@ async def test_agent_server_refuses_a_seed_outside_the_seed_root(dev: tuple[str,
     client = get_client(url=url)
     thread = await client.threads.create()
     # A caller's context cannot widen the rule either (it is the face's, not a parameter).
-    context = {"runs_root": "/", "run_dir": str(root / "sdk")}
+    context = {"run_dir": str(root / "sdk")}
     result = await client.runs.wait(
         thread["thread_id"], "explore_instruct", input={"seed": str(secret)}, context=context, raise_error=False
     )
     assert isinstance(result, dict) and result["__error__"]["message"] == line, result
     assert "secret root name" not in json.dumps(result)
+    # Nor can it move the run out of the output root, or point the server's key at its own endpoint.
+    for reach, said in (
+        ({"runs_root": "/"}, "runs_root: '/' is outside the output root"),
+        ({"run_dir": "/tmp/elsewhere"}, "run_dir: '/tmp/elsewhere' is outside the output root"),
+        ({"base_url": "http://127.0.0.1:9/v1"}, "base_url: set by the operator of this server, not by a caller"),
+    ):
+        thread = await client.threads.create()
+        result = await client.runs.wait(
+            thread["thread_id"], "explore_instruct", input={"domain": "x"}, context=reach, raise_error=False
+        )
+        assert isinstance(result, dict) and said in result["__error__"]["message"], (reach, result)
 
     mcp = MultiServerMCPClient({"s": {"url": f"{url}/mcp", "transport": "streamable_http"}})
     tools = {t.name: t for t in await mcp.get_tools()}
