@@ -4,7 +4,8 @@
 
 Runs the CLI's `run` (the default model, local:smollm2, so the compact prompt profile) on each preset and on
 two domains that are not presets, and prints per run: accepted tasks (the target is 10), proposals, the share of
-proposals each name rule dropped (and the off-topic and similar-task checks), examples kept, calls, wall time.
+proposals each name rule dropped (and the off-topic and similar-task checks, and `outranked`: a bare sentence's
+pooled first level keeps 3 of its samples' names), examples kept, calls, wall time.
 Content varies between machines (llama.cpp's sampling is not pinned by a seed across builds), so read the
 figures as one draw each.
 """
@@ -29,7 +30,7 @@ RUNS = [
     ("recipes", ["--domain", "adapting cooking recipes for different diets"]),
 ]
 NAME_RULES = ("placeholder_name", "name_without_letters", "repeats_target", "repeats_root", "name_too_short",
-              "name_too_long", "name_cut_off", "duplicate_name", "off_topic")  # fmt: skip
+              "name_too_long", "name_cut_off", "duplicate_name", "off_topic", "outranked")  # fmt: skip
 
 
 def run_one(label: str, source: list[str], out: Path, depth: int, breadth: str, examples: int) -> dict[str, object]:

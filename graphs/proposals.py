@@ -14,7 +14,7 @@ from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
-from explore_instruct.graphs.accounting import call_stats, count_rules, provider_mark, record_calls
+from explore_instruct.graphs.accounting import calls_stats, count_rules, provider_mark, record_calls
 from explore_instruct.graphs.context import Context
 from explore_instruct.graphs.indexes import name_index, task_text
 from explore_instruct.graphs.ledger import commit, kept_updates
@@ -22,7 +22,8 @@ from explore_instruct.graphs.routing import room
 from explore_instruct.graphs.state import DecomposeArgs, ProposeTask, State, merge_by_id
 from explore_instruct.graphs.view import accepted_children, demonstrations, model_for, node_state, run_dir, tree_of
 from explore_instruct.tools.dataset.runstore import DROPPED, RunStore
-from explore_instruct.tools.generation.decompose import DecomposeRequest, DecomposeResult, Skip, decompose
+from explore_instruct.tools.generation.decompose import DecomposeRequest, DecomposeResult, Skip, decompose, room_for
+from explore_instruct.tools.generation.pool import choose_spread, first_level, sample_decompositions
 from explore_instruct.tools.similarity.embeddings import make_embedder, relevance
 from explore_instruct.tools.similarity.indexes import Item
 from explore_instruct.tools.tree.model import Example, NodeStatus, Origin
@@ -46,6 +47,7 @@ def plan_proposal(state: State, target_id: str, origin: Origin, k: int, ctx: Con
         "max_children": ctx.max_children,
         "parent": tree.node(target.parent).name if target.parent else None,
         "root": tree.root.name,
+        "path": [tree.node(a).name for a in ancestors(tree, target_id)],
     }
     where = {"target": target_id, "origin": origin.value, "run_dir": run_dir(state, ctx)}
     return {**where, "extend_calls": calls, "request": request}  # type: ignore[typeddict-item]
@@ -61,9 +63,17 @@ async def run_proposal(task: ProposeTask, ctx: Context) -> dict[str, Any]:
         profile=ctx.profile,
         quality=ctx.quality(),
     )
-    result = await decompose(model_for(ctx), req, model_label=ctx.model)
-    if ctx.similarity == "embedding" and ctx.min_relevance is not None and result.subtasks:
-        result = await asyncio.to_thread(drop_off_topic, result, req.target, ctx)
+    pooled = pools_first_level(ctx) and first_level(req.existing_children, req.parent, FIRST_LEVEL, req)
+    if pooled:  # a bare sentence's first level: several samples, ranked below (self-consistency)
+        result = await sample_decompositions(model_for(ctx), req, FIRST_LEVEL, model_label=ctx.model)
+    else:
+        result = await decompose(model_for(ctx), req, model_label=ctx.model)
+    scores: dict[str, dict[str, float]] = {}
+    if relevance_rule(ctx) and result.subtasks:
+        result, scores = await asyncio.to_thread(drop_off_topic, result, req, ctx)
+    if pooled:
+        embed = make_embedder(ctx.embedder)
+        result = await asyncio.to_thread(choose_spread, result, room_for(req), embed, req.root or req.target)
     proposals: list[dict[str, Any]] = [
         {
             "target": target,
@@ -71,6 +81,7 @@ async def run_proposal(task: ProposeTask, ctx: Context) -> dict[str, Any]:
             "name": s.name,
             "reason": s.reason,
             "examples": [e.model_dump() for e in s.examples],
+            **({"relevance": scores[s.name]} if s.name in scores else {}),
         }
         for s in result.subtasks
     ]
@@ -80,14 +91,14 @@ async def run_proposal(task: ProposeTask, ctx: Context) -> dict[str, Any]:
         "nodes": {target: {"extend_calls": task["extend_calls"] + 1}},
         "proposals": proposals,
     }
-    calls = [result.call] if result.call is not None else []
+    calls = result.calls
     # File writes leave the event loop: parallel LLM calls keep running while one task logs.
     store = RunStore(task["run_dir"])
     await asyncio.to_thread(
         record_calls, store, calls, result.skipped, ctx.model, "decompose", target=target, origin=origin
     )
-    if result.call is not None:
-        update["stats"] = call_stats(result.call, ctx.model) | {"drops": count_rules(s.rule for s in result.skipped)}
+    if calls:
+        update["stats"] = calls_stats(calls, ctx.model) | {"drops": count_rules(s.rule for s in result.skipped)}
         update["provider_streak"] = provider_mark(calls)
     get_stream_writer()(
         {"event": "proposed", "origin": origin, "target": target, "subtasks": [s.name for s in result.subtasks]}
@@ -95,16 +106,66 @@ async def run_proposal(task: ProposeTask, ctx: Context) -> dict[str, Any]:
     return update
 
 
-def drop_off_topic(result: DecomposeResult, target: str, ctx: Context) -> DecomposeResult:
-    """Subtasks whose name is barely about the task they split (a small model's drift) become drops."""
-    scores = relevance(make_embedder(ctx.embedder), target, [s.name for s in result.subtasks])
-    kept = [s for s, score in zip(result.subtasks, scores, strict=True) if score >= (ctx.min_relevance or 0)]
-    off = [
-        Skip("subtask", "off_topic", f"relevance {score:.2f} < {ctx.min_relevance}", {"name": s.name})
-        for s, score in zip(result.subtasks, scores, strict=True)
-        if score < (ctx.min_relevance or 0)
-    ]
-    return DecomposeResult(kept, result.skipped + off, result.call)
+# ---- relevance ------------------------------------------------------------------------------------
+
+FIRST_LEVEL = 3  # samples pooled for a bare sentence's first level (tools/generation/pool.py)
+
+
+def ancestors(tree: Any, node_id: str) -> list[str]:
+    """The ids from the root down to the node's parent: the path the prompts show."""
+    path: list[str] = []
+    parent = tree.node(node_id).parent
+    while parent is not None:
+        path.append(parent)
+        parent = tree.node(parent).parent
+    return path[::-1]
+
+
+def relevance_rule(ctx: Context) -> bool:
+    """Whether proposals are scored for relevance (with the offline embedder, whatever the similarity mode).
+
+    With embedding similarity, always. Otherwise for the compact profile: small models drift, and there the rule's
+    false drops (MiniLM scores "explaining how to reset a password" 0.11 against customer support replies) cost
+    less than the drift it stops; a capable model on the full profile rarely drifts, so it keeps the rule it had.
+    Unset `min_relevance` turns the rule off; a run from before the root rule (`min_root_relevance` unset, LEGACY)
+    keeps its old rule: embedding similarity only."""
+    if ctx.min_relevance is None:
+        return False
+    return ctx.similarity == "embedding" or (ctx.min_root_relevance is not None and ctx.profile == "compact")
+
+
+def pools_first_level(ctx: Context) -> bool:
+    """The pooled first level is for small models (the compact profile), whose single draw drifts; it is ranked by
+    relevance, so it comes with the rule, and not to runs from before it."""
+    return ctx.profile == "compact" and ctx.min_root_relevance is not None and relevance_rule(ctx)
+
+
+def drop_off_topic(
+    result: DecomposeResult, req: DecomposeRequest, ctx: Context
+) -> tuple[DecomposeResult, dict[str, dict[str, float]]]:
+    """Subtasks whose name is barely about the task they split, or about the domain (a small model's drift), become
+    drops; every proposal's scores are returned, to travel with it, and written with each drop."""
+    embed = make_embedder(ctx.embedder)
+    names = [s.name for s in result.subtasks]
+    to_task = relevance(embed, req.target, names)
+    root = req.root or req.target
+    to_root = to_task if root == req.target else relevance(embed, root, names)
+    kept, off, scores = [], [], {}
+    for s, task, dom in zip(result.subtasks, to_task, to_root, strict=True):
+        scores[s.name] = {"task": round(task, 4), "root": round(dom, 4)}
+        why = []
+        # Barely about its task and about the domain: drift. About the domain but not its task: misplaced, yet on
+        # the domain, so kept (a drifted parent must not take its on-domain children down with it).
+        if ctx.min_relevance is not None and max(task, dom) < ctx.min_relevance:
+            why.append(f"relevance to the task {task:.2f} and to the domain {dom:.2f} < {ctx.min_relevance}")
+        if ctx.min_root_relevance is not None and dom < ctx.min_root_relevance:
+            why.append(f"relevance to the domain {dom:.2f} < {ctx.min_root_relevance}")
+        if why:
+            item = {"name": s.name, "relevance": round(task, 4), "root_relevance": round(dom, 4)}
+            off.append(Skip("subtask", "off_topic", "; ".join(why), item))
+        else:
+            kept.append(s)
+    return DecomposeResult(kept, result.skipped + off, result.call, result.more_calls), scores
 
 
 # ---- a person's review ----------------------------------------------------------------------------
@@ -167,11 +228,14 @@ def similarity_check(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
             why = None if match.keep else f"similar to {match.nearest_text!r} (score {match.score:.2f})"
             if not match.keep:
                 row = {"stage": "similarity_check", "rule": "similar_task", "name": p["name"], "target": target}
+                row |= {"relevance": p["relevance"]} if "relevance" in p else {}
                 near = {"nearest_id": match.nearest_id, "nearest": match.nearest_text, "score": round(match.score, 4)}
                 store.append_jsonl(DROPPED, [row | near])
+        scored = {"meta_extra": {"relevance": p["relevance"]}} if "relevance" in p else None
         node = tree.add_child(
-            target, p["name"], reason=p["reason"], origin=Origin(p["origin"]), status=status, status_reason=why
-        )
+            target, p["name"], reason=p["reason"], origin=Origin(p["origin"]), status=status, status_reason=why,
+            extra=scored,
+        )  # fmt: skip
         new_nodes[node.id] = node_state(node, examples=[], kept=0)
         new_nodes[target] = {"children": list(tree.node(target).children)}
         if status == NodeStatus.ACCEPTED:

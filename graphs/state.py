@@ -103,6 +103,7 @@ class DecomposeArgs(TypedDict):
     max_children: int
     parent: NotRequired[str | None]  # the target's parent and the root: the compact prompt and the name rules
     root: NotRequired[str]
+    path: NotRequired[list[str]]  # the root down to the target's parent: both prompts show it
 
 
 class ProposeTask(TypedDict):

@@ -219,3 +219,83 @@ async def test_embedding_mode_keeps_its_chroma_collection_in_step_with_examples(
     for d in read_jsonl(run_dir / "dropped.jsonl"):
         if d.get("rule") == "similar_instruction":
             assert d["score"] > 0.9 and d["nearest_id"] in {r["id"] for r in records}
+
+
+# ---- relevance (issue 23): in every similarity mode, to the task and to the domain ----------------------------
+
+OFF_TOPIC = "Repotting cactus plants"  # cosine 0.06 to the domain with all-MiniLM-L6-v2
+
+
+@dataclass(frozen=True)
+class DriftScript(Script):
+    """The root's first decomposition drifts once: its last name is about something else entirely."""
+
+    def _names(self, ask: DecomposeAsk) -> list[str]:
+        names = subtask_names(ask.target, ask.existing, ask.k)
+        return [*names[:-1], OFF_TOPIC] if ask.target == DOMAIN and ask.existing == 0 else names
+
+
+async def drift_run(tmp_path: Path, **overrides: Any) -> tuple[dict[str, Any], ScriptedChatModel, Path]:
+    model = DriftScript().chat_model()
+    run_dir = tmp_path / "run"
+    ctx = Context(**{"chat_model": model, "run_dir": str(run_dir), **SMALL, "similarity": "exact", **overrides})
+    graph = builder.compile(checkpointer=InMemorySaver())
+    config: Any = {"configurable": {"thread_id": "t"}, "recursion_limit": 10000}
+    await graph.ainvoke({"domain": DOMAIN}, config, context=ctx)
+    values = (await graph.aget_state(config)).values
+    assert values["status"] == "done"
+    return values, model, run_dir
+
+
+def meta_nodes(run_dir: Path) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+
+    def walk(node: dict[str, Any]) -> None:
+        found.append(node)
+        for child in node.get("children") or []:
+            walk(child)
+
+    walk(json.loads((run_dir / "tree" / "tree_meta_info.json").read_text(encoding="utf-8")))
+    return found
+
+
+@pytest.mark.parametrize("mode", ["exact", "rouge"])
+async def test_relevance_drops_drift_in_every_mode_and_records_scores(tmp_path: Path, mode: str) -> None:
+    values, _, run_dir = await drift_run(tmp_path, similarity=mode)
+    names = {n["name"] for n in values["nodes"].values()}
+    assert OFF_TOPIC not in names
+    (off,) = [d for d in read_jsonl(run_dir / "dropped.jsonl") if d.get("rule") == "off_topic"]
+    assert off["item"]["name"] == OFF_TOPIC
+    assert off["item"]["relevance"] < 0.2 and off["item"]["root_relevance"] < 0.1
+    scored = [n for n in meta_nodes(run_dir) if n.get("raw_task_name") != DOMAIN]
+    assert scored and all(set(n["relevance"]) == {"task", "root"} for n in scored)
+    assert all(n["relevance"]["root"] >= 0.1 for n in scored)
+
+
+async def test_the_first_level_of_a_bare_sentence_is_pooled_from_three_samples(tmp_path: Path) -> None:
+    _, _, run_dir = await drift_run(tmp_path)
+    calls = [c for c in read_jsonl(run_dir / "query_log.jsonl") if c.get("purpose") == "decompose"]
+    at_root = [c for c in calls if c.get("target") == "email_writing_for_work"]
+    assert len(at_root) >= 3  # the first level's three samples (later calls may widen the root)
+    # The scripted model answers the same prompt alike: the pool keeps each name once and records the repeats.
+    repeats = [d for d in read_jsonl(run_dir / "dropped.jsonl") if "(another sample)" in str(d.get("detail"))]
+    assert len(repeats) == 2 * 3  # three names (the off-topic one too), twice more each
+
+
+async def test_without_the_rule_nothing_is_scored_and_one_call_opens_the_tree(tmp_path: Path) -> None:
+    values, _, run_dir = await drift_run(tmp_path, min_relevance=None)
+    assert OFF_TOPIC in {n["name"] for n in values["nodes"].values()}
+    assert not any("relevance" in n for n in meta_nodes(run_dir))
+    calls = [c for c in read_jsonl(run_dir / "query_log.jsonl") if c.get("purpose") == "decompose"]
+    assert [c["target"] for c in calls][:2] != ["email_writing_for_work"] * 2
+
+
+async def test_a_run_from_before_the_root_rule_keeps_its_old_rule(tmp_path: Path) -> None:
+    """LEGACY: min_root_relevance unset means relevance with embedding similarity only, and no pooled level."""
+    stored = Context(similarity="exact").public()
+    del stored["min_root_relevance"]
+    old = Context.from_stored(stored)
+    assert (old.min_relevance, old.min_root_relevance) == (0.2, None)
+    values, _, run_dir = await drift_run(tmp_path, min_root_relevance=None)
+    assert OFF_TOPIC in {n["name"] for n in values["nodes"].values()}
+    assert not any(d.get("rule") == "off_topic" for d in read_jsonl(run_dir / "dropped.jsonl"))

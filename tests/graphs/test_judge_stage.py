@@ -33,8 +33,10 @@ def lines(path: Path) -> list[dict[str, Any]]:
 
 
 def context(run_dir: Path, judge: Any, **kw: Any) -> Context:
+    # min_relevance=None: the call counts here are the judge's budget arithmetic, without the pooled first level.
     params: dict[str, Any] = {"chat_model": Script().chat_model(), "judge": True, "judge_chat_model": judge,
-                              "similarity": "exact", "run_dir": str(run_dir), **SMALL, **kw}  # fmt: skip
+                              "similarity": "exact", "min_relevance": None, "run_dir": str(run_dir), **SMALL,
+                              **kw}  # fmt: skip
     return Context(**params)
 
 

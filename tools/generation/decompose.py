@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel, Field, create_model
@@ -92,6 +93,7 @@ class DecomposeRequest:
     profile: Profile = "full"
     parent: str | None = None  # the target's parent, for the compact prompt's "Part of:"
     root: str = ""  # the domain: a subtask that repeats it is dropped
+    path: Sequence[str] = ()  # the root down to the target's parent: both prompts show it, so depth stays on domain
     quality: Thresholds | None = DEFAULT_QUALITY  # degeneracy thresholds for the subtasks' examples
 
 
@@ -109,7 +111,7 @@ class Skip:
     what: str  # "subtask" | "example"
     rule: str
     detail: str = ""
-    item: dict[str, str] = field(default_factory=dict)
+    item: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -117,6 +119,11 @@ class DecomposeResult:
     subtasks: list[ProposedSubtask]
     skipped: list[Skip]
     call: CallRecord | None  # None when the cap left nothing to ask for
+    more_calls: list[CallRecord] = field(default_factory=list)  # a pooled first level's other samples
+
+    @property
+    def calls(self) -> list[CallRecord]:
+        return ([self.call] if self.call is not None else []) + self.more_calls
 
 
 def room_for(req: DecomposeRequest) -> int:
@@ -135,7 +142,7 @@ async def decompose(
         return DecomposeResult([], [], None)
     if req.profile == "compact":
         system, shots, prompt = decompose_messages(
-            req.target, req.parent, list(req.existing_children), k, list(req.demonstrations)
+            req.target, req.parent, list(req.existing_children), k, list(req.demonstrations), list(req.path)
         )
         schema = named_schema(k)
     else:
@@ -150,6 +157,7 @@ async def decompose(
             examples_per_subtask=req.examples_per_subtask,
             max_children=req.max_children,
             flavour=req.flavour,
+            path=list(req.path),
         )
         schema = proposal_schema(k, req.examples_per_subtask)
     result = await call_structured(

@@ -27,7 +27,10 @@ def _list(items: Sequence[str]) -> str:
 
 
 def decompose_text(target: str, parent: str | None, existing: Sequence[str], k: int, hints: Sequence[str]) -> str:
-    """The user turn of a compact decomposition; the worked turns before it use the same layout."""
+    """The user turn of a compact decomposition; the worked turns before it use the same layout.
+
+    `parent` is the path from the root to the target's parent ("a > b"): one short line, so a deep task's
+    subtasks stay inside the domain without a longer prompt a small model would copy from."""
     lines = [f"Task: {target}"]
     if parent:
         lines.append(f"Part of: {parent}")
@@ -122,11 +125,18 @@ GENERATE_SHOTS: dict[Flavour, tuple[str, str]] = {
 
 
 def decompose_messages(
-    target: str, parent: str | None, existing: Sequence[str], k: int, demonstrations: Sequence[Example]
+    target: str,
+    parent: str | None,
+    existing: Sequence[str],
+    k: int,
+    demonstrations: Sequence[Example],
+    path: Sequence[str] = (),
 ) -> tuple[str, Shots, str]:
-    """(system, worked turns, prompt) of one compact decomposition."""
+    """(system, worked turns, prompt) of one compact decomposition; `path` (root first, down to the target's
+    parent) replaces `parent` on the "Part of" line when given."""
     hints = [d.instruction for d in demonstrations[:2]]
-    return DECOMPOSE_SYSTEM, DECOMPOSE_SHOTS, decompose_text(target, parent, existing, k, hints)
+    part_of = " > ".join(path) if path else parent
+    return DECOMPOSE_SYSTEM, DECOMPOSE_SHOTS, decompose_text(target, part_of, existing, k, hints)
 
 
 def shot_examples(flavour: Flavour) -> list[Example]:

@@ -93,9 +93,12 @@ def decompose_prompt(
     examples_per_subtask: int,
     max_children: int,
     flavour: Flavour,
+    path: Sequence[str] = (),
 ) -> str:
-    """Lookahead and backtracking share this prompt: both add children to `target`."""
+    """Lookahead and backtracking share this prompt: both add children to `target`. `path` (the root first, down to
+    the target's parent) keeps a deep task's subtasks inside the domain, not only inside the parent."""
     return f"""Target task: {target}
+{f"Part of: {' > '.join(path)} (every subtask must stay inside this domain)" if path else ""}
 {f"Why it matters: {target_reason}" if target_reason else ""}
 We are splitting the target task into at most {max_children} finer subtasks. It already has {len(existing_children)}:
 {_bullets(existing_children)}
