@@ -186,7 +186,8 @@ class RunParams:
         Share,
         Field(
             description="drop a proposed subtask whose name's cosine similarity to the task it splits and to the "
-            "root are both below this (off_topic; offline embedder, every similarity mode; unset: off)"
+            "root are both below this (off_topic; offline embedder; with embedding similarity, and in every mode on "
+            "the compact profile; unset: off)"
         ),
     ] = 0.2
     min_root_relevance: Annotated[
