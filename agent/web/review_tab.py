@@ -91,36 +91,36 @@ def layout(bench: Workbench) -> dict[str, Any]:
         )
 
     def one(action: str) -> Any:
-        def act(r: str | None, e: str, n: str, request: gr.Request) -> str:
-            return bench.decide(r, action, [e.strip()] if e and e.strip() else [], who_of(request), note=n)
+        def act(r: str | None, e: str, n: str, request: gr.Request) -> tuple[str, str]:
+            return bench.decide(r, action, [e.strip()] if e and e.strip() else [], who_of(request), note=n), ""
 
         return act
 
     for button, action in ((accept, "accept"), (reject, "reject")):
-        after(button.click(one(action), [run, eid, note], [msg]))
+        after(button.click(one(action), [run, eid, note], [msg, note]))
 
-    def edit(r: str | None, e: str, i: str, x: str, o: str, n: str, request: gr.Request) -> str:
+    def edit(r: str | None, e: str, i: str, x: str, o: str, n: str, request: gr.Request) -> tuple[str, str]:
         fields = {"instruction": i, "input": x, "output": o}
-        return bench.decide(r, "edit", [e.strip()] if e else [], who_of(request), fields=fields, note=n)
+        return bench.decide(r, "edit", [e.strip()] if e else [], who_of(request), fields=fields, note=n), ""
 
-    after(save.click(edit, [run, eid, ins, inp, out, note], [msg]))
+    after(save.click(edit, [run, eid, ins, inp, out, note], [msg, note]))
 
-    def reject_shown(r: str | None, t: str | None, x: str, b: float | None, n: str, request: gr.Request) -> str:
+    def reject_shown(r: str | None, t: str | None, x: str, b: float | None, n: str, request: gr.Request) -> Any:
         if not (x or "").strip() and _score(b) is None:
-            return "Set a filter first (text or score): the button rejects what it shows in this task and below."
+            return "Set a filter first (text or score): the button rejects what it shows in this task and below.", n
         match = x.strip() or None
-        return bench.decide(r, "reject", [], who_of(request), match=match, below_score=_score(b), task=t, note=n)
+        return bench.decide(r, "reject", [], who_of(request), match=match, below_score=_score(b), task=t, note=n), ""
 
-    after(bulk.click(reject_shown, [run, task, text, below, note], [msg]))
+    after(bulk.click(reject_shown, [run, task, text, below, note], [msg, note]))
 
     def on_task(action: str) -> Any:
-        def act(r: str | None, t: str | None, n: str, request: gr.Request) -> str:
-            return bench.decide(r, action, [t] if t else [], who_of(request), note=n)
+        def act(r: str | None, t: str | None, n: str, request: gr.Request) -> tuple[str, str]:
+            return bench.decide(r, action, [t] if t else [], who_of(request), note=n), ""
 
         return act
 
     for button, action in ((rescue, "rescue"), (pin, "pin"), (unpin, "unpin")):
-        after(button.click(on_task(action), [run, task, note], [msg]))
+        after(button.click(on_task(action), [run, task, note], [msg, note]))
 
     after(refresh.click(lambda: "", None, [msg]))
     verbs.click(bench.verbs, [run], [verb_line])
