@@ -72,7 +72,7 @@ LOOP = _Loop()
 
 
 @dataclass
-class Job:
+class BackgroundRun:
     """One drive of a run (a start or a resume) on the runs' loop."""
 
     run_id: str
@@ -111,7 +111,7 @@ class Job:
             self.result = task.result()
         self.settled = True
 
-    def settle(self) -> Job:
+    def settle(self) -> BackgroundRun:
         if self.task is not None:
             self.finished(self.task)
         return self
@@ -121,10 +121,10 @@ class Registry:
     """Run directory -> its latest job, shared by every `Background` of the process (all faces, all roots)."""
 
     def __init__(self) -> None:
-        self.jobs: dict[Path, Job] = {}
+        self.jobs: dict[Path, BackgroundRun] = {}
         self.starting = 0  # starts between their cap check and their job
 
-    def running(self) -> list[Job]:
+    def running(self) -> list[BackgroundRun]:
         return [j for j in self.jobs.values() if j.running]
 
     def reserve(self, cap: int) -> None:
@@ -133,7 +133,7 @@ class Registry:
             raise LimitError(f"runs: {cap} runs are going on already (the cap); wait for one or cancel one")
         self.starting += 1
 
-    def add(self, job: Job) -> None:
+    def add(self, job: BackgroundRun) -> None:
         """A reserved start's job (on the runs' loop only)."""
         current = self.jobs.get(job.run_dir)
         if current is not None and current.running:
@@ -164,7 +164,7 @@ class Background:
         if req.plan:
             return await asyncio.to_thread(self.runs.plan, req)
 
-        async def begin() -> Job:
+        async def begin() -> BackgroundRun:
             started = await self.runs.start(req, review=review)
             job = self._job(started.store.root, started.plan, 0)
             job.task = asyncio.get_running_loop().create_task(self.runs.drive(started, job.progress))
@@ -185,7 +185,7 @@ class Background:
     ) -> dict[str, Any]:
         """Continue a stopped or paused run in the background (a review answered by `reject` / `rename`)."""
 
-        async def begin() -> Job:
+        async def begin() -> BackgroundRun:
             checked = await self.runs.resumable(run, reject=reject, rename=rename, **budgets)
             info = await self.runs.runner.status(checked.store.root)
             plan = await asyncio.to_thread(self._known_plan, checked.store.root)
@@ -197,10 +197,10 @@ class Background:
 
         return await self._answer(await LOOP.call(self._reserved(begin)), wait, progress)
 
-    def _reserved(self, begin: Callable[[], Awaitable[Job]]) -> Callable[[], Awaitable[Job]]:
+    def _reserved(self, begin: Callable[[], Awaitable[BackgroundRun]]) -> Callable[[], Awaitable[BackgroundRun]]:
         """`begin` within the cap on runs going on at once, checked before it writes anything."""
 
-        async def run() -> Job:
+        async def run() -> BackgroundRun:
             self.registry.reserve(self.runs.limits.max_running)
             try:
                 return await begin()
@@ -214,12 +214,12 @@ class Background:
         job = self.registry.jobs.get(run_dir)
         return dict(job.plan) if job is not None and job.plan else planned(load_stored_run(run_dir).ctx)
 
-    def _job(self, run_dir: Path, plan: dict[str, int], calls_before: int) -> Job:
-        job = Job(run_dir.name, run_dir, Tracker(plan=plan, calls_before=calls_before), plan)
+    def _job(self, run_dir: Path, plan: dict[str, int], calls_before: int) -> BackgroundRun:
+        job = BackgroundRun(run_dir.name, run_dir, Tracker(plan=plan, calls_before=calls_before), plan)
         self.registry.add(job)
         return job
 
-    async def _answer(self, job: Job, wait: bool | None, progress: ProgressFn | None) -> dict[str, Any]:
+    async def _answer(self, job: BackgroundRun, wait: bool | None, progress: ProgressFn | None) -> dict[str, Any]:
         if progress is not None:
             job.listeners.append(progress)
         try:
@@ -247,7 +247,7 @@ class Background:
             "run_dir": str(job.run_dir),
         }
 
-    async def _settle(self, job: Job, timeout: float | None) -> None:
+    async def _settle(self, job: BackgroundRun, timeout: float | None) -> None:
         """Wait for the run's task to end, at most `timeout` seconds; the run itself is never cancelled here."""
         task = job.task
         if task is None or task.done():
@@ -273,7 +273,7 @@ class Background:
             await self._settle(job, wait_s)
         return await self._describe(job)
 
-    async def _describe(self, job: Job) -> dict[str, Any]:
+    async def _describe(self, job: BackgroundRun) -> dict[str, Any]:
         progress = job.tracker.snapshot()
         if (result := job.settle().result) is not None:
             return _ended(result)
