@@ -50,7 +50,7 @@ INSTRUCTIONS = (
     "written files as resource URIs too: read them with resources/read."
 )
 WAIT_S = 50  # a status call may wait this long for the run to end, under the clients' one-minute timeout
-TOOLS = ("explore", "status", "cancel", "list_runs", "resume", "export", "stats")
+TOOLS = ("explore", "status", "cancel", "list_runs", "resume", "export", "stats", "curate")
 STDIO_NOTE = (
     "This server runs over stdio, started by your MCP client: the run goes on inside it and stops when the "
     "client ends the session (status then says 'stopped'). Keep the session open until it ends, or call "

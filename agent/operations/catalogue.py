@@ -16,13 +16,14 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import to_jsonable_python
 
 from explore_instruct.agent.errors import one_line
 from explore_instruct.agent.operations.results import (
+    CurateAnswer,
     ExploreAnswer,
     ExportAnswer,
     RunAnswer,
@@ -32,6 +33,7 @@ from explore_instruct.agent.operations.results import (
 from explore_instruct.agent.operations.runner import ProgressFn, Runner
 from explore_instruct.agent.request import ExploreRequest
 from explore_instruct.agent.runs.sizing import CALLER_NOTE
+from explore_instruct.tools.dataset import curation
 from explore_instruct.tools.dataset.export import Format
 from explore_instruct.tools.dataset.runstore import RunStore
 
@@ -101,6 +103,26 @@ class StatsArgs(Strict):
     verbs: bool = Field(
         default=True, description="Count verb-noun pairs (the paper's diversity metric; needs spaCy, slower)."
     )
+
+
+class CurateArgs(Strict):
+    run: str = RUN
+    action: Literal["accept", "reject", "edit", "rescue", "pin", "unpin"] = Field(
+        description="accept, reject or edit examples; rescue a pruned task, pin a task against pruning, or unpin it."
+    )
+    ids: list[str] = Field(
+        default_factory=list, description="Example ids (examples.jsonl's `id`), or task ids for rescue/pin/unpin."
+    )
+    instruction: str | None = Field(default=None, description="edit: the new instruction.")
+    input: str | None = Field(default=None, description="edit: the new input.")
+    output: str | None = Field(default=None, description="edit: the new output.")
+    match: str | None = Field(default=None, description="Bulk reject: every kept example whose text holds this.")
+    below_score: int | None = Field(
+        default=None, ge=1, le=5, description="Bulk reject: every kept example the judge scored under this."
+    )
+    task: str | None = Field(default=None, description="Bulk reject: only this task and the tasks below it.")
+    note: str = Field(default="", max_length=curation.MAX_NOTE, description="Why (kept with the decision).")
+    who: str = Field(default="agent", max_length=100, description="Who decides (kept with the decision).")
 
 
 # ---- the operations ------------------------------------------------------------------------------------------
@@ -178,6 +200,16 @@ async def _stats(runner: Runner, args: StatsArgs, call: Call) -> Any:
     return await runner.stats(args.run, verbs=args.verbs)
 
 
+async def _curate(runner: Runner, args: CurateArgs, call: Call) -> Any:
+    run_dir = runner.limits.existing_run(args.run)
+    fields = {k: v for k in curation.EDITABLE if (v := getattr(args, k)) is not None}
+    result = await asyncio.to_thread(
+        curation.curate, run_dir, args.action, args.ids, fields=fields or None, match=args.match,
+        below_score=args.below_score, task=args.task, note=args.note, who=args.who,
+    )  # fmt: skip
+    return {"run_id": run_dir.name, **result, "review": curation.load(run_dir).summary()}
+
+
 EXPLORE_DESCRIPTION = (
     "Build instruction-tuning data for a domain: explore it as a tree of tasks (depth levels, breadth subtasks "
     "per task) and generate examples for every task. Give `domain` (one sentence), `seed` (a seed file) or "
@@ -214,6 +246,14 @@ OPERATIONS = [
     ),
     Operation("stats", "Shape (tasks and examples per depth), diversity (ROUGE-L, verb-noun pairs) and cost of a run.",
               StatsArgs, StatsAnswer, _stats, read_only=True),
+    Operation(
+        "curate",
+        "Review a run's data: reject, accept or edit examples by id, reject in bulk by a filter (match, "
+        "below_score, task), rescue a pruned task or pin one. Each decision is appended to the run's "
+        "curation.jsonl (who, when, a note); export, stats and sample honour it. Repeating a decision changes "
+        "nothing.",
+        CurateArgs, CurateAnswer, _curate,
+    ),
 ]  # fmt: skip
 CATALOGUE: dict[str, Operation] = {op.name: op for op in OPERATIONS}
 

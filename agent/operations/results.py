@@ -168,3 +168,16 @@ class StatsAnswer(Open):
     rouge_l_overall: float | None = Field(default=None, description="Mean ROUGE-L over the whole dataset.")
     verb_noun: VerbNoun | None = Field(default=None, description="Verb-noun pairs (the paper's diversity metric).")
     run: Accounting | None = Field(default=None, description="Calls, tokens, cost and drops.")
+
+
+class CurateAnswer(Open):
+    """What a review decision recorded."""
+
+    run_id: str = Field(description="The run.")
+    action: str = Field(description="The decision.")
+    recorded: list[str] = Field(description="Ids the decision was written for.")
+    unchanged: list[str] = Field(description="Ids already so (nothing written for them).")
+    matched: int | None = Field(default=None, description="Bulk reject: examples the filter selected.")
+    review: dict[str, int] = Field(
+        description="The run's review so far: decisions, rejected, accepted, edited, rescued, pinned, conflicts."
+    )

@@ -216,7 +216,7 @@ async def test_a_tool_calling_model_explores_and_review_continues_by_command(
 
     assert (await chat.say("/approve")).startswith("Run `a` is done: 3 tasks")
     tools = {t["function"]["name"] for t in openai_server.requests[0]["tools"]}
-    assert tools == {"explore", "status", "cancel", "list_runs", "review", "resume", "export", "stats"}
+    assert tools == {"explore", "status", "cancel", "list_runs", "review", "resume", "export", "stats", "curate"}
 
 
 # ---- the embedded model --------------------------------------------------------------------------------

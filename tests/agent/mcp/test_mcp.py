@@ -56,7 +56,7 @@ async def test_a_desktop_client_session(openai_server: ScriptedOpenAIServer, tmp
         await check_errors(session, tmp_path)
         await check_the_tools(session, tmp_path)
         await check_a_background_run(session)
-    assert set(tools) == {"explore", "status", "cancel", "list_runs", "resume", "export", "stats"}
+    assert set(tools) == {"explore", "status", "cancel", "list_runs", "resume", "export", "stats", "curate"}
     props = tools["explore"].inputSchema["properties"]
     assert set(props) == EXPLORE_ARGUMENTS
     assert all(p.get("description") for p in props.values())

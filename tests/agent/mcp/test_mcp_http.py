@@ -112,7 +112,7 @@ def test_every_request_must_carry_the_token(served: Served) -> None:
 
 async def test_explore_answers_at_once_over_http_and_status_follows_it(served: Served) -> None:
     tools = {t.name: t for t in await client(served.url).get_tools()}
-    assert set(tools) == {"explore", "status", "cancel", "list_runs", "resume", "export", "stats"}
+    assert set(tools) == {"explore", "status", "cancel", "list_runs", "resume", "export", "stats", "curate"}
     began = time.monotonic()
     answer = await call(tools, "explore", {**TINY, "output_dir": "bg"})
     answered = time.monotonic() - began
