@@ -18,6 +18,7 @@ from explore_instruct.agent.runs.checkpoints import eager_writes, open_checkpoin
 from explore_instruct.graphs.context import Context
 from explore_instruct.graphs.explore import builder
 from explore_instruct.tools.dataset.runstore import RunStore
+from explore_instruct.tools.tree.model import NodeStatus
 
 RECURSION_LIMIT = 1_000_000
 ProgressFn = Callable[[dict[str, Any]], None]
@@ -98,6 +99,11 @@ async def _loop(
             if progress is not None and isinstance(chunk, dict):
                 progress(chunk)
         snapshot = await graph.aget_state(cfg)
+        rescued = pending_rescues(store, snapshot.values) if not snapshot.tasks else []
+        if rescued:  # a reviewer brought pruned tasks back after the run ended: enrich them, then end again
+            await graph.aupdate_state(cfg, rescue_update(rescued), as_node="dedup")
+            payload = None
+            continue
         outcome = done_outcome(store, thread_id, snapshot.values)
         if snapshot.tasks:
             outcome.status = "interrupted"
@@ -111,6 +117,24 @@ async def _loop(
             continue
         outcome.status = {"budget": "budget", "provider": "provider"}.get(str(first.get("kind")), "review")
         return outcome
+
+
+def pending_rescues(store: RunStore, values: dict[str, Any]) -> list[str]:
+    """Tasks a reviewer rescued (curation.jsonl) that the run still holds as pruned."""
+    from explore_instruct.tools.dataset import curation
+
+    if not values or not store.path(curation.CURATION).is_file():
+        return []
+    nodes = values.get("nodes", {})
+    rescued = curation.load(store.root).tasks
+    return [t for t, s in rescued.items() if s.rescued and nodes.get(t, {}).get("status") == NodeStatus.PRUNED]
+
+
+def rescue_update(task_ids: list[str]) -> dict[str, Any]:
+    """The state update that makes rescued tasks accepted tasks with no examples yet: the enrichment that follows
+    (as if the run's last `dedup` had just ended) gives them theirs."""
+    reason = "rescued by a reviewer (curation.jsonl)"
+    return {"nodes": {t: {"status": NodeStatus.ACCEPTED.value, "status_reason": reason} for t in task_ids}}
 
 
 def describe(store: RunStore, thread_id: str, snapshot: StateSnapshot) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from explore_instruct.agent.runs.driver import (
     RunOutcome,
     describe,
     done_outcome,
+    pending_rescues,
     read_state,
     steps,
 )
@@ -162,7 +163,9 @@ class Runner:
             # Not `{}`: LangGraph reads a dict as a map of interrupt ids, and an empty map answers no interrupt,
             # so a review pause would never move. This continues a budget pause and accepts a review as proposed.
             payload = Command(resume=decision or {"reject": []})
-        elif not snapshot.tasks:  # not `next`: it leaves out tasks whose writes landed before a kill
+        elif not snapshot.tasks and not pending_rescues(store, snapshot.values):
+            # not `next`: it leaves out tasks whose writes landed before a kill; a done run whose reviewers
+            # rescued pruned tasks goes on (the drive enriches them)
             finished = done_outcome(store, thread_id, snapshot.values)
         return RunHandle(store, thread_id, ctx, payload, finished=finished)
 
