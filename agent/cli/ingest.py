@@ -20,7 +20,8 @@ from explore_instruct.tools.corpus.ingest import DEFAULT_MAX_BYTES, IngestReport
 def ingest_cmd(
     paths: Annotated[list[str], typer.Argument(help="Files, folders (walked recursively) or glob patterns.")],
     out_dir: Annotated[Path, typer.Option("--out", help="Corpus folder (created if new; re-ingesting reuses it).")],
-    max_mb: Annotated[float, typer.Option("--max-mb", help="Skip files larger than this (MB).")] = DEFAULT_MAX_BYTES / 1e6,
+    max_mb: Annotated[float, typer.Option("--max-mb", help="Skip files larger than this (MB).")] = DEFAULT_MAX_BYTES
+    / 1e6,
     chroma_host: Annotated[str | None, typer.Option(help="Chroma server host (default: on disk in --out).")] = None,
     chroma_port: Annotated[int | None, typer.Option(help="Chroma server port.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,

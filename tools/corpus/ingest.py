@@ -107,7 +107,7 @@ def _walk(root: str, report: IngestReport, exclude: Path | None) -> list[str]:
                 continue  # the corpus being written, inside a folder being ingested
             if ident in seen:
                 target = os.path.realpath(full)
-                loop = (dirpath + os.sep).startswith(target + os.sep) or os.path.realpath(dirpath) == target
+                loop = (os.path.realpath(dirpath) + os.sep).startswith(target + os.sep)
                 why = "symlink loop: leads back to" if loop else "symlink to a folder already walked:"
                 report.skip(full, f"{why} {target}")
                 continue
@@ -138,7 +138,7 @@ def read_file(path: str, max_bytes: int) -> tuple[Format, bytes] | str:
     fmt = format_of(os.path.basename(path))
     if fmt is None:
         suffix = os.path.splitext(path)[1] or "(no suffix)"
-        return f"unsupported file type {suffix}; reads {' '.join(sorted(SUFFIXES))}"
+        return f"unsupported file type {suffix}"
     try:
         st = os.stat(path)
         if not os.path.isfile(path):

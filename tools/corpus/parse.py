@@ -35,7 +35,7 @@ SUFFIXES: dict[str, Format] = {
     ".docx": "docx",
 }
 SEPARATOR = "\n\n"  # between sections in the extracted text
-HEADINGS = [(f"{'#' * n} ", f"h{n}") for n in range(1, 7)]
+HEADINGS = [("#" * n, f"h{n}") for n in range(1, 7)]  # the splitter wants a space after the marks itself
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"))
 _BOMS += ((codecs.BOM_UTF16_BE, "utf-16"),)
 
@@ -103,7 +103,9 @@ def decode_text(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise ParseError(f"not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start}); convert it to UTF-8") from None
+        raise ParseError(
+            f"not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start}); convert it to UTF-8"
+        ) from None
 
 
 def _markdown_parts(markdown: str) -> list[Part]:
