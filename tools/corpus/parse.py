@@ -34,10 +34,16 @@ SUFFIXES: dict[str, Format] = {
     ".text": "text",
     ".docx": "docx",
 }
+_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 SEPARATOR = "\n\n"  # between sections in the extracted text
 HEADINGS = [("#" * n, f"h{n}") for n in range(1, 7)]  # the splitter wants a space after the marks itself
-_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"))
-_BOMS += ((codecs.BOM_UTF16_BE, "utf-16"),)
+# UTF-32 first: its little-endian mark begins with UTF-16's.
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 
 
 class ParseError(ValueError):
@@ -95,9 +101,13 @@ def decode_text(data: bytes) -> str:
     for bom, codec in _BOMS:
         if data.startswith(bom):
             try:
-                return data.decode(codec)
+                text = data.decode(codec)
             except UnicodeDecodeError as e:
                 raise ParseError(f"not valid {codec.upper()} despite its byte-order mark ({e.reason})") from None
+            # Almost any even number of bytes decodes as UTF-16: binary behind a lucky mark shows as controls.
+            if len(_CONTROLS.findall(text)) > max(2, len(text) // 100):
+                raise ParseError(f"binary content (control characters), not {codec.upper()} text")
+            return text
     if b"\0" in data:
         raise ParseError("binary content (NUL bytes), not text")
     try:

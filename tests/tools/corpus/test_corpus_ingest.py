@@ -19,7 +19,6 @@ from support.corpus import HashEmbedder, make_pdf
 from support.reliability import EXE, cli_env
 from typer.testing import CliRunner
 
-from explore_instruct.tools.corpus import ingest as ingest_module
 from explore_instruct.tools.corpus.ingest import IngestReport, ingest
 from explore_instruct.tools.corpus.store import MANIFEST, CorpusError, CorpusStore
 
@@ -266,5 +265,5 @@ def test_real_debian_docs_through_the_cli(tmp_path: Path) -> None:
     with CorpusStore(tmp_path / "c") as store:
         hits = store.mmr("How do I write a closure with ffi_prep_closure_loc?", k=3)
         assert hits[0].chunk.doc.endswith(("The-Closure-API.html", "Closure-Example.html"))
-        assert ("2.5 The Closure API",) == store.chunks([f"{closure['sha256'][:16]}:1"])[0].headings
+        assert store.chunks([f"{closure['sha256'][:16]}:1"])[0].headings == ("2.5 The Closure API",)
         assert len(hits) == 3 and hits[0].score > 0.3

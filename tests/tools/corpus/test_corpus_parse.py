@@ -120,9 +120,9 @@ def test_pdf_blank_pages_keep_the_numbering() -> None:
 
 
 def test_pdf_encrypted_with_an_empty_user_password_is_read() -> None:
-    from pypdf import PdfReader, PdfWriter
-
     import io
+
+    from pypdf import PdfReader, PdfWriter
 
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(make_pdf([(None, "Open to all.")]))))
     writer.encrypt(user_password="", owner_password="owner")
@@ -138,6 +138,7 @@ def test_pdf_encrypted_with_an_empty_user_password_is_read() -> None:
         (b" \n\t\n", "markdown", "no text (only whitespace)"),
         (b"abc\x00\x01\x02def", "text", "binary content (NUL bytes), not text"),
         ("caf\u00e9 au lait".encode("latin-1"), "text", "not UTF-8 text (byte 0xe9 at offset 3)"),
+        (codecs.BOM_UTF16_LE + b"\x01\x00\x02\x00" * 50, "text", "binary content (control characters), not UTF-16"),
         (b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\ngarbage", "pdf", "corrupt or unreadable PDF"),
         (b"<html>not a pdf</html>", "pdf", "not a PDF (no %PDF header)"),
         (b"PK\x03\x04 not really a zip", "docx", "corrupt or unreadable DOCX"),
