@@ -157,6 +157,13 @@ def test_a_file_that_turns_unreadable_loses_its_old_chunks(tmp_path: Path) -> No
     assert stored_ids(tmp_path / "corpus") == []
 
 
+def test_a_corpus_inside_the_folder_being_ingested_is_not_ingested(tmp_path: Path) -> None:
+    write_docs(tmp_path, n=1)
+    run([tmp_path], tmp_path / "corpus")
+    report = run([tmp_path], tmp_path / "corpus")  # corpus.json and chroma/ exist now: not walked
+    assert [Path(d.path).name for d in report.documents] == ["doc0.md"] and report.skipped == []
+
+
 def test_a_second_writer_is_refused_and_settings_must_match(tmp_path: Path) -> None:
     write_docs(tmp_path / "docs", n=1)
     run([tmp_path / "docs"], tmp_path / "corpus")
@@ -250,7 +257,7 @@ def test_cli_json_is_exactly_the_report(tmp_path: Path, monkeypatch: pytest.Monk
 LIBFFI_HTML = Path("/usr/share/doc/libffi8/html")  # libffi8 is a dependency of Python itself (ctypes)
 
 
-@pytest.mark.slow
+@pytest.mark.embedded
 def test_real_debian_docs_through_the_cli(tmp_path: Path) -> None:
     if not (LIBFFI_HTML / "The-Closure-API.html").is_file():
         pytest.skip(f"{LIBFFI_HTML} is not on this machine (libffi8's HTML manual; images without docs strip it)")
