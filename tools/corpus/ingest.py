@@ -68,7 +68,7 @@ def collect(paths: Iterable[str | Path], report: IngestReport, exclude: Path | N
     for arg in map(str, paths):
         if os.path.lexists(arg):
             matches = [arg]
-        elif glob.has_magic(arg):
+        elif any(c in arg for c in "*?["):
             matches = sorted(glob.glob(arg, recursive=True))
             if not matches:
                 report.skip(arg, "no file matches this pattern")

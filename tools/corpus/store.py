@@ -54,6 +54,7 @@ class Manifest(BaseModel):
     embedder: str = DEFAULT_EMBEDDER
     chunk_size: int = CHUNK_SIZE
     chunk_overlap: int = CHUNK_OVERLAP
+    chroma_server: str | None = None  # host:port when the chunks are on a Chroma server, else chroma/ here
     documents: dict[str, DocEntry] = Field(default_factory=dict)  # by path
 
 
@@ -116,6 +117,17 @@ class CorpusStore:
                 )
         else:
             self.manifest = Manifest(embedder=embedder)
+        # Where the chunks live is part of the corpus: a reader that names no server finds the one it was
+        # built on, rather than an empty folder beside the manifest.
+        server = f"{chroma_host}:{chroma_port or 8000}" if chroma_host else None
+        if server is None and self.manifest.chroma_server:
+            chroma_host, _, port = self.manifest.chroma_server.rpartition(":")
+            chroma_port = int(port)
+        elif self.manifest.documents and server != self.manifest.chroma_server:
+            where = self.manifest.chroma_server or f"{self.dir / CHROMA_DIR}"
+            raise CorpusError(f"{self.dir}: its chunks are in {where}; open it there or use a new corpus folder")
+        else:
+            self.manifest.chroma_server = server
         self._embed = embed
         client = chroma_client(None if chroma_host else str(self.dir / CHROMA_DIR), chroma_host, chroma_port)
         self.collection = client.get_or_create_collection(

@@ -197,6 +197,26 @@ def test_reconcile_removes_stray_chunks_and_refills_lost_ones(tmp_path: Path) ->
 
 
 @pytest.mark.slow
+def test_a_corpus_on_a_chroma_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from support import chroma_server as support_chroma
+
+    for var in ("NO_PROXY", "no_proxy"):
+        monkeypatch.setenv(var, "127.0.0.1,localhost")
+    write_docs(tmp_path / "docs", n=2)
+    with support_chroma.chroma_server(tmp_path) as (host, port):
+        first = run([tmp_path / "docs"], tmp_path / "corpus", chroma_host=host, chroma_port=port)
+        assert not (tmp_path / "corpus" / "chroma").exists()
+        embed = HashEmbedder()
+        again = run([tmp_path / "docs"], tmp_path / "corpus", embed, chroma_host=host, chroma_port=port)
+        assert embed.calls == 0 and again.model_dump() == first.model_dump()
+        with CorpusStore(tmp_path / "corpus", embedder=SPEC, embed=HashEmbedder()) as store:  # finds the server
+            assert store.count() == sum(d.chunks for d in first.documents)
+            assert store.query("t1w2x5 t1w2x6 t1w2x7", k=1)[0].chunk.doc.endswith("doc1.md")
+        with pytest.raises(CorpusError, match="its chunks are in"):
+            run([tmp_path / "docs"], tmp_path / "corpus", chroma_host=host, chroma_port=port + 1)
+
+
+@pytest.mark.slow
 def test_kill_mid_ingest_then_resume_gives_no_duplicate_chunks(tmp_path: Path) -> None:
     write_docs(tmp_path / "docs", n=12)
     reference = run([tmp_path / "docs"], tmp_path / "reference")
