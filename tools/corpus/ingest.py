@@ -156,6 +156,15 @@ def read_file(path: str, max_bytes: int) -> tuple[Format, bytes] | str:
     return fmt, data
 
 
+def _holds(path: str, sha256: str) -> bool:
+    """Whether the file at `path` has this sha256 now (a stored twin may have moved or changed since)."""
+    try:
+        with open(path, "rb") as f:
+            return hashlib.file_digest(f, "sha256").hexdigest() == sha256
+    except OSError:
+        return False
+
+
 def _mb(n: int) -> str:
     return f"{n / 1e6:.1f} MB" if n >= 100_000 else f"{n} bytes"
 
@@ -197,7 +206,11 @@ def ingest(
         store.reconcile()
         report.seconds["open"] = time.perf_counter() - clock
         writer = _Writer(store, report)
+        # Chunk ids come from the content, so two documents with the same bytes must never both be stored:
+        # `shas` maps each stored (or about to be stored) sha256 to its one path; `seen` are the paths whose
+        # bytes this call has read, so their sha256 is known to be current.
         shas = {e.sha256: e.path for e in store.documents.values()}
+        seen: set[str] = set()
         bar = tqdm(files, disable=not progress, file=sys.stderr, unit="file", desc="ingest", dynamic_ncols=True)
         for path in bar:
             got = read_file(path, max_bytes)
@@ -206,17 +219,21 @@ def ingest(
                 continue
             fmt, data = got
             sha = hashlib.sha256(data).hexdigest()
+            seen.add(path)
             old = store.documents.get(path)
             if old is not None and old.sha256 == sha:
                 report.documents.append(DocumentReport(**old.model_dump()))
                 report.reused += 1
                 continue
+            if old is not None and shas.get(old.sha256) == path:
+                del shas[old.sha256]  # that content is no longer at this path
             twin = shas.get(sha)
-            if twin is not None and twin != path and os.path.isfile(twin):
-                report.skip(path, f"same content as {twin}")  # one copy is enough; ids come from the content
+            if twin is not None and (twin in seen or _holds(twin, sha)):
+                report.skip(path, f"same content as {twin}")  # one copy is enough
                 continue
-            if twin is not None and twin != path:  # the same bytes under a path that is gone: a moved file
+            if twin is not None:  # moved here, or changed there since: its old entry goes (re-read if still named)
                 store.forget([twin])
+                del shas[sha]
             started = time.perf_counter()
             try:
                 parsed = parse_bytes(data, fmt)

@@ -148,6 +148,26 @@ def test_a_folder_reached_twice_through_a_symlink_is_walked_once(tmp_path: Path)
     ]
 
 
+def test_moved_and_swapped_files_keep_one_copy_of_each_content(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.md", tmp_path / "b.md"
+    a.write_text("# A\n\nalpha words here\n", encoding="utf-8")
+    b.write_text("# B\n\nbeta words here\n", encoding="utf-8")
+    run([a, b], tmp_path / "corpus")
+    a_bytes, b_bytes = a.read_bytes(), b.read_bytes()
+    a.write_bytes(b_bytes)
+    b.write_bytes(a_bytes)
+    swapped = run([a, b], tmp_path / "corpus")
+    assert swapped.skipped == [] and [d.path for d in swapped.documents] == [str(a), str(b)]
+    b.rename(tmp_path / "c.md")  # a move: the old path's entry goes, the new one is ingested
+    moved = run([a, tmp_path / "c.md"], tmp_path / "corpus")
+    assert moved.skipped == []
+    with CorpusStore(tmp_path / "corpus", embedder=SPEC, embed=HashEmbedder()) as store:
+        assert sorted(store.documents) == [str(a), str(tmp_path / "c.md")]
+        got = store.collection.get(include=["documents", "metadatas"])
+        by_doc = {Path(m["doc"]).name: t for t, m in zip(got["documents"], got["metadatas"], strict=True)}
+        assert by_doc == {"a.md": "beta words here", "c.md": "alpha words here"}
+
+
 def test_a_file_that_turns_unreadable_loses_its_old_chunks(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("Some text.", encoding="utf-8")
     run([tmp_path / "a.txt"], tmp_path / "corpus")
