@@ -72,13 +72,17 @@ def collection_name(corpus_dir: Path) -> str:
 
 
 class CorpusStore:
-    """One corpus: its manifest and its Chroma collection. `writable` takes the folder's ingest lock."""
+    """One corpus: its manifest and its Chroma collection. `writable` takes the folder's ingest lock.
+
+    `embedder` (a `make_embedder` spec) must be the one the corpus was built with; None means that one (or
+    the default for a new corpus). `embed` replaces the embedder's function (tests, benches).
+    """
 
     def __init__(
         self,
         corpus_dir: Path,
         *,
-        embedder: str = DEFAULT_EMBEDDER,
+        embedder: str | None = None,
         embed: Embedder | None = None,
         chroma_host: str | None = None,
         chroma_port: int | None = None,
@@ -93,7 +97,12 @@ class CorpusStore:
             raise
 
     def _open(
-        self, embedder: str, embed: Embedder | None, chroma_host: str | None, chroma_port: int | None, writable: bool
+        self,
+        embedder: str | None,
+        embed: Embedder | None,
+        chroma_host: str | None,
+        chroma_port: int | None,
+        writable: bool,
     ) -> None:
         path = self.dir / MANIFEST
         if writable:
@@ -111,12 +120,12 @@ class CorpusStore:
                 self.manifest = Manifest.model_validate_json(path.read_text(encoding="utf-8"))
             except ValueError as e:
                 raise CorpusError(f"{path}: not a corpus manifest ({type(e).__name__})") from None
-            if self.manifest.embedder != embedder:
+            if embedder is not None and self.manifest.embedder != embedder:
                 raise CorpusError(
                     f"{self.dir}: embedded with {self.manifest.embedder}, not {embedder}; use a new corpus folder"
                 )
         else:
-            self.manifest = Manifest(embedder=embedder)
+            self.manifest = Manifest(embedder=embedder or DEFAULT_EMBEDDER)
         # Where the chunks live is part of the corpus: a reader that names no server finds the one it was
         # built on, rather than an empty folder beside the manifest.
         server = f"{chroma_host}:{chroma_port or 8000}" if chroma_host else None
