@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TORCH_VERSION ?= 2.13.0
-EXTRAS := local,embeddings,dataset,postgres,web,ray,dev
+EXTRAS := local,embeddings,dataset,postgres,web,ray,docs,dev
 
 .PHONY: install demo test test-fast lint typecheck lock clean
 

@@ -10,6 +10,7 @@
 - `judge`: judge (an LLM judge over any run, tree or dataset)
 - `faces`: runs, mcp (the faces that act for others)
 - `batch`: batch (many runs, on Ray or in this process)
+- `ingest`: ingest (documents into a corpus for grounded runs)
 
 Exit codes: 0 ok, 2 bad input, 3 stopped by a budget, 1 anything else (`console`). Only Typer, rich and
 pydantic load at start-up: LangGraph, LangChain, the model clients and Chroma are imported by the commands
@@ -23,7 +24,19 @@ from typing import Annotated
 
 import typer
 
-from explore_instruct.agent.cli import ablate, batch, dataset, diversity, faces, judge, review, run, similarity, tree
+from explore_instruct.agent.cli import (
+    ablate,
+    batch,
+    dataset,
+    diversity,
+    faces,
+    ingest,
+    judge,
+    review,
+    run,
+    similarity,
+    tree,
+)
 from explore_instruct.agent.cli.console import EXIT_BAD_INPUT, EXIT_BUDGET, Debug, err
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_BUDGET", "app", "main"]
@@ -42,7 +55,7 @@ def _main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks."
     Debug.on = debug
 
 
-COMMANDS = (tree, run, similarity, dataset, review, diversity, ablate, judge, faces, batch)
+COMMANDS = (tree, run, similarity, dataset, review, diversity, ablate, judge, faces, batch, ingest)
 for _module in COMMANDS:
     _module.register(app)
 
