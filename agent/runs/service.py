@@ -128,8 +128,9 @@ class Runs(DatasetOut):
     # -- resume, review
 
     def _overrides(self, run: str, overrides: dict[str, Any]) -> Path:
-        """The stored run under the root, its budgets held to the caps (a run started without caps gets them); the
-        model it would use is made, so a bad one fails before the resume begins."""
+        """The stored run under the root, its budgets held to the caps (a run started without caps gets them; one
+        whose budget is above a cap is refused unless the caller names a budget within it); the model it would use
+        is made, so a bad one fails before the resume begins."""
         run_dir = self.limits.existing_run(run)
         stored = load_stored_run(run_dir).ctx
         for name in BUDGETS:
@@ -137,8 +138,13 @@ class Runs(DatasetOut):
             if name in overrides:
                 if overrides[name] > cap:
                     raise LimitError(f"{name}: {overrides[name]} is above the cap {cap}")
-            elif getattr(stored, name) is None or getattr(stored, name) > cap:
+            elif getattr(stored, name) is None:
                 overrides[name] = cap
+            elif getattr(stored, name) > cap:  # never lowered without a word: the caller says what it wants
+                raise LimitError(
+                    f"{name}: this run's budget {getattr(stored, name)} is above the cap {cap}; "
+                    f"resume with {name} at most {cap}"
+                )
         self.runner.model_for(load_stored_run(run_dir, **overrides).ctx)
         return run_dir
 

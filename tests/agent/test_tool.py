@@ -260,6 +260,24 @@ async def test_a_budget_stop_is_reported_and_resumable_within_the_caps(
     assert [(r["run_id"], r["status"], r["domain"]) for r in listed] == [("b", "done", DOMAIN)]
 
 
+async def test_a_stored_budget_above_the_cap_is_not_lowered_without_a_word(
+    llm: ScriptedOpenAIServer, tmp_path: Path
+) -> None:
+    """A run the operator began with a bigger budget than a caller's cap: a caller's resume must name a budget
+    within the cap (it used to be cut to the cap silently)."""
+    big = Runs(limits=Limits(output_root=str(tmp_path), max_calls=500), defaults=defaults(llm))
+    stopped = await big.explore(ExploreRequest(**TINY, max_calls=1, output_dir="c"))
+    assert stopped["status"] == "budget"
+    meta = json.loads((tmp_path / "c" / "run.json").read_text())
+    meta["context"]["max_calls"] = 400  # as if begun with 400 calls by the operator
+    (tmp_path / "c" / "run.json").write_text(json.dumps(meta))
+    capped = Runs(limits=Limits(output_root=str(tmp_path), max_calls=30), defaults=defaults(llm))
+    with pytest.raises(LimitError, match="max_calls: this run's budget 400 is above the cap 30; resume with max_calls"):
+        await capped.resume("c")
+    done = await capped.resume("c", max_calls=30)
+    assert done["status"] == "done"
+
+
 async def test_a_seed_run_counts_the_seed_tasks_against_the_cap(llm: ScriptedOpenAIServer, tmp_path: Path) -> None:
     (tmp_path / "seeds").mkdir()
     (tmp_path / "seeds" / "tree.yaml").write_text(SEED.read_text())
