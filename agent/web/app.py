@@ -255,6 +255,8 @@ def serve(ctx: ChatContext, host: str = "127.0.0.1", port: int = 7860, allow_hos
             ssr_mode=False,
             mcp_server=False,
             theme=theme(),
+            head=review_tab.HEAD,
+            css=review_tab.CSS,
             auth=check_token(key) if key else None,
             auth_message="This chat needs its access token: any user name, the token as the password.",
             allowed_paths=[],

@@ -17,6 +17,25 @@ from explore_instruct.agent.web.tree_view import stamp
 from explore_instruct.agent.web.workbench import Workbench, _score, who_of
 
 LIVE_S = 5.0
+# Gradio's Plot passes no Plotly event to Python, so a click on a treemap box writes the task id into a hidden
+# textbox (`id|time`: a change each click), which opens the task. Attached to each new plot as it is drawn.
+CLICK_JS = """() => {
+  setInterval(() => {
+    const plot = document.querySelector('#wb-tree .js-plotly-plot');
+    if (!plot || plot._wbHooked || !plot.on) return;
+    plot._wbHooked = true;
+    plot.on('plotly_click', (event) => {
+      const point = event && event.points && event.points[0];
+      const id = point && (point.customdata || point.id);
+      const box = document.querySelector('#wb-clicked textarea, #wb-clicked input');
+      if (!id || !box) return;
+      box.value = String(id) + '|' + Date.now();  // a new value each click: a change event every time
+      box.dispatchEvent(new Event('input', {bubbles: true}));
+    });
+  }, 400);
+}"""
+HEAD = f"<script>({CLICK_JS})();</script>"  # a script in the page's head: Gradio 6's `js=` did not run it
+CSS = ".wb-hidden { display: none !important; }"
 
 
 def layout(bench: Workbench) -> dict[str, Any]:
@@ -31,6 +50,7 @@ def layout(bench: Workbench) -> dict[str, Any]:
         with gr.Column(scale=3):
             plot = gr.Plot(label="Task tree (click a box to zoom into its branch)", elem_id="wb-tree")
             task = gr.Dropdown(label="Open a task (type to search)", choices=[], filterable=True, elem_id="wb-task")
+            clicked = gr.Textbox(elem_id="wb-clicked", elem_classes=["wb-hidden"], show_label=False, container=False)
         with gr.Column(scale=4):
             info = gr.Markdown(elem_id="wb-task-info")
             with gr.Tabs():
@@ -82,6 +102,7 @@ def layout(bench: Workbench) -> dict[str, Any]:
     task.change(open_task, [run, task, text, below], [*task_out, page, eid, ins, inp, out])
     for trigger in (text.submit, below.submit, page.submit):
         trigger(bench.show_task, task_in, task_out)
+    clicked.change(lambda t: gr.Dropdown(value=t.rsplit("|", 1)[0]) if t else gr.skip(), [clicked], [task])
     table.select(bench.pick, [run, task], [eid, ins, inp, out])
     eid.submit(bench.load_example, [run, task, eid], [eid, ins, inp, out])
 

@@ -59,7 +59,7 @@ def example_rows(view: RunView, task: str) -> list[dict[str, Any]]:
         eid = view.raw.example_id(task, j)
         decided = view.decisions.examples.get(eid)
         text = {k: getattr(example, k) for k in curation.EDITABLE} | (decided.fields if decided else {})
-        status = "kept" if decided is None else decided.status
+        status: str = "kept" if decided is None else decided.status
         if decided is not None and decided.fields and status != "rejected":
             status = "edited"
         quality = (example.model_extra or {}).get("quality")

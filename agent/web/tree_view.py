@@ -194,6 +194,7 @@ def figure(rows: list[dict[str, Any]]) -> Any:
             values=data["values"],
             branchvalues="total",
             marker={"colors": data["colors"]},
+            customdata=data["ids"],  # a click hands the task id to the page (review_tab.CLICK_JS)
             hovertext=data["hover"],
             hoverinfo="text",
             textinfo="label",

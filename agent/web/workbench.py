@@ -153,7 +153,8 @@ class Workbench:
 
 
 def _score(value: float | None) -> int | None:
-    return None if value in (None, 0) else int(value)  # type: ignore[arg-type]
+    """The "judged under" box: 0 or empty means any score."""
+    return None if value is None or value == 0 else int(value)
 
 
 def who_of(request: gr.Request | None) -> str:

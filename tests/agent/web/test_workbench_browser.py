@@ -120,9 +120,16 @@ def test_a_reviewer_curates_a_run_in_the_browser(served: tuple[str, Path], tmp_p
         shot(page, "big-run")
         page.get_by_role("tab", name="Examples").click()
 
-        # ---- the small run: deep link, then a task from the list
-        page.goto(f"{url}?run=review&task=t0")
+        # ---- the small run: deep link, a click on the treemap, then a task from the list
+        page.goto(f"{url}?run=review&task=t1")
         info = page.locator("#wb-task-info")
+        expect(info).to_contain_text("Task 1 letters and memos", timeout=30_000)
+        expect(info).to_contain_text("judged low")
+        label = page.locator("#wb-tree g.slice text").filter(has_text="Task 0 letters and memos").first
+        label.wait_for(state="attached", timeout=30_000)
+        at = label.bounding_box()
+        assert at is not None
+        page.mouse.click(at["x"] + at["width"] / 2, at["y"] + at["height"] / 2)  # plotly's text takes no pointer
         expect(info).to_contain_text("Task 0 letters and memos", timeout=30_000)
         expect(info).to_contain_text("Office writing › Task 0 letters and memos")
         page.get_by_role("tab", name="Drops").click()
