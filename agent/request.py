@@ -83,6 +83,7 @@ class ExploreRequest(BaseModel):
         default=None,
         description="Instead of a domain: a built-in seed tree, rewriting, brainstorming or math (sets the flavour).",
     )
+    docs: Annotated[str | None, To()] = asks("docs", note="; a remote caller's must lie under the seed root")
     depth: Annotated[int | None, To("max_depth")] = asks("max_depth")
     breadth: Annotated[Breadth | None, To()] = asks("breadth")
     examples: Annotated[ExamplesAsked | None, To()] = asks("examples")
@@ -124,7 +125,8 @@ class ExploreRequest(BaseModel):
 
     @model_validator(mode="after")
     def _one_source(self) -> ExploreRequest:
-        if sum(map(bool, (self.domain and self.domain.strip(), self.seed, self.preset))) != 1:
+        given = sum(map(bool, (self.domain and self.domain.strip(), self.seed, self.preset)))
+        if given > 1 or (given == 0 and not self.docs):  # with docs alone the root is named from the corpus
             raise ValueError("give exactly one of domain, seed or preset")
         return self
 

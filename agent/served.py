@@ -6,8 +6,8 @@ when the graph is compiled. This graph is the exploration's wiring (`graphs.expl
 read through the seed-root rule every other face that acts for someone else uses (`Limits.seed`: a seed file or
 Explore-Instruct directory under the seed root, reached without a symlink or `..`; anything else, a missing file
 included, gets the same one line, so `seed=` cannot probe the server's disk). The CLI's driver compiles
-`graphs.explore.builder`, which reads any path: that is the operator's own face. A `docs` input (grounding) goes
-through the same rule when it lands.
+`graphs.explore.builder`, which reads any path: that is the operator's own face. A caller's `docs` (a corpus, in
+the context) goes through the same rule (`confine_docs`).
 
 The caller's context is held to the same line (`ServedContext`, checked at every invoke, resumes included): the
 run directory must lie under the output root, the endpoint, its key variable, the embedder and the Chroma server
@@ -23,6 +23,7 @@ from pathlib import Path
 from pydantic import ConfigDict
 from pydantic.dataclasses import dataclass
 
+from explore_instruct.agent.runs.corpus_root import confine_docs
 from explore_instruct.agent.runs.limits import LimitError, Limits
 from explore_instruct.graphs.context import Context
 from explore_instruct.graphs.explore import build
@@ -55,6 +56,8 @@ def admit(ctx: Context) -> None:
         if not _inside(ctx.run_dir, root, allow_root=False):
             raise LimitError(f"run_dir: {ctx.run_dir!r} is outside the output root")
         ctx.run_dir = str(_under(ctx.run_dir, root))  # relative to the output root, as every face reads it
+    if ctx.docs is not None:  # a corpus is read from the seed root only, exactly as a seed is
+        ctx.docs = confine_docs(limits, ctx.docs)
     limits.check(ctx)
 
 

@@ -17,12 +17,14 @@ from langgraph.types import Command, Send
 
 from explore_instruct.graphs.accounting import calls_stats, count_rules, provider_mark, record_calls
 from explore_instruct.graphs.context import Context
+from explore_instruct.graphs.grounding import task_passages
 from explore_instruct.graphs.ledger import commit, kept_updates
 from explore_instruct.graphs.routing import spent, stop_reason
 from explore_instruct.graphs.state import EnrichTask, GenerateArgs, State, merge_by_id
 from explore_instruct.graphs.view import demonstrations, model_for, run_dir, tree_of
 from explore_instruct.tools.dataset.runstore import RunStore
 from explore_instruct.tools.generation.generate import GenerateRequest, generate
+from explore_instruct.tools.generation.grounded import generate_grounded
 from explore_instruct.tools.tree.model import Example
 
 
@@ -84,21 +86,22 @@ async def enrich_batch(state: EnrichTask, runtime: Runtime[Context]) -> dict[str
     """One generation call (`state` is the `Send` payload); its examples wait in `candidates` for the dedup."""
     ctx, task = runtime.context, state
     req = task["request"]
-    result = await generate(
-        model_for(ctx),
-        GenerateRequest(
-            task=req["task"],
-            task_reason=req["task_reason"],
-            parent=req["parent"],
-            siblings=req["siblings"],
-            demonstrations=[Example.model_validate(d) for d in req["demonstrations"]],
-            n=req["n"],
-            flavour=ctx.flavour,
-            profile=ctx.profile,
-            quality=ctx.quality(),
-        ),
-        model_label=ctx.model,
+    ask = GenerateRequest(
+        task=req["task"],
+        task_reason=req["task_reason"],
+        parent=req["parent"],
+        siblings=req["siblings"],
+        demonstrations=[Example.model_validate(d) for d in req["demonstrations"]],
+        n=req["n"],
+        flavour=ctx.flavour,
+        profile=ctx.profile,
+        quality=ctx.quality(),
     )
+    if ctx.docs:  # grounded: the task's chunks in the prompt, every example citing a verified quote
+        shown = await task_passages(ctx, req["task"], req["task_reason"])
+        result = await generate_grounded(model_for(ctx), ask, shown, model_label=ctx.model)
+    else:
+        result = await generate(model_for(ctx), ask, model_label=ctx.model)
     store = RunStore(ctx.run_dir or task["run_dir"])
     where = {"node_id": task["node_id"], "batch": task["batch_id"]}
     await asyncio.to_thread(record_calls, store, result.calls, result.skipped, ctx.model, "generate", **where)

@@ -11,6 +11,7 @@ from langgraph.types import interrupt
 
 from explore_instruct.graphs.accounting import unrecorded
 from explore_instruct.graphs.context import Context
+from explore_instruct.graphs.grounding import corpus_root
 from explore_instruct.graphs.ledger import commit, kept_updates
 from explore_instruct.graphs.routing import stop_reason
 from explore_instruct.graphs.state import State, merge_by_id
@@ -35,7 +36,7 @@ def seed_node(read_seed: SeedReader = load_seed_tree) -> Node:
     def load_seed(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         """Build the tree from a sentence or a seed, commit the seed's examples, put the cursor on the root."""
         ctx = runtime.context
-        source = state.get("seed") or state.get("domain")
+        source = state.get("seed") or state.get("domain") or corpus_root(ctx)  # with docs: named from the corpus
         if not source:
             raise ValueError("input: give 'domain' (a sentence) or 'seed' (a seed file or tree directory)")
         tree = read_seed(source) if state.get("seed") else domain_tree_from_sentence(source)

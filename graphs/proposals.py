@@ -16,6 +16,7 @@ from langgraph.types import interrupt
 
 from explore_instruct.graphs.accounting import calls_stats, count_rules, provider_mark, record_calls
 from explore_instruct.graphs.context import Context
+from explore_instruct.graphs.grounding import decompose_grounding, ground_subtasks
 from explore_instruct.graphs.indexes import name_index, task_text
 from explore_instruct.graphs.ledger import commit, kept_updates
 from explore_instruct.graphs.routing import room
@@ -49,6 +50,8 @@ def plan_proposal(state: State, target_id: str, origin: Origin, k: int, ctx: Con
         "root": tree.root.name,
         "path": [tree.node(a).name for a in ancestors(tree, target_id)],
     }
+    if ctx.docs:  # grounded: the target's chunks (lookahead) or chunks no task covers yet (backtracking)
+        request["grounding"] = decompose_grounding(state, target_id, origin, ctx)
     where = {"target": target_id, "origin": origin.value, "run_dir": run_dir(state, ctx)}
     return {**where, "extend_calls": calls, "request": request}  # type: ignore[typeddict-item]
 
@@ -71,6 +74,9 @@ async def run_proposal(task: ProposeTask, ctx: Context) -> dict[str, Any]:
     scores: dict[str, dict[str, float]] = {}
     if relevance_rule(ctx) and result.subtasks:
         result, scores = await asyncio.to_thread(drop_off_topic, result, req, ctx)
+    grounded: dict[str, dict[str, Any]] = {}
+    if ctx.docs:  # grounded: a subtask the corpus cannot answer is dropped (ungrounded_task)
+        result, grounded = await asyncio.to_thread(ground_subtasks, result, ctx)
     if pooled:
         embed = make_embedder(ctx.embedder)
         result = await asyncio.to_thread(choose_spread, result, room_for(req), embed, req.root or req.target)
@@ -82,6 +88,7 @@ async def run_proposal(task: ProposeTask, ctx: Context) -> dict[str, Any]:
             "reason": s.reason,
             "examples": [e.model_dump() for e in s.examples],
             **({"relevance": scores[s.name]} if s.name in scores else {}),
+            **grounded.get(s.name, {}),
         }
         for s in result.subtasks
     ]

@@ -104,6 +104,7 @@ class DecomposeArgs(TypedDict):
     parent: NotRequired[str | None]  # the target's parent and the root: the compact prompt and the name rules
     root: NotRequired[str]
     path: NotRequired[list[str]]  # the root down to the target's parent: both prompts show it
+    grounding: NotRequired[str]  # with docs: the chunks the call is shown (graphs/grounding.py)
 
 
 class ProposeTask(TypedDict):

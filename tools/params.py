@@ -198,6 +198,28 @@ class RunParams:
             "rule of runs before it: relevance with embedding similarity only)"
         ),
     ] = 0.1
+    docs: Annotated[
+        str | None,
+        Field(
+            description="a corpus directory made by `explore-instruct ingest`: tasks and examples are grounded in its "
+            "chunks, every example cites its sources (domain optional: the root is named from the corpus)"
+        ),
+    ] = None
+    retrieve_k: Annotated[
+        int, Field(ge=1, le=10, description="corpus chunks (MMR) shown to each grounded decomposition or enrich call")
+    ] = 3
+    min_grounding: Annotated[
+        float,
+        Field(
+            ge=0,
+            le=1,
+            description="a proposed task whose best chunk's cosine similarity is below this is dropped "
+            "(ungrounded_task; with docs)",
+        ),
+    ] = 0.25
+    allow_parametric: Annotated[
+        bool, Field(description="keep (flagged) proposed tasks the corpus does not support, instead of dropping them")
+    ] = False
     quality_filters: Annotated[
         bool, Field(description="drop degenerate examples (repetition, copies, cut-off, meta input)")
     ] = True

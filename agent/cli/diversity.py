@@ -104,6 +104,13 @@ def print_stats(stats: dict[str, Any], plots: list[str]) -> None:
             f"run: {run['calls']} LLM calls ({run['calls_ok']} valid), tokens {run['input_tokens']} in / "
             f"{run['output_tokens']} out, cost {cost}, dropped {run['dropped']} {run['drops']}"
         )
+    corpus = stats.get("corpus")
+    if corpus:
+        say(
+            f"corpus: {corpus['chunks_cited']} of {corpus['chunks']} chunks cited ({corpus['chunk_coverage']:.0%}), "
+            f"{corpus['documents_cited']} of {corpus['documents']} documents, skew {corpus['document_skew']}; "
+            f"verified quotes {corpus['examples_with_verified_quote']} of {corpus['examples']} examples"
+        )
     if stats.get("diversity"):
         print_diversity([stats["diversity"]], ["value"], [{}])
     for p in plots:
@@ -130,6 +137,10 @@ def stats_cmd(
         import_rouge_score()  # ROUGE-L inside tasks
         analysis = analyse(source, verbs=verbs)
         stats = analysis.stats | {"diversity": diversity_of(source, n, seed, verbs=verbs, embeddings=embeddings)[0]}
+        if Path(source).is_dir():  # a grounded run: corpus coverage (tools/dataset/provenance.py)
+            from explore_instruct.tools.dataset.provenance import run_corpus_stats
+
+            stats |= run_corpus_stats(Path(source))
         written: list[Path] = []
         if plots is not None:
             written = write_plots(

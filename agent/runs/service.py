@@ -20,6 +20,7 @@ from typing import Any
 from explore_instruct.agent.errors import RunFailed, one_line
 from explore_instruct.agent.request import BUDGETS, ExploreRequest
 from explore_instruct.agent.runs.answers import compact_outcome, compact_status
+from explore_instruct.agent.runs.corpus_root import confine_docs
 from explore_instruct.agent.runs.data import EXPORT_DIR, DatasetOut
 from explore_instruct.agent.runs.driver import ProgressFn, RunOutcome
 from explore_instruct.agent.runs.limits import LimitError, Limits, slug
@@ -79,13 +80,15 @@ class Runs(DatasetOut):
             seeded = {int(d): n for d, n in tree.nodes_per_depth().items()}
             inputs["seed"] = str(Path(seed_path).resolve()) if Path(seed_path).exists() else seed_path
             name = tree.root.name
-        else:
-            assert req.domain is not None
+        elif req.domain:
             inputs["domain"] = req.domain.strip()
             name = inputs["domain"]
+        else:  # docs alone: the graph names the root from the corpus
+            name = Path(req.docs or "corpus").name
+        docs = {"docs": confine_docs(self.limits, req.docs)} if req.docs else {}  # the seed-root rule, as a seed
         run_dir = self.limits.run_dir(req.output_dir, default_name=f"{slug(name)}-{secrets.token_hex(3)}")
         sizes = caller_defaults(self.defaults) if self.sized else {}
-        params = {**sizes, **self.defaults, **req.context_params(), "review": review, "run_dir": str(run_dir)}
+        params = {**sizes, **self.defaults, **req.context_params(), **docs, "review": review, "run_dir": str(run_dir)}
         ctx = self.limits.check(Context(**params), seeded)
         model = self.runner.model_for(ctx)  # a bad model string or a missing key fails before anything is written
         if (run_dir / RUN_META).exists() or (run_dir / CHECKPOINTS).exists():
@@ -122,7 +125,8 @@ class Runs(DatasetOut):
         seed = req.preset_seed() or (self.limits.seed(req.seed) if req.seed else None)
         seeded = {int(d): n for d, n in load_seed(seed).nodes_per_depth().items()} if seed else None
         sizes = caller_defaults(self.defaults) if self.sized else {}
-        ctx = self.limits.check(Context(**{**sizes, **self.defaults, **req.context_params()}), seeded)
+        docs = {"docs": confine_docs(self.limits, req.docs)} if req.docs else {}
+        ctx = self.limits.check(Context(**{**sizes, **self.defaults, **req.context_params(), **docs}), seeded)
         return plan_answer(plan_for(ctx, seed=seed))
 
     # -- resume, review

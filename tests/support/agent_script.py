@@ -19,7 +19,7 @@ from support.scripted import Script
 # What every face (LangChain tool, MCP tool) must offer a caller for `explore`: no more, no less.
 EXPLORE_ARGUMENTS = {
     "domain", "seed", "preset", "depth", "breadth", "examples", "model", "max_calls", "max_tokens", "max_cost_usd",
-    "prompt_profile", "judge", "judge_model", "output_dir", "plan", "wait",
+    "prompt_profile", "judge", "judge_model", "output_dir", "plan", "wait", "docs",
 }  # fmt: skip
 
 

@@ -32,7 +32,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import ConfigDict, Field, PrivateAttr
 
-__all__ = ["Script", "ScriptedChatModel", "parse_decompose", "parse_generate", "subtask_names"]
+__all__ = ["Script", "ScriptedChatModel", "parse_decompose", "parse_generate", "parse_sources", "subtask_names"]
 
 _TARGET = re.compile(r"^Target task: (?P<x>.+)$", re.M)
 _HAS = re.compile(r"It already has (?P<m>\d+):")
@@ -83,6 +83,17 @@ def parse_generate(prompt: str) -> GenerateAsk | None:
     return GenerateAsk(task["x"].strip(), int(n["n"]))
 
 
+_SOURCES = re.compile(r"^Sources:\n(?P<items>(?:\[\d+\] .*\n?)*)", re.M)
+
+
+def parse_sources(prompt: str) -> list[str]:
+    """The numbered source passages of a grounded prompt (tools/prompts/grounded.py), in order."""
+    m = _SOURCES.search(prompt)
+    if not m:
+        return []
+    return [re.sub(r"^\[\d+\] ", "", line) for line in m["items"].splitlines() if line.strip()]
+
+
 def subtask_names(target: str, existing: int, k: int) -> list[str]:
     """The names the script proposes for `target` when it already has `existing` children."""
     m = _HIERARCHICAL.match(target)
@@ -109,6 +120,18 @@ class Script:
 
     dup_share: float = 0.0
     delay: float = 0.0
+    quotes: str = "copy"  # a grounded prompt (with "Sources:"): "copy" a sentence of the source, or "invent" one
+
+    # ---- grounded replies ---------------------------------------------------------------------------
+
+    def _grounded(self, gen: GenerateAsk, h: str, sources: list[str]) -> list[dict[str, Any]]:
+        out = []
+        for j in range(gen.n):
+            n = j % len(sources)
+            first = re.split(r"(?<=[.!?])\s", sources[n].strip(), maxsplit=1)[0]
+            quote = first if self.quotes == "copy" else f"The manual never says this about {gen.task} at all."
+            out.append({**self._example(gen.task, h, j), "source": n + 1, "quote": quote})
+        return out
 
     # ---- replies ----------------------------------------------------------------------------------
 
@@ -119,6 +142,9 @@ class Script:
         gen = parse_generate(prompt)
         if gen is not None:
             h = _digest(gen.task, prompt)
+            sources = parse_sources(prompt)
+            if sources:
+                return json.dumps({"examples": self._grounded(gen, h, sources)})
             return json.dumps({"examples": [self._example(gen.task, h, j) for j in range(gen.n)]})
         raise ValueError(f"Script: not a decompose or generate prompt: {prompt[:120]!r}")
 

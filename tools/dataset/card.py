@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from explore_instruct.tools.dataset.provenance import corpus_card_section
 from explore_instruct.tools.dataset.runstore import DROPPED, JUDGE_PURPOSES, QUERY_LOG, RUN_META
 from explore_instruct.tools.dataset.sampling import LoadedTree, SampleResult
 from explore_instruct.tools.fileio import read_jsonl
@@ -205,6 +206,8 @@ def render_card(
         lines.append("- not recorded (this tree did not come from a run of ours)")
     lines += quality_section(result)
     lines += curation_section(loaded.curation)
+    if isinstance(context, dict):  # a grounded run: its corpus and the coverage of these examples
+        lines += corpus_card_section(context, ((s.example.model_extra or {}).get("sources") for s in result.examples))
     if planned is not None:
         rows, source = planned
         lines += ["", f"Planned ({_md(source)}) and actual:", "", "| | planned | actual | actual / planned |"]

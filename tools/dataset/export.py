@@ -45,10 +45,12 @@ def check_format(fmt: str) -> Format:
 
 
 def metadata(s: SampledExample) -> dict[str, Any]:
-    """Where the example sits in the tree, and the judge's verdict (`quality`) when it was judged."""
+    """Where the example sits in the tree, the judge's verdict (`quality`) when it was judged, and its provenance
+    (`sources`: document, chunk, page and verified quote) when it came from a grounded run."""
     meta = {"id": s.id, "node_id": s.node_id, "depth": s.depth, "task_path": list(s.path)}
-    quality = (s.example.model_extra or {}).get("quality")
-    return meta | ({"quality": quality} if quality else {})
+    extra = s.example.model_extra or {}
+    quality, sources = extra.get("quality"), extra.get("sources")
+    return meta | ({"quality": quality} if quality else {}) | ({"sources": sources} if sources else {})
 
 
 def prompt_text(instruction: str, inp: str) -> str:

@@ -95,6 +95,7 @@ class DecomposeRequest:
     root: str = ""  # the domain: a subtask that repeats it is dropped
     path: Sequence[str] = ()  # the root down to the target's parent: both prompts show it, so depth stays on domain
     quality: Thresholds | None = DEFAULT_QUALITY  # degeneracy thresholds for the subtasks' examples
+    grounding: str = ""  # a grounded run's chunks for this call (graphs/grounding.py), appended to the prompt
 
 
 @dataclass
@@ -160,6 +161,8 @@ async def decompose(
             path=list(req.path),
         )
         schema = proposal_schema(k, req.examples_per_subtask)
+    if req.grounding:
+        prompt = f"{prompt}\n{req.grounding}"
     result = await call_structured(
         model, schema, prompt, system=system, shots=shots, method=method, purpose="decompose", model_label=model_label
     )

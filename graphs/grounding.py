@@ -1,0 +1,126 @@
+"""What the graph asks of a run's corpus (`docs`): the root's name, a task's chunks, a proposal's grounding.
+
+Every function here is inert without `docs`: the hooks in lifecycle, enrich and proposals call them only when
+a corpus is given. Retrieval runs in a worker thread (embedding a query is CPU work) and is a pure function of
+the corpus and the task, so a resumed run is shown the chunks the killed one was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from typing import Any
+
+from explore_instruct.graphs.context import Context
+from explore_instruct.graphs.state import State
+from explore_instruct.graphs.view import tree_of
+from explore_instruct.tools.corpus.retrieve import (
+    FETCH_K,
+    Passage,
+    best_score,
+    chunk_ids,
+    open_corpus,
+    passages,
+    root_name,
+)
+from explore_instruct.tools.corpus.store import CorpusStore
+from explore_instruct.tools.generation.decompose import DecomposeResult, ProposedSubtask, Skip
+from explore_instruct.tools.prompts.grounded import coverage_lines, grounding_lines
+from explore_instruct.tools.tree.model import Origin
+
+
+def corpus_of(ctx: Context) -> CorpusStore | None:
+    """The run's corpus, or None when it has none."""
+    if not ctx.docs:
+        return None
+    return open_corpus(ctx.docs, ctx.chroma_host, ctx.chroma_port)
+
+
+def corpus_root(ctx: Context) -> str | None:
+    """A root task's name for a run given `docs` and no domain: named from the corpus."""
+    store = corpus_of(ctx)
+    return root_name(store) if store is not None else None
+
+
+def task_query(name: str, reason: str = "") -> str:
+    """What a task retrieves with: its name, and its reason when it has one (it says what the task is for)."""
+    return f"{name}. {reason}".strip() if reason else name
+
+
+async def task_passages(ctx: Context, name: str, reason: str = "") -> list[Passage]:
+    """The task's `retrieve_k` chunks (MMR), or none without a corpus."""
+    store = corpus_of(ctx)
+    if store is None:
+        return []
+    return await asyncio.to_thread(passages, store, task_query(name, reason), ctx.retrieve_k)
+
+
+def ground_subtasks(result: DecomposeResult, ctx: Context) -> tuple[DecomposeResult, dict[str, dict[str, Any]]]:
+    """A decomposition's subtasks held to the corpus: (result, per kept name its `grounding` score and flag).
+
+    A subtask whose best chunk scores under `min_grounding` is dropped as `ungrounded_task`; with
+    `allow_parametric` it is kept, flagged `parametric`. The examples a (full-profile) decomposition proposes
+    with each subtask cite nothing, so in a grounded run they are left out: every kept example comes from
+    grounded enrichment and carries its sources.
+    """
+    store = corpus_of(ctx)
+    if store is None:
+        return result, {}
+    kept: list[ProposedSubtask] = []
+    skipped = list(result.skipped)
+    marks: dict[str, dict[str, Any]] = {}
+    for s in result.subtasks:
+        score = round(best_score(store, task_query(s.name, s.reason)), 4)
+        if score < ctx.min_grounding and not ctx.allow_parametric:
+            item = {"name": s.name, "reason": s.reason, "grounding": score}
+            skipped.append(Skip("subtask", "ungrounded_task", f"best chunk {score:.2f} < {ctx.min_grounding}", item))
+            continue
+        marks[s.name] = {"grounding": score} | ({"parametric": True} if score < ctx.min_grounding else {})
+        kept.append(replace(s, examples=[]))
+    return replace(result, subtasks=kept, skipped=skipped), marks
+
+
+def decompose_grounding(state: State, target_id: str, origin: Origin, ctx: Context) -> str:
+    """The chunks a decomposition is shown: the target's own (lookahead), or, when alternatives are asked for
+    (backtracking), chunks no accepted task retrieves yet, nearest the target first (coverage as the goal)."""
+    store = corpus_of(ctx)
+    if store is None:
+        return ""
+    tree = tree_of(state)
+    target = tree.node(target_id)
+    if origin == Origin.BACKTRACKING:
+        shown = uncovered(store, state, task_query(target.name, target.reason), ctx.retrieve_k, ctx.retrieve_k)
+        return coverage_lines(shown)
+    return grounding_lines(passages(store, task_query(target.name, target.reason), ctx.retrieve_k))
+
+
+def covered_chunks(store: CorpusStore, state: State, k: int) -> set[str]:
+    """Chunks some accepted task retrieves among its k nearest (one batched embedding and query)."""
+    tree = tree_of(state)
+    queries = [task_query(n.name, n.reason) for n in tree.preorder()]
+    if not queries:
+        return set()
+    vectors = store.embed(queries)
+    got = store.collection.query(query_embeddings=vectors.tolist(), n_results=k, include=[])
+    return {cid for ids in got["ids"] for cid in ids}
+
+
+def uncovered(store: CorpusStore, state: State, text: str, n: int, k: int) -> list[Passage]:
+    """Up to n chunks that no accepted task retrieves, nearest `text` first (then in document order)."""
+    covered = covered_chunks(store, state, k)
+    near = [p for p in passages_nearest(store, text, FETCH_K * 2) if p["chunk_id"] not in covered]
+    if len(near) < n:
+        rest = [c for c in chunk_ids(store) if c not in covered and c not in {p["chunk_id"] for p in near}]
+        near += [
+            Passage(chunk_id=c.chunk_id, doc=c.doc, page=c.page, headings=list(c.headings), text=c.text, score=0.0)
+            for c in store.chunks(rest[: n - len(near)])
+        ]
+    return near[:n]
+
+
+def passages_nearest(store: CorpusStore, text: str, k: int) -> list[Passage]:
+    return [
+        Passage(chunk_id=h.chunk.chunk_id, doc=h.chunk.doc, page=h.chunk.page, headings=list(h.chunk.headings),
+                text=h.chunk.text, score=round(h.score, 4))
+        for h in store.query(text, k=k)
+    ]  # fmt: skip

@@ -1,0 +1,112 @@
+"""Retrieval for a grounded run: the corpus a run names in `docs`, opened once per process, and what nodes ask of it.
+
+A run's graph nodes ask the corpus many small questions (the chunks for a task, the best score of a proposed
+name, the chunks no task reaches yet); opening Chroma for each would cost more than the query, so stores are kept
+per corpus folder for the process's life (read only: the ingest lock is never taken). Every answer is a pure
+function of the corpus and the question, so a resumed run retrieves what the killed one did.
+
+What a prompt and an example carry is a `Passage` (plain JSON: id, document, page, heading path, text, score):
+checkpoints stay portable and no Chroma object leaves this module.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from pathlib import Path
+from typing import Any, TypedDict
+
+from explore_instruct.tools.corpus.store import CorpusError, CorpusStore, Hit
+
+__all__ = ["CorpusError", "Passage", "best_score", "chunk_ids", "open_corpus", "passages", "root_name", "source_of"]
+
+FETCH_K = 20  # nearest chunks MMR picks its k from
+
+_STORES: dict[tuple[str, str | None, int | None], CorpusStore] = {}
+_LOCK = threading.Lock()
+
+
+class Passage(TypedDict):
+    chunk_id: str
+    doc: str
+    page: int | None
+    headings: list[str]
+    text: str
+    score: float
+
+
+def open_corpus(docs: str, chroma_host: str | None = None, chroma_port: int | None = None) -> CorpusStore:
+    """The corpus at `docs` (a folder made by `ingest`), opened once per process; a one-line CorpusError if not."""
+    key = (str(Path(docs).expanduser().resolve()), chroma_host, chroma_port)
+    with _LOCK:
+        store = _STORES.get(key)
+        if store is None:
+            if not Path(key[0]).is_dir():
+                raise CorpusError(f"docs: {docs!r} is not a corpus folder (make one with `explore-instruct ingest`)")
+            store = CorpusStore(Path(key[0]), chroma_host=chroma_host, chroma_port=chroma_port)
+            if store.count() == 0:
+                raise CorpusError(f"docs: {docs!r} holds no chunks (ingest some documents into it first)")
+            _STORES[key] = store
+        return store
+
+
+def forget_corpora() -> None:
+    """Close every opened corpus (tests that rebuild a corpus in the same folder)."""
+    with _LOCK:
+        for store in _STORES.values():
+            store.close()
+        _STORES.clear()
+
+
+def _passage(hit: Hit) -> Passage:
+    c = hit.chunk
+    return Passage(
+        chunk_id=c.chunk_id, doc=c.doc, page=c.page, headings=list(c.headings), text=c.text, score=round(hit.score, 4)
+    )
+
+
+def passages(store: CorpusStore, text: str, k: int) -> list[Passage]:
+    """k chunks for `text`, picked for relevance and variety (MMR among the FETCH_K nearest)."""
+    return [_passage(h) for h in store.mmr(text, k=k, fetch_k=max(FETCH_K, k))]
+
+
+def best_score(store: CorpusStore, text: str) -> float:
+    """The cosine similarity of `text` to its nearest chunk (0 for an empty corpus)."""
+    hits = store.query(text, k=1)
+    return hits[0].score if hits else 0.0
+
+
+def _metadata(store: CorpusStore) -> list[tuple[str, dict[str, Any]]]:
+    got = store.collection.get(include=["metadatas"])
+    return list(zip(got["ids"], got["metadatas"] or [], strict=True))
+
+
+def chunk_ids(store: CorpusStore) -> list[str]:
+    """Every chunk id, in document then chunk order (a stable order for coverage and outlines)."""
+    rows = _metadata(store)
+    rows.sort(key=lambda r: (str(r[1].get("doc")), int(r[1].get("index") or 0)))
+    return [cid for cid, _ in rows]
+
+
+def root_name(store: CorpusStore) -> str:
+    """A name for a corpus's root task: the commonest top-level heading, else the documents' folder or file name."""
+    tops: Counter[str] = Counter()
+    for _, meta in _metadata(store):
+        headings = json.loads(str(meta.get("headings") or "[]"))
+        if headings and str(headings[0]).strip():
+            tops[str(headings[0]).strip()] += 1
+    if tops:
+        name, count = tops.most_common(1)[0]
+        if len(tops) == 1 or count > 1:
+            return name[:200]
+    paths = sorted(store.documents)
+    if len(paths) == 1:
+        return Path(paths[0]).stem.replace("_", " ").replace("-", " ")
+    parent = Path(paths[0]).parent.name if paths else ""
+    return (parent or store.dir.name).replace("_", " ").replace("-", " ")
+
+
+def source_of(p: Passage, quote: str) -> dict[str, Any]:
+    """The provenance record an example carries: which document, chunk and page, and the verified quote."""
+    return {"doc": p["doc"], "chunk_id": p["chunk_id"], "page": p["page"], "quote": quote}
