@@ -14,6 +14,7 @@ from typing import Any
 from explore_instruct.graphs.context import Context
 from explore_instruct.graphs.state import State
 from explore_instruct.graphs.view import tree_of
+from explore_instruct.tools.corpus.outline import representatives, sections
 from explore_instruct.tools.corpus.retrieve import (
     FETCH_K,
     Passage,
@@ -25,7 +26,7 @@ from explore_instruct.tools.corpus.retrieve import (
 )
 from explore_instruct.tools.corpus.store import CorpusStore
 from explore_instruct.tools.generation.decompose import DecomposeResult, ProposedSubtask, Skip
-from explore_instruct.tools.prompts.grounded import coverage_lines, grounding_lines
+from explore_instruct.tools.prompts.grounded import coverage_lines, first_level_lines, grounding_lines
 from explore_instruct.tools.tree.model import Origin
 
 
@@ -88,6 +89,8 @@ def decompose_grounding(state: State, target_id: str, origin: Origin, ctx: Conte
         return ""
     tree = tree_of(state)
     target = tree.node(target_id)
+    if target.parent is None and origin == Origin.LOOKAHEAD:  # the first level starts where the documents are
+        return first_level(store, max(ctx.breadth_at(0), ctx.retrieve_k), ctx.seed)
     if origin == Origin.BACKTRACKING:
         shown = uncovered(store, state, task_query(target.name, target.reason), ctx.retrieve_k, ctx.retrieve_k)
         return coverage_lines(shown)
@@ -124,3 +127,12 @@ def passages_nearest(store: CorpusStore, text: str, k: int) -> list[Passage]:
                 text=h.chunk.text, score=round(h.score, 4))
         for h in store.query(text, k=k)
     ]  # fmt: skip
+
+
+def first_level(store: CorpusStore, n: int, seed: int) -> str:
+    """The corpus's outline (up to 2n sections) and one passage per embedding cluster (n clusters)."""
+    reps = [
+        Passage(chunk_id=c.chunk_id, doc=c.doc, page=c.page, headings=list(c.headings), text=c.text, score=0.0)
+        for c in representatives(store, n, seed)
+    ]
+    return first_level_lines(sections(store, 2 * n), reps)

@@ -155,7 +155,8 @@ async def test_proposals_the_corpus_cannot_answer_are_dropped_as_ungrounded(tmp_
     assert "Zorblax part 1" not in json.dumps(tree)
     # every decomposition was shown the target's chunks (lookahead sees the corpus)
     decompositions = [p for p in model.prompts if not parse_generate(p)]
-    assert decompositions and all("From the documents:" in p or "Not yet covered" in p for p in decompositions)
+    headers = ("From the documents:", "Not yet covered by any task:", "The documents' sections:")
+    assert decompositions and all(any(h in p for h in headers) for p in decompositions)
 
 
 async def test_allow_parametric_keeps_ungrounded_proposals_flagged(tmp_path: Path, corpus: Path) -> None:
@@ -247,3 +248,26 @@ async def test_exports_card_and_stats_carry_provenance(tmp_path: Path, corpus: P
     texts = chunk_texts(corpus)
     body = texts[row["sources"][0]["chunk_id"]]
     assert body not in card  # no document text beyond quotes
+
+
+async def test_the_first_level_is_shown_the_corpus_outline_and_clusters(tmp_path: Path, corpus: Path) -> None:
+    model = Script().chat_model()
+    await run({"domain": "Email writing for work"}, context(tmp_path, model, corpus, max_depth=1))
+    first = next(p for p in model.prompts if "Target task: Email writing for work" in p)
+    outline = first.split("The documents' sections:\n", 1)[1].split("\nRepresentative passages:", 1)[0]
+    assert "- Email writing for work section 1" in outline.splitlines()
+    assert "- Meeting notes section 1" in outline.splitlines()
+    shown = first.split("Representative passages:\n", 1)[1].split("\nPropose subtasks", 1)[0].splitlines()
+    assert len(shown) == 3  # max(breadth at depth 0, retrieve_k) clusters, one passage each
+    assert len(set(shown)) == 3
+
+
+async def test_the_compact_profile_grounds_with_one_worked_turn(tmp_path: Path, corpus: Path) -> None:
+    model = Script().chat_model()
+    await run({"domain": "Email writing for work"}, context(tmp_path, model, corpus, prompt_profile="compact"))
+    examples = rows(tmp_path / "run", "examples.jsonl")
+    assert len(examples) == 6 and all(len(e["sources"]) == 1 for e in examples)
+    texts = chunk_texts(corpus)
+    assert all(supported(e["sources"][0]["quote"], texts[e["sources"][0]["chunk_id"]]) for e in examples)
+    generations = [p for p in model.prompts if parse_generate(p)]
+    assert generations and all("copied word for word" in p for p in generations)

@@ -120,3 +120,19 @@ def coverage_lines(passages: Sequence[Passage], show: int = 300) -> str:
         return ""
     body = "\n".join(f"[{i}] {' '.join(p['text'].split())[:show]}" for i, p in enumerate(passages, 1))
     return f"{COVERAGE_HEADER}\n{body}\nPropose subtasks for work these parts of the documents answer."
+
+
+OUTLINE_HEADER = "The documents' sections:"
+
+
+def first_level_lines(section_names: Sequence[str], passages: Sequence[Passage], show: int = 300) -> str:
+    """What a grounded run's first decomposition is shown: the corpus's outline and a passage from each cluster."""
+    lines: list[str] = []
+    if section_names:
+        lines.append(OUTLINE_HEADER + "\n" + "\n".join(f"- {s}" for s in section_names))
+    if passages:
+        body = "\n".join(f"[{i}] {' '.join(p['text'].split())[:show]}" for i, p in enumerate(passages, 1))
+        lines.append(f"Representative passages:\n{body}")
+    if not lines:
+        return ""
+    return "\n".join(lines) + "\nPropose subtasks that cover these parts of the documents."
