@@ -271,3 +271,25 @@ async def test_the_compact_profile_grounds_with_one_worked_turn(tmp_path: Path, 
     assert all(supported(e["sources"][0]["quote"], texts[e["sources"][0]["chunk_id"]]) for e in examples)
     generations = [p for p in model.prompts if parse_generate(p)]
     assert generations and all("copied word for word" in p for p in generations)
+
+
+async def test_the_export_and_stats_commands_carry_the_corpus(tmp_path: Path, corpus: Path) -> None:
+    from typer.testing import CliRunner
+
+    from explore_instruct.agent.cli.main import app
+
+    model = Script().chat_model()
+    await run({"domain": "Email writing for work"}, context(tmp_path, model, corpus))
+    run_dir = tmp_path / "run"
+    for fmt, name in (("jsonl", "data.jsonl"), ("sharegpt", "sharegpt.json"), ("messages", "messages.jsonl")):
+        out = tmp_path / fmt / name
+        result = CliRunner().invoke(app, ["export", str(run_dir), "--format", fmt, "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        text = out.read_text(encoding="utf-8")
+        exported = json.loads(text) if name.endswith(".json") else [json.loads(x) for x in text.splitlines() if x]
+        assert len(exported) == 6 and all(r["sources"][0]["quote"] for r in exported)
+    card = (tmp_path / "jsonl" / "README.md").read_text(encoding="utf-8")
+    assert "## Corpus" in card and "email.md" in card
+    stats = CliRunner().invoke(app, ["stats", str(run_dir), "--json", "--no-embeddings"])
+    assert stats.exit_code == 0, stats.output
+    assert json.loads(stats.stdout)["corpus"]["verified_quote_share"] == 1.0
