@@ -22,6 +22,7 @@ from explore_instruct.tools.corpus.retrieve import (
     chunk_ids,
     open_corpus,
     passages,
+    resolve_docs,
     root_name,
 )
 from explore_instruct.tools.corpus.store import CorpusStore
@@ -34,7 +35,8 @@ def corpus_of(ctx: Context) -> CorpusStore | None:
     """The run's corpus, or None when it has none."""
     if not ctx.docs:
         return None
-    return open_corpus(ctx.docs, ctx.chroma_host, ctx.chroma_port)
+    docs = resolve_docs(ctx.docs, ctx.run_dir, ctx.embedder, ctx.chroma_host, ctx.chroma_port)  # raw: ingested once
+    return open_corpus(docs, ctx.chroma_host, ctx.chroma_port)
 
 
 def corpus_root(ctx: Context) -> str | None:

@@ -128,8 +128,7 @@ async def test_without_a_domain_the_root_is_named_from_the_corpus(tmp_path: Path
     model = Script().chat_model()
     await run({}, context(tmp_path, model, corpus, max_depth=0))
     tree = json.loads((tmp_path / "run" / "tree" / "tree_meta_info.json").read_text(encoding="utf-8"))
-    names = json.dumps(tree)
-    assert "Email writing for work" in names or "Meeting notes" in names or "docs" in names
+    assert tree["raw_task_name"] == "Email writing for work, Meeting notes"  # two documents, no majority title
 
 
 def test_quote_gate_cases() -> None:
@@ -293,3 +292,25 @@ async def test_the_export_and_stats_commands_carry_the_corpus(tmp_path: Path, co
     stats = CliRunner().invoke(app, ["stats", str(run_dir), "--json", "--no-embeddings"])
     assert stats.exit_code == 0, stats.output
     assert json.loads(stats.stdout)["corpus"]["verified_quote_share"] == 1.0
+
+
+async def test_raw_documents_are_ingested_into_the_run_directory(tmp_path: Path, corpus: Path) -> None:
+    model = Script().chat_model()
+    ctx = context(tmp_path, model, corpus, docs=str(tmp_path / "docs"), embedder=SPEC)
+    await run({}, ctx)
+    run_dir = tmp_path / "run"
+    assert (run_dir / "corpus" / "corpus.json").is_file()
+    examples = rows(run_dir, "examples.jsonl")
+    assert len(examples) == 6 and all(e["sources"] for e in examples)
+    from explore_instruct.tools.dataset.provenance import run_corpus_stats
+
+    assert run_corpus_stats(run_dir)["corpus"]["documents"] == 2
+
+
+async def test_docs_that_are_neither_a_corpus_nor_readable_get_one_line(tmp_path: Path, corpus: Path) -> None:
+    model = Script().chat_model()
+    with pytest.raises(ValueError, match=r"^docs: '.*nowhere' is neither a corpus folder nor a file or folder"):
+        await run({}, context(tmp_path, model, corpus, docs=str(tmp_path / "nowhere")))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match=r"^docs: nothing in '.*empty' could be ingested"):
+        await run({}, context(tmp_path, model, corpus, name="r2", docs=str(tmp_path / "empty"), embedder=SPEC))

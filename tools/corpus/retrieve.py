@@ -17,7 +17,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, TypedDict
 
-from explore_instruct.tools.corpus.store import CorpusError, CorpusStore, Hit
+from explore_instruct.tools.corpus.store import MANIFEST, CorpusError, CorpusStore, Hit
 
 __all__ = ["CorpusError", "Passage", "best_score", "chunk_ids", "open_corpus", "passages", "root_name", "source_of"]
 
@@ -54,9 +54,43 @@ def open_corpus(docs: str, chroma_host: str | None = None, chroma_port: int | No
 def forget_corpora() -> None:
     """Close every opened corpus (tests that rebuild a corpus in the same folder)."""
     with _LOCK:
+        _INGESTED.clear()
         for store in _STORES.values():
             store.close()
         _STORES.clear()
+
+
+RUN_CORPUS = "corpus"  # where raw documents given as `docs` are ingested, inside the run directory
+_INGESTED: set[tuple[str, str]] = set()
+
+
+def resolve_docs(
+    docs: str,
+    run_dir: str | None,
+    embedder: str,
+    chroma_host: str | None = None,
+    chroma_port: int | None = None,
+) -> str:
+    """The corpus folder for `docs`: itself when it is one (made by `ingest`), else the run directory's `corpus/`,
+    into which `docs` (files or folders not yet ingested) is ingested once per process. Ingesting is resumable
+    and reuses unchanged files by hash, so a resumed run re-reads nothing."""
+    if (Path(docs) / MANIFEST).is_file() or not run_dir:
+        return docs
+    if not Path(docs).exists():
+        raise CorpusError(f"docs: {docs!r} is neither a corpus folder nor a file or folder to ingest")
+    out = Path(run_dir) / RUN_CORPUS
+    key = (str(Path(docs).resolve()), str(out.resolve()))
+    with _LOCK:
+        if key not in _INGESTED:
+            from explore_instruct.tools.corpus.ingest import ingest
+
+            report = ingest([docs], out, embedder=embedder, chroma_host=chroma_host, chroma_port=chroma_port)
+            manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8")) if (out / MANIFEST).is_file() else {}
+            if not manifest.get("documents"):
+                why = "; ".join(f"{s.path}: {s.reason}" for s in report.skipped[:3]) or "no documents"
+                raise CorpusError(f"docs: nothing in {docs!r} could be ingested ({why})")
+            _INGESTED.add(key)
+    return str(out)
 
 
 def _passage(hit: Hit) -> Passage:
@@ -90,16 +124,19 @@ def chunk_ids(store: CorpusStore) -> list[str]:
 
 
 def root_name(store: CorpusStore) -> str:
-    """A name for a corpus's root task: the commonest top-level heading, else the documents' folder or file name."""
+    """A name for a corpus's root task: the top-level heading most of its chunks sit under, else the titles of a
+    few documents, else the documents' folder (or the one file's) name."""
     tops: Counter[str] = Counter()
     for _, meta in _metadata(store):
         headings = json.loads(str(meta.get("headings") or "[]"))
         if headings and str(headings[0]).strip():
             tops[str(headings[0]).strip()] += 1
     if tops:
-        name, count = tops.most_common(1)[0]
-        if len(tops) == 1 or count > 1:
-            return name[:200]
+        ranked = tops.most_common()
+        if ranked[0][1] * 2 > sum(tops.values()):  # one title holds most of the corpus
+            return ranked[0][0][:200]
+        if len(ranked) <= 3:  # a few documents: all their titles
+            return ", ".join(sorted(name for name, _ in ranked))[:200]
     paths = sorted(store.documents)
     if len(paths) == 1:
         return Path(paths[0]).stem.replace("_", " ").replace("-", " ")

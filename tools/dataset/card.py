@@ -207,7 +207,8 @@ def render_card(
     lines += quality_section(result)
     lines += curation_section(loaded.curation)
     if isinstance(context, dict):  # a grounded run: its corpus and the coverage of these examples
-        lines += corpus_card_section(context, ((s.example.model_extra or {}).get("sources") for s in result.examples))
+        cited = ((s.example.model_extra or {}).get("sources") for s in result.examples)
+        lines += corpus_card_section(context, cited, loaded.run_dir)
     if planned is not None:
         rows, source = planned
         lines += ["", f"Planned ({_md(source)}) and actual:", "", "| | planned | actual | actual / planned |"]

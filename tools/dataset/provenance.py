@@ -69,6 +69,8 @@ def run_docs(run_dir: Path) -> str | None:
     except (OSError, ValueError):
         return None
     docs = (meta.get("context") or {}).get("docs") if isinstance(meta, dict) else None
+    if docs and not (Path(docs) / MANIFEST).is_file() and (run_dir / "corpus" / MANIFEST).is_file():
+        return str(run_dir / "corpus")  # raw documents, ingested into the run directory
     return str(docs) if docs else None
 
 
@@ -82,9 +84,11 @@ def run_corpus_stats(run_dir: Path) -> dict[str, Any]:
     return {"corpus": corpus_coverage(manifest, (r.get("sources") for r in rows))}
 
 
-def corpus_card_section(context: Mapping[str, Any], sources: Iterable[list[dict[str, Any]] | None]) -> list[str]:
+def corpus_card_section(
+    context: Mapping[str, Any], sources: Iterable[list[dict[str, Any]] | None], run_dir: Path | None = None
+) -> list[str]:
     """The card's `## Corpus`: each document by path, sha256 and chunks, and the coverage of these examples."""
-    manifest = corpus_manifest(context.get("docs"))
+    manifest = corpus_manifest((run_docs(run_dir) if run_dir is not None else None) or context.get("docs"))
     if manifest is None:
         return []
     cov = corpus_coverage(manifest, sources)
