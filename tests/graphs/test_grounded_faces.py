@@ -57,3 +57,14 @@ def test_a_callers_corpus_under_the_seed_root_is_read(root: Path) -> None:
     want = str((root / "seeds" / "manuals").resolve())
     assert confine_docs(Limits(), "manuals") == want
     assert ServedContext(docs="manuals").docs == want
+
+
+def test_the_service_behind_mcp_and_the_chat_holds_docs_to_the_seed_root(root: Path) -> None:
+    from explore_instruct.agent.runs.service import Runs
+
+    runs = Runs(limits=Limits(output_root=str(root)), defaults={"similarity": "exact"})
+    with pytest.raises(LimitError, match=r"^docs: '\.\./outside' is not a corpus under the seed root$"):
+        runs.plan(ExploreRequest(docs="../outside"))
+    with pytest.raises(LimitError, match="is not a corpus under the seed root"):
+        runs.prepare(ExploreRequest(domain="x", docs="link"))
+    assert runs.plan(ExploreRequest(docs="manuals", depth=1, breadth=2, examples=2))  # under the root: planned
