@@ -117,6 +117,8 @@ def run_cmd(
             "run_dir": req.output_dir,
         }
         ctx = build_context(params)
+        if ctx.docs:  # the operator's own path, stored absolute so a resume from elsewhere finds the corpus
+            ctx.docs = str(Path(ctx.docs).expanduser().resolve())
         seed = req.preset_seed() or req.seed
         if seed:
             load_seed(seed)  # fail fast, before anything is written
