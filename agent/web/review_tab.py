@@ -20,18 +20,19 @@ LIVE_S = 5.0
 # Gradio's Plot passes no Plotly event to Python, so a click on a treemap box writes the task id into a hidden
 # textbox (`id|time`: a change each click), which opens the task. Attached to each new plot as it is drawn.
 CLICK_JS = """() => {
-  setInterval(() => {
+  const opened = (event) => {
+    const point = event && event.points && event.points[0];
+    const id = point && (point.customdata || point.id);
+    const box = document.querySelector('#wb-clicked textarea, #wb-clicked input');
+    if (!id || !box) return;
+    box.value = String(id) + '|' + Date.now();  // a new value each click: a change event every time
+    box.dispatchEvent(new Event('input', {bubbles: true}));
+  };
+  setInterval(() => {  // Plotly drops its listeners when Gradio redraws the plot: attach again, never twice
     const plot = document.querySelector('#wb-tree .js-plotly-plot');
-    if (!plot || plot._wbHooked || !plot.on) return;
-    plot._wbHooked = true;
-    plot.on('plotly_click', (event) => {
-      const point = event && event.points && event.points[0];
-      const id = point && (point.customdata || point.id);
-      const box = document.querySelector('#wb-clicked textarea, #wb-clicked input');
-      if (!id || !box) return;
-      box.value = String(id) + '|' + Date.now();  // a new value each click: a change event every time
-      box.dispatchEvent(new Event('input', {bubbles: true}));
-    });
+    if (!plot || !plot.on) return;
+    plot.removeListener('plotly_click', opened);
+    plot.on('plotly_click', opened);
   }, 400);
 }"""
 HEAD = f"<script>({CLICK_JS})();</script>"  # a script in the page's head: Gradio 6's `js=` did not run it
@@ -64,7 +65,7 @@ def layout(bench: Workbench) -> dict[str, Any]:
                     table = gr.Dataframe(headers=EXAMPLE_COLUMNS, interactive=False, wrap=True, elem_id="wb-examples")
                 with gr.Tab("Drops"):
                     drops = gr.Dataframe(headers=DROP_COLUMNS, interactive=False, wrap=True, elem_id="wb-drops")
-                with gr.Tab("Diversity"):
+                with gr.Tab("Diversity") as diversity:
                     stats = gr.Dataframe(headers=STATS_COLUMNS, interactive=False, elem_id="wb-stats")
                     verbs = gr.Button("Count verb-noun pairs (spaCy, slower)", elem_id="wb-verbs")
                     verb_line = gr.Markdown(elem_id="wb-verb-line")
@@ -98,7 +99,15 @@ def layout(bench: Workbench) -> dict[str, Any]:
     def again(r: str | None, t: str | None) -> tuple[Any, ...]:
         return bench.show_run(r, t)
 
-    run.change(bench.show_run, [run, want], run_out).then(bench.show_stats, [run], [stats])
+    # The figures take seconds on a big run (ROUGE-L in Python holds the GIL): drawn when their tab is open, not
+    # on every run or task open; `stats_on` says the reader opened it, so decisions redraw them after the panel.
+    stats_on = gr.State(False)
+    run.change(bench.show_run, [run, want], run_out).then(lambda: [], None, [stats])
+    diversity.select(lambda: True, None, [stats_on]).then(bench.show_stats, [run], [stats])
+
+    def stats_if(r: str | None, on: bool) -> Any:
+        return bench.show_stats(r) if on else gr.skip()
+
     task.change(open_task, [run, task, text, below], [*task_out, page, eid, ins, inp, out])
     for trigger in (text.submit, below.submit, page.submit):
         trigger(bench.show_task, task_in, task_out)
@@ -108,7 +117,7 @@ def layout(bench: Workbench) -> dict[str, Any]:
 
     def after(event: Any) -> None:
         event.then(again, [run, task], run_out).then(bench.show_task, task_in, task_out).then(
-            bench.show_stats, [run], [stats]
+            stats_if, [run, stats_on], [stats]
         )
 
     def one(action: str) -> Any:

@@ -33,6 +33,7 @@ class Workbench:
     def __init__(self, panel: Panel) -> None:
         self.panel = panel
         self._views: dict[Path, tuple[tuple[float, ...], RunView]] = {}
+        self._stats: dict[Path, tuple[tuple[float, ...], list[list[Any]]]] = {}
         self._lock = threading.Lock()
 
     def path_of(self, run: str) -> Path:
@@ -93,12 +94,20 @@ class Workbench:
             return f"Error: {one_line(e)}", [], "", []
 
     def show_stats(self, run: str | None) -> list[list[Any]]:
+        """The diversity figures of the curated set, computed once per change of the run's files."""
         if not run:
             return []
         try:
-            return tv.quick_stats(self.view(run))
+            path = self.path_of(run)
+            now = stamp(path)
+            cached = self._stats.get(path)
+            if cached is not None and cached[0] == now:
+                return cached[1]
+            rows = tv.quick_stats(self.view(run))
         except Exception:
             return []
+        self._stats[path] = (now, rows)
+        return rows
 
     def verbs(self, run: str | None) -> str:
         if not run:
