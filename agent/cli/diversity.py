@@ -137,10 +137,7 @@ def stats_cmd(
         import_rouge_score()  # ROUGE-L inside tasks
         analysis = analyse(source, verbs=verbs)
         stats = analysis.stats | {"diversity": diversity_of(source, n, seed, verbs=verbs, embeddings=embeddings)[0]}
-        if Path(source).is_dir():  # a grounded run: corpus coverage (tools/dataset/provenance.py)
-            from explore_instruct.tools.dataset.provenance import run_corpus_stats
-
-            stats |= run_corpus_stats(Path(source))
+        stats |= _corpus(Path(source))  # a grounded run: corpus coverage
         written: list[Path] = []
         if plots is not None:
             written = write_plots(
@@ -159,6 +156,13 @@ def stats_cmd(
         print_stats(stats, written)
 
 
+def _corpus(path: Path) -> dict[str, Any]:
+    """A grounded run's corpus coverage over all its kept examples (tools/dataset/provenance.py), else {}."""
+    from explore_instruct.tools.dataset.provenance import run_corpus_stats
+
+    return run_corpus_stats(path) if path.is_dir() else {}
+
+
 def compare(
     a: Path, b: Path, n: int | None, seed: int, *, verbs: bool = True, embeddings: bool = True
 ) -> dict[str, Any]:
@@ -173,7 +177,7 @@ def compare(
     for path in (a, b):
         rep, sampled, pairs = diversity_of(path, n, seed, verbs=verbs, embeddings=embeddings)
         ci = bootstrap_intervals(sampled.texts, pairs, seed=seed)
-        sides.append({"report": rep, "intervals": ci.bounds, "clipped": ci.clipped})
+        sides.append({"report": rep, "intervals": ci.bounds, "clipped": ci.clipped} | _corpus(path))
         method = ci.method
     ratio = None
     pa, pb = (s["report"]["overall"].get("verb_noun_pairs") for s in sides)
@@ -214,6 +218,10 @@ def compare_cmd(
         [result["a"]["intervals"], result["b"]["intervals"]],
     )
     say(f"intervals: {result['interval_method']}")
+    for side, path in (("a", a), ("b", b)):
+        if cov := result[side].get("corpus"):
+            say(f"{side.upper()}: corpus chunks cited {cov['chunk_coverage']:.0%}, verified quotes "
+                f"{cov['verified_quote_share']:.0%} (whole run, {path.name})")  # fmt: skip
     labels = {key: label for key, label, _ in METRICS}
     cut = [
         f"{side.upper()}: {labels.get(key, key)} ({end} end{'s' if end == 'both' else ''})"

@@ -314,3 +314,18 @@ async def test_docs_that_are_neither_a_corpus_nor_readable_get_one_line(tmp_path
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match=r"^docs: nothing in '.*empty' could be ingested"):
         await run({}, context(tmp_path, model, corpus, name="r2", docs=str(tmp_path / "empty"), embedder=SPEC))
+
+
+async def test_compare_reports_each_grounded_runs_corpus_coverage(tmp_path: Path, corpus: Path) -> None:
+    from typer.testing import CliRunner
+
+    from explore_instruct.agent.cli.main import app
+
+    for name in ("a", "b"):
+        await run({"domain": "Email writing for work"}, context(tmp_path, Script().chat_model(), corpus, name=name))
+    result = CliRunner().invoke(
+        app, ["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--json", "--no-embeddings", "--no-verbs"]
+    )
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["a"]["corpus"]["verified_quote_share"] == out["b"]["corpus"]["verified_quote_share"] == 1.0
