@@ -46,7 +46,8 @@ from explore_instruct.tools.compat import lowlevel_server
 INSTRUCTIONS = (
     "Build instruction-tuning datasets. `explore` starts a run for a domain in the background and answers at "
     "once with its id and planned size (the examples stay on disk); `status` follows it to its summary, "
-    "`cancel` stops it, and `list_runs`, `resume`, `export` and `stats` work on run ids. `export` answers the "
+    "`cancel` stops it, and `list_runs`, `resume`, `export` and `stats` work on run ids; `curate` records a "
+    "review decision (reject, edit, rescue...) that export and stats honour. `export` answers the "
     "written files as resource URIs too: read them with resources/read."
 )
 WAIT_S = 50  # a status call may wait this long for the run to end, under the clients' one-minute timeout

@@ -5,14 +5,16 @@ same graph Studio serves: `/explore` or plain words, replies as messages) next t
 the task tree as a sunburst that grows as the run goes, the proposals of a review with buttons (approve all,
 reject the ticked ones, rename one) and a download of the dataset. The buttons send the chat commands they
 stand for (`/approve run=...`), so the conversation shows every decision. Runs go on in the background and
-the panel polls them, so a second tab (or another face on the same root) sees the same runs.
+the panel polls them, so a second tab (or another face on the same root) sees the same runs. The Review tab is the
+review workbench (workbench.py, review_tab.py): a run's tree, its tasks' examples and drops, and curation.
 
 The operator's caps and output root hold as everywhere (`Limits` from the environment, `--root`). The page
 binds 127.0.0.1 unless told otherwise, sends no analytics, makes no share link and loads nothing from a CDN:
 the theme uses the system's fonts, so it works with the network closed. It answers only to the Host names on its
 allow-list and, with `EXPLORE_INSTRUCT_WEB_TOKEN` set, only after a login with the token (`guard.py`). It serves
 no file of the output root: Gradio serves what a handler returns from its own upload folder, and the only files
-handed to it are the sunbursts and copies of each session's exports (`serve`).
+handed to it are the sunbursts and copies of each session's exports (`serve`). The one script of its own (the
+workbench's treemap click) is inline in the page's head.
 """
 
 from __future__ import annotations
