@@ -28,7 +28,9 @@ from explore_instruct.tools.corpus.retrieve import (
 from explore_instruct.tools.corpus.store import CorpusStore
 from explore_instruct.tools.generation.decompose import DecomposeResult, ProposedSubtask, Skip
 from explore_instruct.tools.prompts.grounded import coverage_lines, first_level_lines, grounding_lines
-from explore_instruct.tools.tree.model import Origin
+from explore_instruct.tools.quality.faithful import check_faithful
+from explore_instruct.tools.quality.judge import Judged
+from explore_instruct.tools.tree.model import Example, Origin
 
 
 def corpus_of(ctx: Context) -> CorpusStore | None:
@@ -138,3 +140,24 @@ def first_level(store: CorpusStore, n: int, seed: int) -> str:
         for c in representatives(store, n, seed)
     ]
     return first_level_lines(sections(store, 2 * n), reps)
+
+
+async def judge_faithfulness(ctx: Context, model: Any, examples: list[Example], judged: list[Judged]) -> list[Any]:
+    """Set `faithful` on each judged example that cites chunks (one extra judge call); returns the call records."""
+    store = corpus_of(ctx)
+    if store is None:
+        return []
+    cited = [[str(s.get("chunk_id")) for s in (e.model_extra or {}).get("sources") or []] for e in examples]
+    texts = {
+        c.chunk_id: c.text for c in await asyncio.to_thread(store.chunks, sorted({i for ids in cited for i in ids}))
+    }
+    evidence = ["\n".join(texts[i] for i in ids if i in texts) for ids in cited]
+    shown = [i for i, ev in enumerate(evidence) if ev.strip()]
+    if not shown:
+        return []
+    flags, record = await check_faithful(
+        model, [examples[i] for i in shown], [evidence[i] for i in shown], model_label=ctx.judge_label
+    )
+    for i, flag in zip(shown, flags, strict=True):
+        judged[i].faithful = flag
+    return [record]

@@ -19,6 +19,7 @@ from langgraph.types import Command, Send
 from explore_instruct.graphs.accounting import calls_stats, provider_mark, record_calls
 from explore_instruct.graphs.context import Context
 from explore_instruct.graphs.enrich import round_outcome
+from explore_instruct.graphs.grounding import judge_faithfulness
 from explore_instruct.graphs.routing import stop_reason
 from explore_instruct.graphs.state import JudgeTask, State, merge_by_id
 from explore_instruct.graphs.view import run_dir, store_of, tree_of
@@ -72,6 +73,8 @@ async def judge_batch(state: JudgeTask, runtime: Runtime[Context]) -> dict[str, 
     examples = [Example.model_validate({k: v for k, v in e.items() if k != "id"}) for e in task["examples"]]
     result = await judge(judge_model_for(ctx), task["task"], examples, ctx.flavour, model_label=ctx.judge_label,
                          check_answers=ctx.answer_check)  # fmt: skip
+    if ctx.docs:  # grounded: is each output supported by the chunks it cites? (unfaithful)
+        result.calls.extend(await judge_faithfulness(ctx, judge_model_for(ctx), examples, result.judged))
     store = RunStore(ctx.run_dir or task["run_dir"])
     where = {"node_id": task["node_id"], "batch": task["batch_id"]}
     await asyncio.to_thread(record_calls, store, result.calls, [], ctx.judge_label, "judge", **where)
@@ -140,6 +143,8 @@ def rule_for(verdict: Judged, ctx: Context) -> str | None:
     """Why the judge drops an example, or None to keep it (an example nobody could judge is kept, counted)."""
     if verdict.answer_check == "mismatch":
         return "answer_mismatch"
+    if verdict.faithful is False:
+        return "unfaithful"
     if verdict.score is not None and verdict.score < ctx.judge_threshold:
         return "judge_score"
     return None

@@ -329,3 +329,17 @@ async def test_compare_reports_each_grounded_runs_corpus_coverage(tmp_path: Path
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     assert out["a"]["corpus"]["verified_quote_share"] == out["b"]["corpus"]["verified_quote_share"] == 1.0
+
+
+async def test_the_judge_drops_outputs_their_chunks_do_not_support_as_unfaithful(tmp_path: Path, corpus: Path) -> None:
+    from support.scripted_judge import ScriptedJudge
+
+    judge = ScriptedJudge(low_share=0.0, unfaithful_share=0.5)
+    ctx = context(tmp_path, Script().chat_model(), corpus, judge=True, judge_chat_model=judge, max_fruitless=2)
+    await run({"domain": "Email writing for work"}, ctx)
+    drops = [d for d in rows(tmp_path / "run", "dropped.jsonl") if d.get("rule") == "unfaithful"]
+    judgements = rows(tmp_path / "run", "judgements.jsonl")
+    assert drops and len(drops) == sum(1 for j in judgements if j.get("faithful") is False)
+    kept = {r["id"] for r in judgements if r["kept"]}
+    assert kept and all(j.get("faithful") is True for j in judgements if j["id"] in kept)
+    assert judge.calls > 0

@@ -22,6 +22,7 @@ from pydantic import ConfigDict, Field, PrivateAttr
 
 _BLOCK = re.compile(r"^\[(\d+)\]\nInstruction: (.*)$", re.M)
 _PROBLEM = re.compile(r"^\[(\d+)\] (.*)$", re.M)
+_FAITHFUL = re.compile(r"^\[(\d+)\]\nSource: .*\nInstruction: (.*)$", re.M)
 
 
 def low_score(instruction: str, low_share: float) -> bool:
@@ -36,6 +37,7 @@ class ScriptedJudge(BaseChatModel):
     broken: frozenset[int] = frozenset()
     looping: frozenset[int] = frozenset()  # calls whose reasons (and repair's) loop as SmolLM2's did: "1.1.1..."
     answers: dict[str, str] = Field(default_factory=dict)  # problem instruction -> the solver's answer
+    unfaithful_share: float = 0.0  # grounded runs: share of examples the faithfulness check finds unsupported
     _calls: list[str] = PrivateAttr(default_factory=list)
     _order: dict[str, int] = PrivateAttr(default_factory=dict)  # judge prompt -> its call number
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
@@ -71,6 +73,14 @@ class ScriptedJudge(BaseChatModel):
                 for i, ins in _BLOCK.findall(prompt)
             ]  # fmt: skip
             return json.dumps({"verdicts": verdicts})
+        if "supported by its source?" in prompt:  # tools/quality/faithful.py: a share `unfaithful_share` is not
+            with self._lock:
+                self._calls.append("faithful")
+            checks = [
+                {"id": int(i), "supported": not low_score("faithful:" + ins.strip(), self.unfaithful_share)}
+                for i, ins in _FAITHFUL.findall(prompt)
+            ]
+            return json.dumps({"checks": checks})
         if "Solve each problem" in prompt:
             with self._lock:
                 self._calls.append("solve")
