@@ -79,9 +79,8 @@ class Judged:
     failed: bool = False
     answer_check: str | None = None  # "agree" | "mismatch" | "unchecked"
     solved_answer: str | None = None
-    faithful: bool | None = (
-        None  # grounded runs: the output is supported by its cited chunks (tools/quality/faithful.py)
-    )
+    # Grounded runs: whether the output is supported by its cited chunks (tools/quality/faithful.py).
+    faithful: bool | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v not in (None, "")}
