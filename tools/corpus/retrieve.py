@@ -24,6 +24,7 @@ __all__ = ["CorpusError", "Passage", "best_score", "chunk_ids", "open_corpus", "
 FETCH_K = 20  # nearest chunks MMR picks its k from
 
 _STORES: dict[tuple[str, str | None, int | None], CorpusStore] = {}
+_STAMPS: dict[tuple[str, str | None, int | None], int] = {}  # the manifest's mtime when each store was opened
 _LOCK = threading.Lock()
 
 
@@ -37,17 +38,23 @@ class Passage(TypedDict):
 
 
 def open_corpus(docs: str, chroma_host: str | None = None, chroma_port: int | None = None) -> CorpusStore:
-    """The corpus at `docs` (a folder made by `ingest`), opened once per process; a one-line CorpusError if not."""
+    """The corpus at `docs` (a folder made by `ingest`), opened once per process (again after a re-ingest changed its
+    manifest); a one-line CorpusError if not."""
     key = (str(Path(docs).expanduser().resolve()), chroma_host, chroma_port)
+    manifest = Path(key[0]) / MANIFEST
+    stamp = manifest.stat().st_mtime_ns if manifest.is_file() else 0
     with _LOCK:
         store = _STORES.get(key)
+        if store is not None and _STAMPS.get(key) != stamp:  # re-ingested since: read the new manifest
+            store.close()
+            store = None
         if store is None:
             if not Path(key[0]).is_dir():
                 raise CorpusError(f"docs: {docs!r} is not a corpus folder (make one with `explore-instruct ingest`)")
             store = CorpusStore(Path(key[0]), chroma_host=chroma_host, chroma_port=chroma_port)
             if store.count() == 0:
                 raise CorpusError(f"docs: {docs!r} holds no chunks (ingest some documents into it first)")
-            _STORES[key] = store
+            _STORES[key], _STAMPS[key] = store, stamp
         return store
 
 
