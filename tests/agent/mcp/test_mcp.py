@@ -275,7 +275,8 @@ def test_studio_walkthrough_example(dev_server: tuple[str, Path], llm: ScriptedO
     r = subprocess.run(
         [
             *(sys.executable, "examples/studio_walkthrough.py", "--url", url, "--base-url", llm.base_url),
-            *("--model", "openai:scripted", "--similarity", "exact", "--out", str(tmp_path)),
+            # under the server's output root: the served graph refuses a run_dir anywhere else (agent/served.py)
+            *("--model", "openai:scripted", "--similarity", "exact", "--out", str(root / "walkthrough")),
         ],
         cwd=ROOT,
         capture_output=True,
