@@ -66,9 +66,11 @@ async def run_proposal(task: ProposeTask, ctx: Context) -> dict[str, Any]:
         profile=ctx.profile,
         quality=ctx.quality(),
     )
-    pooled = pools_first_level(ctx) and first_level(req.existing_children, req.parent, FIRST_LEVEL, req)
+    # The first level comes first in a run, so its samples fit a calls budget as the run's opening calls.
+    samples = FIRST_LEVEL if ctx.max_calls is None else min(FIRST_LEVEL, ctx.max_calls)
+    pooled = pools_first_level(ctx) and first_level(req.existing_children, req.parent, samples, req)
     if pooled:  # a bare sentence's first level: several samples, ranked below (self-consistency)
-        result = await sample_decompositions(model_for(ctx), req, FIRST_LEVEL, model_label=ctx.model)
+        result = await sample_decompositions(model_for(ctx), req, samples, model_label=ctx.model)
     else:
         result = await decompose(model_for(ctx), req, model_label=ctx.model)
     scores: dict[str, dict[str, float]] = {}
