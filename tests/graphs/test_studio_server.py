@@ -18,9 +18,23 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def server_url() -> Iterator[str]:
-    with langgraph_dev({"EXPLORE_INSTRUCT_API_KEY": "studio-test-key"}) as url:
-        yield url
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, ScriptedOpenAIServer, Path]]:
+    """The server, its scripted endpoint and its output root: the endpoint is the operator's to set (a caller's
+    context may not name one, agent/served.py), so it is in the server's environment."""
+    root = tmp_path_factory.mktemp("studio")
+    with ScriptedOpenAIServer(responder=Script().responder) as llm:
+        env = {
+            "EXPLORE_INSTRUCT_API_KEY": "studio-test-key",
+            "EXPLORE_INSTRUCT_BASE_URL": llm.base_url,
+            "EXPLORE_INSTRUCT_OUTPUT_ROOT": str(root),
+        }
+        with langgraph_dev(env) as url:
+            yield url, llm, root
+
+
+@pytest.fixture(scope="module")
+def server_url(served: tuple[str, ScriptedOpenAIServer, Path]) -> str:
+    return served[0]
 
 
 async def test_graph_is_registered_with_schemas(server_url: str) -> None:
@@ -46,32 +60,32 @@ def test_mcp_lists_the_workflow_as_a_tool(server_url: str) -> None:
     assert set(tools["explore_instruct"]["inputSchema"]["properties"]) == {"domain", "seed"}
 
 
-async def test_run_through_the_http_api(server_url: str, tmp_path: Path) -> None:
-    script = Script()
-    with ScriptedOpenAIServer(responder=script.responder) as llm:
-        client = get_client(url=server_url)
-        thread = await client.threads.create()
-        result = await client.runs.wait(
-            thread["thread_id"],
-            "explore_instruct",
-            input={"domain": "writing polite workplace emails"},
-            context={
-                "model": "openai:scripted",
-                "base_url": llm.base_url,
-                "max_depth": 1,
-                "breadth": [2],
-                "subtasks_per_call": 2,
-                "examples": [3],
-                "examples_per_call": 3,
-                "similarity": "exact",
-                "run_dir": str(tmp_path / "run"),
-            },
-        )
-        assert llm.request_count >= 2
+async def test_run_through_the_http_api(served: tuple[str, ScriptedOpenAIServer, Path]) -> None:
+    server_url, llm, root = served
+    before = llm.request_count  # the endpoint is the server's (its environment), as an operator sets it
+    client = get_client(url=server_url)
+    thread = await client.threads.create()
+    result = await client.runs.wait(
+        thread["thread_id"],
+        "explore_instruct",
+        input={"domain": "writing polite workplace emails"},
+        context={
+            "model": "openai:scripted",
+            "base_url": llm.base_url,
+            "max_depth": 1,
+            "breadth": [2],
+            "subtasks_per_call": 2,
+            "examples": [3],
+            "examples_per_call": 3,
+            "similarity": "exact",
+            "run_dir": "run",  # under the server's output root
+        },
+    )
+    assert llm.request_count - before >= 2
     assert isinstance(result, dict), result
     assert result["status"] == "done", result
     assert result["summary"]["nodes_per_depth"] == {"0": 1, "1": 2}
-    lines = (tmp_path / "run" / "examples.jsonl").read_text().splitlines()
+    lines = (root / "run" / "examples.jsonl").read_text().splitlines()
     assert len(lines) == result["summary"]["examples"] == 9
     state = await client.threads.get_state(thread["thread_id"])
     steps = [v["step"] for v in state["values"]["visits"]]
