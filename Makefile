@@ -4,6 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TORCH_VERSION ?= 2.13.0
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 EXTRAS := local,embeddings,dataset,postgres,web,ray,docs,dev
 
 .PHONY: install demo test test-fast lint typecheck lock clean
@@ -13,7 +14,11 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q --upgrade pip
 	# A CPU build of torch first: a bare requirement would pull a multi-GB CUDA build.
 	$(BIN)/python -m pip install -q torch==$(TORCH_VERSION)
-	# llama-cpp-python compiles from source the first time (several minutes on 2 cores).
+	# llama-cpp-python compiles from source (several minutes on 2 cores), for any x86-64 with AVX2 rather than
+	# -march=native: built natively on a CPU with AMX, llama.cpp ran AMX tile instructions that the sandbox's kernel
+	# does not allow, and every embedded-model call died with SIGILL. No pip cache for it: a wheel cached from a
+	# native build would come back under the same key.
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install -q --no-cache-dir -c constraints.txt llama-cpp-python
 	# constraints.txt pins the resolved set: unpinned, pip backtracks for hours (gradio vs transformers).
 	PYTHONWARNINGS='ignore:Editable installation' $(BIN)/python -m pip install -q -c constraints.txt \
 		-e '.[$(EXTRAS)]'
