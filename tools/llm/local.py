@@ -62,8 +62,18 @@ def resolve_model_path(name: str) -> Path:
     return path
 
 
-@lru_cache(maxsize=4)
+_LOADING = threading.Lock()
+
+
 def _load(path: str, n_ctx: int, n_threads: int | None) -> Any:
+    """The loaded model, made once: concurrent first calls (a pooled first level asks three at once) would each load
+    the weights (lru_cache does not hold a miss), and each model would then take its own lock."""
+    with _LOADING:
+        return _load_once(path, n_ctx, n_threads)
+
+
+@lru_cache(maxsize=4)
+def _load_once(path: str, n_ctx: int, n_threads: int | None) -> Any:
     try:
         from llama_cpp import Llama
     except ImportError:
