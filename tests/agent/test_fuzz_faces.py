@@ -371,6 +371,20 @@ MCP_FIELDS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
         "seed": st.integers() | values,
     },
     "stats": {"run": run_ref, "verbs": mostly(st.just(False), st.booleans() | values)},
+    # A write: a caller's decisions on a run's examples and tasks (tools/dataset/curation.py).
+    "curate": {
+        "run": run_ref,
+        "action": mostly(
+            st.sampled_from(["accept", "reject", "edit", "rescue", "pin", "unpin"]),
+            st.sampled_from(["delete", "", "REJECT", "reject\n"]) | values,
+        ),
+        "ids": mostly(st.lists(st.sampled_from(["x", "nope", "../done", "a\x00b"]), max_size=3), values),
+        "output": st.text(max_size=30) | values,
+        "match": mostly(st.sampled_from(["a", "email"]), values),
+        "below_score": mostly(st.sampled_from([1, 3, 5]), st.integers() | values),
+        "task": st.text(max_size=12) | values,
+        "note": st.text(max_size=40) | values,
+    },
 }
 UNKNOWN_TOOLS = st.sampled_from(["", "nope", "explore\n", "Explore", "../status", "explore_instruct", "a\nb"])
 
@@ -400,7 +414,7 @@ async def mcp_session_calls(world: World, calls: list[tuple[str, dict[str, Any]]
     )
     async with create_connected_server_and_client_session(build_server(runs)) as session:
         listed = {t.name for t in (await session.list_tools()).tools}
-        assert listed == {"explore", "status", "cancel", "list_runs", "resume", "export", "stats"}
+        assert listed == {"explore", "status", "cancel", "list_runs", "resume", "export", "stats", "curate"}
         for name, raw in calls:
             args = {k: world.path(v) for k, v in raw.items()}
             why = f"{name} {args!r}"
@@ -443,6 +457,13 @@ async def mcp_session_calls(world: World, calls: list[tuple[str, dict[str, Any]]
     ]
 )
 @example(calls=[("status", {"run": "done"}), ("status", {"run": "paused"}), ("status", {"run": "broken"})])
+@example(
+    calls=[
+        ("curate", {"run": "done", "action": "reject", "match": "e", "note": "bulk"}),
+        ("curate", {"run": "done", "action": "rescue", "ids": ["nope"]}),
+        ("curate", {"run": "junk", "action": "reject", "ids": ["x"]}),
+    ]
+)
 @example(calls=[("resume", {"run": "paused", "max_calls": 4, "wait": True}), ("export", {"run": "paused", "n": 1})])
 @example(calls=[("export", {"run": "done", "format": "hf"}), ("stats", {"run": "done", "verbs": False})])
 @example(calls=[("status", {"run": "link"}), ("export", {"run": f"{ROOT_MARK}/../outside"}), ("stats", {"run": ".."})])
