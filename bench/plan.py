@@ -30,7 +30,8 @@ from support.scripted_judge import ScriptedJudge
 
 from explore_instruct.agent.runs.runner import Runner
 from explore_instruct.graphs.context import Context
-from explore_instruct.tools.plan.estimate import Params, make_plan
+from explore_instruct.tools.plan.estimate import make_plan
+from explore_instruct.tools.plan.inputs import Params
 from explore_instruct.tools.plan.measure import measure, run_facts
 
 DOMAIN = "Email writing for work"

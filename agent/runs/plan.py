@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from explore_instruct.graphs.context import Context
-from explore_instruct.tools.plan.estimate import Measured, Params, Plan, make_plan, render
+from explore_instruct.tools.plan.estimate import Plan, make_plan
+from explore_instruct.tools.plan.inputs import Measured, Params
 from explore_instruct.tools.plan.measure import measure
+from explore_instruct.tools.plan.render import render
 from explore_instruct.tools.tree.seeds import load_seed
 
 

@@ -11,8 +11,9 @@ The plan follows what the graph does (graphs/routing.py, graphs/enrich.py, graph
 
 Prompt tokens are the real prompt builders filled with text of representative lengths, at ~4 characters a token
 (what the text costs; providers add a few tokens per message and, with json_schema, the schema). Completion tokens
-are the JSON replies of those lengths. `Measured` (tools/plan/measure.py) replaces the defaults with what a run
-showed: its yield, its example and name lengths, and how far its tokens were from the plan's own estimate.
+are the JSON replies of those lengths. `Measured` (tools/plan/inputs.py, filled by tools/plan/measure.py) replaces
+the defaults with what a run showed: its yield, its example and name lengths, and how far its tokens were from the
+plan's own estimate.
 
 The range: low = every reply full and kept (one round); high = the expected run plus one more round of refills
 per task (each of its calls asking a full `examples_per_call`).
@@ -24,7 +25,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from explore_instruct.tools.params import RunParams, default_of
+from explore_instruct.tools.plan.inputs import Measured, Params
 from explore_instruct.tools.plan.tokens import (
     Shape,
     decompose_tokens,
@@ -36,71 +37,6 @@ from explore_instruct.tools.prompts.full import Flavour
 
 KINDS = ("decompose", "enrich", "judge", "solve")  # calls by purpose; the query log says "generate" for enrich
 PLAN_FILE = "plan.json"  # a started run's plan, beside its run.json
-DEFAULT_YIELD = 0.85  # share of the examples asked for that a round keeps
-DEFAULT_JUDGE_DROP = 0.1  # share of judged examples the judge drops
-
-
-@dataclass(frozen=True)
-class Measured:
-    """What a run showed, to plan the next one with (defaults: nothing measured)."""
-
-    yield_: float = DEFAULT_YIELD
-    example_chars: tuple[int, int, int] | None = None
-    name_chars: int = 28
-    reason_chars: int = 70
-    judge_drop: float = DEFAULT_JUDGE_DROP
-    fill: float = 1.0  # share of their quota the tasks reached (a task that stops gaining gives up before it)
-    input_scale: float = 1.0  # actual / planned prompt tokens of the measured run
-    output_scale: float = 1.0  # actual / planned completion tokens of the measured run
-    source: str = "defaults"
-
-
-_RUN = {name: default_of(name) for name in RunParams.__dataclass_fields__}
-
-
-@dataclass(frozen=True)
-class Params:
-    """The run parameters a plan reads, from a `Context.public()` dict (run.json's "context"), so the plan needs
-    no graph and a dataset card can plan a finished run from its run.json alone. Defaults are the definition's
-    (`RunParams`, tools/params.py), as tuples so a plan can be hashed."""
-
-    model: str = _RUN["model"]
-    profile: str = "full"  # resolved: compact or full
-    strategy: str = _RUN["strategy"]
-    max_depth: int = _RUN["max_depth"]
-    breadth: tuple[int, ...] = tuple(_RUN["breadth"])
-    examples: tuple[int, ...] = tuple(_RUN["examples"])
-    subtasks_per_call: int = _RUN["subtasks_per_call"]
-    examples_per_call: int = _RUN["examples_per_call"]
-    examples_per_subtask: int = _RUN["examples_per_subtask"]
-    max_children: int = _RUN["max_children"]
-    demonstrations: int = _RUN["demonstrations"]
-    flavour: Flavour = _RUN["flavour"]
-    judge: bool = _RUN["judge"]
-    judge_batch: int = _RUN["judge_batch"]
-    answer_check: bool = _RUN["answer_check"]
-
-    @classmethod
-    def of(cls, context: dict[str, Any]) -> Params:
-        known = {k: v for k, v in context.items() if k in cls.__dataclass_fields__}
-        profile = context.get("prompt_profile", "full")
-        if profile not in ("compact", "full"):  # "auto" as a config file may say it
-            profile = "compact" if str(context.get("model", "")).lower().startswith("local:") else "full"
-        return cls(**{
-            **known,
-            "profile": profile,
-            "breadth": tuple(int(b) for b in known.get("breadth", cls.breadth)),
-            "examples": tuple(int(e) for e in known.get("examples", cls.examples)),
-            "flavour": Flavour(known.get("flavour", Flavour.GENERIC)),
-        })  # fmt: skip
-
-    def breadth_at(self, depth: int) -> int:
-        if depth >= self.max_depth or not self.breadth:
-            return 0
-        return self.breadth[min(depth, len(self.breadth) - 1)]
-
-    def examples_at(self, depth: int) -> int:
-        return self.examples[min(depth, len(self.examples) - 1)]
 
 
 def tasks_per_depth(p: Params, seeded: dict[int, int] | None = None) -> list[int]:
@@ -270,40 +206,3 @@ def _judge(tally: _Tally, s: Shape, ctx: Params, tasks: float, judged: float) ->
         tally.add("judge", tasks * calls, judge_tokens(s, max(1, round(judged / calls))))
         if ctx.flavour == Flavour.MATH and ctx.answer_check:
             tally.add("solve", tasks * calls, solve_tokens(s, max(1, round(judged / calls))))
-
-
-def render(plan: Plan, ctx: Params, title: str) -> str:
-    """The plan as the terminal shows it."""
-    rows = [
-        f"plan for {title}: {plan.model}, {plan.profile} prompts, {ctx.strategy}, depth {ctx.max_depth}, "
-        f"breadth {','.join(map(str, ctx.breadth))}, examples {','.join(map(str, ctx.examples))} "
-        f"({ctx.examples_per_call} per call){', judge' if ctx.judge else ''}",
-        f"{'depth':>5} {'tasks':>6} {'decompose':>10} {'enrich':>8} {'judge':>7} {'examples':>9}",
-    ]
-    for lv in plan.levels:
-        rows.append(
-            f"{lv.depth:>5} {lv.tasks:>6} {lv.decompose_calls:>10} {round(lv.enrich_calls):>8} "
-            f"{round(lv.judge_calls):>7} {round(lv.examples):>9}"
-        )
-    c = plan.calls
-    rows.append(
-        f"{'all':>5} {sum(lv.tasks for lv in plan.levels):>6} {round(c['decompose']):>10} {round(c['enrich']):>8} "
-        f"{round(c['judge'] + c['solve']):>7} {round(sum(lv.examples for lv in plan.levels)):>9}"
-    )
-    t, lo, hi = plan.tokens, plan.tokens_low, plan.tokens_high
-    rows.append(f"calls: ~{round(plan.total_calls)}")
-    rows.append(
-        f"tokens: ~{round(t['input']):,} prompt + ~{round(t['output']):,} completion "
-        f"(range {round(lo['input'] + lo['output']):,} .. {round(hi['input'] + hi['output']):,})"
-    )
-    cost = plan.cost_usd
-    if plan.price_per_mtok is None or cost["expected"] is None:
-        rows.append(f"cost: unknown (no price for {plan.model})")
-    else:
-        pin, pout = plan.price_per_mtok
-        rows.append(
-            f"cost: ${cost['low']:.4f} .. ${cost['high']:.4f} (expected ${cost['expected']:.4f}) "
-            f"at ${pin}/${pout} per 1M prompt/completion tokens"
-        )
-    rows += [f"assumes: {n}" for n in plan.notes]
-    return "\n".join(rows)

@@ -1,4 +1,4 @@
-"""What a run shows about the model, for planning the next run with it (`tools/plan/estimate.py`'s `Measured`).
+"""What a run shows about the model, for planning the next run with it (`tools/plan/inputs.py`'s `Measured`).
 
 A plan made from defaults knows the prompts but not the model: how long its examples are, how many of the
 examples it is asked for survive (short replies, filters, near-duplicates), how its tokenizer counts. A small
@@ -19,7 +19,8 @@ from typing import Any
 
 from explore_instruct.tools.dataset.runstore import EXAMPLES, JUDGEMENTS, QUERY_LOG, RUN_META, TREE_DIR
 from explore_instruct.tools.fileio import read_jsonl
-from explore_instruct.tools.plan.estimate import KINDS, PLAN_FILE, Measured, Params, make_plan
+from explore_instruct.tools.plan.estimate import KINDS, PLAN_FILE, make_plan
+from explore_instruct.tools.plan.inputs import Measured, Params
 from explore_instruct.tools.tree.ei_dir import load_ei_dir
 
 

@@ -12,7 +12,7 @@ from explore_instruct.tools.prompts.judge import JUDGE_SYSTEM, SOLVE_SYSTEM, jud
 from explore_instruct.tools.tree.model import Example
 
 if TYPE_CHECKING:
-    from explore_instruct.tools.plan.estimate import Measured, Params
+    from explore_instruct.tools.plan.inputs import Measured, Params
 
 CHARS_PER_TOKEN = 4.0
 # Mean characters of an example's instruction, input and output, per flavour, as real models write them

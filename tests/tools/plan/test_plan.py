@@ -16,7 +16,8 @@ from explore_instruct.agent.cli.main import EXIT_BAD_INPUT, app
 from explore_instruct.agent.runs.limits import level_counts
 from explore_instruct.agent.runs.runner import Runner
 from explore_instruct.graphs.context import Context
-from explore_instruct.tools.plan.estimate import Measured, Params, make_plan, tasks_per_depth
+from explore_instruct.tools.plan.estimate import make_plan, tasks_per_depth
+from explore_instruct.tools.plan.inputs import Measured, Params
 from explore_instruct.tools.plan.measure import MeasureError, measure, planned_vs_actual, run_facts
 
 SHAPE = {"max_depth": 2, "breadth": [3, 2], "subtasks_per_call": 2, "examples": [12], "examples_per_call": 4}
