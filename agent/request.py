@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from explore_instruct.agent.runs.sizing import CALLER_DEFAULTS
 from explore_instruct.tools.params import Breadth, ExamplesAsked, PromptProfile, info
 from explore_instruct.tools.parsing import parse_bool
+from explore_instruct.tools.shapes.params import Shape
 
 # Short names a person may type for a field: the CLI's `--out` / `--max-cost` and the chat's `out=` / `max_cost=`.
 ALIASES = {"out": "output_dir", "max_cost": "max_cost_usd"}
@@ -97,6 +98,10 @@ class ExploreRequest(BaseModel):
     )
     judge: Annotated[bool | None, To()] = asks("judge")
     judge_model: Annotated[str | None, To()] = asks("judge_model")
+    shape: Annotated[Shape | None, To()] = asks("shape")
+    turns: Annotated[int | None, To()] = asks("turns")
+    tools: Annotated[str | None, To()] = asks("tools", note="; a remote caller's must lie under the seed root")
+    no_tool_share: Annotated[float | None, To()] = asks("no_tool_share")
     output_dir: str | None = Field(
         default=None, description="Run directory, relative to the operator's output root (default: a new name)."
     )

@@ -23,7 +23,7 @@ from pathlib import Path
 from pydantic import ConfigDict
 from pydantic.dataclasses import dataclass
 
-from explore_instruct.agent.runs.corpus_root import confine_docs
+from explore_instruct.agent.runs.corpus_root import confine_docs, confine_tools
 from explore_instruct.agent.runs.limits import LimitError, Limits
 from explore_instruct.graphs.context import Context
 from explore_instruct.graphs.explore import build
@@ -35,7 +35,18 @@ from explore_instruct.tools.tree.seeds import load_seed
 __all__ = ["OPERATOR_ONLY", "ServedContext", "graph", "read_seed"]
 
 # What only the operator sets (by environment or config): a caller's value must equal the operator's.
-OPERATOR_ONLY = ("base_url", "api_key_env", "judge_base_url", "embedder", "chroma_host", "chroma_port")
+# An MCP server for tools (`tools_from_mcp`) is a program the server would start, or a host it would reach, and
+# `execute_tools` has that server act on the model's arguments: both stay the operator's.
+OPERATOR_ONLY = (
+    "base_url",
+    "api_key_env",
+    "judge_base_url",
+    "embedder",
+    "chroma_host",
+    "chroma_port",
+    "tools_from_mcp",
+    "execute_tools",
+)
 
 
 def admit(ctx: Context) -> None:
@@ -58,6 +69,8 @@ def admit(ctx: Context) -> None:
         ctx.run_dir = str(_under(ctx.run_dir, root))  # relative to the output root, as every face reads it
     if ctx.docs is not None:  # a corpus is read from the seed root only, exactly as a seed is
         ctx.docs = confine_docs(limits, ctx.docs)
+    if ctx.tools is not None and ctx.tools != operator.tools:  # a tools list, by the same rule
+        ctx.tools = confine_tools(limits, ctx.tools)
     limits.check(ctx)
 
 

@@ -28,6 +28,7 @@ from pydantic.fields import FieldInfo
 from explore_instruct.tools.parsing import parse_ints
 from explore_instruct.tools.prompts.full import Flavour
 from explore_instruct.tools.settings import env_values, with_env
+from explore_instruct.tools.shapes.params import ShapeParams, check_shape_params
 from explore_instruct.tools.similarity.embeddings import DEFAULT_EMBEDDER
 
 __all__ = [
@@ -133,8 +134,9 @@ def _list(*values: int) -> Any:
 
 @with_env(ENV_PREFIX)
 @dataclass(kw_only=True, config=ConfigDict(strict=True, extra="forbid"))
-class RunParams:
-    """The parameters of one exploration run; each reads `EXPLORE_INSTRUCT_<NAME>` when not given."""
+class RunParams(ShapeParams):
+    """The parameters of one exploration run; each reads `EXPLORE_INSTRUCT_<NAME>` when not given (the shape
+    parameters are a group of their own, tools/shapes/params.py)."""
 
     model: Annotated[str, Field(description="provider:model, e.g. local:smollm2 or openai:gpt-4o-mini")] = DEFAULT_MODEL
     base_url: Annotated[str | None, Field(description="OpenAI-compatible endpoint base URL")] = None
@@ -276,6 +278,7 @@ class RunParams:
                 f"temperature: {self.temperature} is above {LOCAL_MAX_TEMPERATURE}, the most the embedded model "
                 "runs at (tools/llm/models.py)"
             )
+        check_shape_params(self)
 
 
 # ---- reading the definition ---------------------------------------------------------------------------------

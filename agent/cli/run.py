@@ -16,7 +16,7 @@ import typer
 
 from explore_instruct.agent.cli.console import guard, say
 from explore_instruct.agent.cli.options import request_options
-from explore_instruct.agent.request import BUDGETS
+from explore_instruct.agent.request import BUDGETS, stated
 from explore_instruct.tools.prompts.full import Flavour
 
 if TYPE_CHECKING:
@@ -67,6 +67,9 @@ def run_cmd(
     chroma_port: Annotated[int | None, typer.Option(help="Chroma server port.")] = None,
     judge_threshold: Annotated[int | None, typer.Option(help="With --judge: drop examples scored below this.")] = None,
     judge_base_url: Annotated[str | None, typer.Option(help="With --judge-model: the judge's endpoint.")] = None,
+    # The operator's own: an MCP server is a program started (or a host reached) on this machine.
+    tools_from_mcp: Annotated[str | None, typer.Option(help=stated("tools_from_mcp"))] = None,
+    execute_tools: Annotated[bool, typer.Option(help=stated("execute_tools"))] = False,
     config: Annotated[Path | None, typer.Option(help="YAML file of run parameters.")] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
@@ -96,6 +99,8 @@ def run_cmd(
         "review": review or None,
         "judge_threshold": judge_threshold,
         "judge_base_url": judge_base_url,
+        "tools_from_mcp": tools_from_mcp,
+        "execute_tools": execute_tools or None,
     }
 
     def run() -> RunOutcome:
@@ -119,6 +124,8 @@ def run_cmd(
         ctx = build_context(params)
         if ctx.docs:  # the operator's own path, stored absolute so a resume from elsewhere finds the corpus
             ctx.docs = str(Path(ctx.docs).expanduser().resolve())
+        if ctx.tools:  # the same for a tools list
+            ctx.tools = str(Path(ctx.tools).expanduser().resolve())
         seed = req.preset_seed() or req.seed
         if seed:
             load_seed(seed)  # fail fast, before anything is written

@@ -24,3 +24,16 @@ def confine_docs(limits: Limits, path: str) -> str:
     if not (Path(resolved) / MANIFEST).is_file():
         raise refused
     return resolved
+
+
+def confine_tools(limits: Limits, path: str) -> str:
+    """A remote caller's tools list (`tools`, a JSON file) from the seed root only, by the seed's rule; or a
+    LimitError in one line that says nothing of what is on the disk."""
+    refused = LimitError(f"tools: {path!r} is not a tools file under the seed root")
+    try:
+        resolved = limits.seed(path)
+    except LimitError:
+        raise refused from None
+    if not (Path(resolved).is_file() and resolved.lower().endswith(".json")):
+        raise refused
+    return resolved

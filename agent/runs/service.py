@@ -20,7 +20,7 @@ from typing import Any
 from explore_instruct.agent.errors import RunFailed, one_line
 from explore_instruct.agent.request import BUDGETS, ExploreRequest
 from explore_instruct.agent.runs.answers import compact_outcome, compact_status
-from explore_instruct.agent.runs.corpus_root import confine_docs
+from explore_instruct.agent.runs.corpus_root import confine_docs, confine_tools
 from explore_instruct.agent.runs.data import EXPORT_DIR, DatasetOut
 from explore_instruct.agent.runs.driver import ProgressFn, RunOutcome
 from explore_instruct.agent.runs.limits import LimitError, Limits, slug
@@ -86,6 +86,7 @@ class Runs(DatasetOut):
         else:  # docs alone: the graph names the root from the corpus
             name = Path(req.docs or "corpus").name
         docs = {"docs": confine_docs(self.limits, req.docs)} if req.docs else {}  # the seed-root rule, as a seed
+        docs |= {"tools": confine_tools(self.limits, req.tools)} if req.tools else {}  # so is a tools list
         run_dir = self.limits.run_dir(req.output_dir, default_name=f"{slug(name)}-{secrets.token_hex(3)}")
         sizes = caller_defaults(self.defaults) if self.sized else {}
         params = {**sizes, **self.defaults, **req.context_params(), **docs, "review": review, "run_dir": str(run_dir)}
@@ -126,6 +127,7 @@ class Runs(DatasetOut):
         seeded = {int(d): n for d, n in load_seed(seed).nodes_per_depth().items()} if seed else None
         sizes = caller_defaults(self.defaults) if self.sized else {}
         docs = {"docs": confine_docs(self.limits, req.docs)} if req.docs else {}
+        docs |= {"tools": confine_tools(self.limits, req.tools)} if req.tools else {}
         ctx = self.limits.check(Context(**{**sizes, **self.defaults, **req.context_params(), **docs}), seeded)
         return plan_answer(plan_for(ctx, seed=seed))
 

@@ -20,6 +20,7 @@ from support.scripted import Script
 EXPLORE_ARGUMENTS = {
     "domain", "seed", "preset", "depth", "breadth", "examples", "model", "max_calls", "max_tokens", "max_cost_usd",
     "prompt_profile", "judge", "judge_model", "output_dir", "plan", "wait", "docs",
+    "shape", "turns", "tools", "no_tool_share",
 }  # fmt: skip
 
 
