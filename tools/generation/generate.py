@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field, create_model
 from explore_instruct.tools.generation.decompose import ExampleSpec, Skip
 from explore_instruct.tools.llm.local import STRING_CAPS, ChatLocalLlama
 from explore_instruct.tools.llm.structured import CallRecord, Method, call_structured
-from explore_instruct.tools.prompts.compact import generate_messages, shot_examples
+from explore_instruct.tools.prompts.compact import Shots, generate_messages, shot_examples
 from explore_instruct.tools.prompts.full import SYSTEM, Flavour, Profile, generate_prompt
 from explore_instruct.tools.quality import filters
 from explore_instruct.tools.quality.degeneracy import Thresholds
@@ -58,7 +58,8 @@ class GenerateResult:
 async def generate(
     model: BaseChatModel, req: GenerateRequest, *, method: Method = "auto", model_label: str = ""
 ) -> GenerateResult:
-    """One call for up to `req.n` examples, passed through the heuristic filters."""
+    """One call for up to `req.n` examples, passed through the heuristic filters (a copy of a worked example is
+    skipped first)."""
     if req.profile == "compact":
         system, shots, prompt = generate_messages(req.task, req.parent, list(req.demonstrations), req.n, req.flavour)
     else:
@@ -72,35 +73,57 @@ async def generate(
             n=req.n,
             flavour=req.flavour,
         )
+    shown = _texts(shot_examples(req.flavour)) if req.profile == "compact" else set()
+
+    def not_copied(spec: Any) -> Skip | dict[str, Any]:
+        if shown & _texts([spec]):
+            return Skip("example", "copied_worked_example", "", spec.model_dump())
+        return {}
+
+    # Exactly n for both profiles: "up to n" let replies come back short, and each short reply is a refill call
+    # later (bench/cost.py); constrained decoding (vLLM, llama.cpp, OpenAI's json_schema) holds the count.
+    return await sift(
+        model, req, batch_schema(req.n, exact=True), (system, shots, prompt), not_copied,
+        method=method, model_label=model_label,
+    )  # fmt: skip
+
+
+async def sift(
+    model: BaseChatModel,
+    req: GenerateRequest,
+    schema: type[BaseModel],
+    messages: tuple[str, Shots, str],
+    check: Callable[[Any], Skip | dict[str, Any]],
+    *,
+    method: Method = "auto",
+    model_label: str = "",
+) -> GenerateResult:
+    """One structured generation call (`messages`: system, worked turns, prompt), each example of its reply kept or
+    skipped with its reason. Every way of generating (plain, grounded) shares it so that they keep and skip by the
+    same rules; what differs is `check`, the caller's own rule run first on each item of the reply: a `Skip` drops
+    it, a dict is what the kept example carries besides its text (a grounded example's sources)."""
+    system, shots, prompt = messages
     result = await call_structured(
-        model,
-        # Exactly n for both profiles: "up to n" let replies come back short, and each short reply is a refill call
-        # later (bench/cost.py); constrained decoding (vLLM, llama.cpp, OpenAI's json_schema) holds the count.
-        batch_schema(req.n, exact=True),
-        prompt,
-        system=system,
-        shots=shots,
-        method=method,
-        purpose="generate",
-        model_label=model_label,
+        model, schema, prompt, system=system, shots=shots, method=method, purpose="generate", model_label=model_label
     )
     if result.value is None:
         return GenerateResult([], [], [result.record])
     kept: list[Example] = []
     skipped: list[Skip] = []
-    shown = _texts(shot_examples(req.flavour)) if req.profile == "compact" else set()
     cut = "length" in result.record.finish_reasons
     for spec in result.value.examples[: req.n]:  # type: ignore[attr-defined]
-        if shown & _texts([spec]):
-            skipped.append(Skip("example", "copied_worked_example", "", spec.model_dump()))
+        extra = check(spec)
+        if isinstance(extra, Skip):
+            skipped.append(extra)
             continue
         # The embedded model's grammar ends a string at its length cap whatever the sentence was doing.
         truncated = cut or (isinstance(model, ChatLocalLlama) and len(spec.output) >= STRING_CAPS["output"])
-        verdict = filters.check(Example(**spec.model_dump()), req.flavour, req.quality, truncated=truncated)
-        if verdict.example is not None:
-            kept.append(verdict.example)
-        else:
+        base = Example(instruction=spec.instruction, input=spec.input, output=spec.output)
+        verdict = filters.check(base, req.flavour, req.quality, truncated=truncated)
+        if verdict.example is None:
             skipped.append(Skip("example", verdict.rule or "filtered", verdict.detail, spec.model_dump()))
+        else:
+            kept.append(Example(**verdict.example.model_dump(), **extra) if extra else verdict.example)
     return GenerateResult(kept, skipped, [result.record])
 
 

@@ -1,9 +1,10 @@
 """Grounded generation: examples for one task from its retrieved chunks, each citing a verified quote.
 
-The same structured call and filters as `generate.generate`, with the chunks in the prompt and two more fields per
-example (`source`, `quote`). An example whose quote is not a span of the source it names is dropped as
-`unsupported_quote` (tools/corpus/quotes.py); one naming no shown source as `unknown_source`. What is kept
-carries `sources: [{"doc", "chunk_id", "page", "quote"}]`, which the run's examples.jsonl and every export keep.
+The same structured call and filters as `generate.generate` (both go through `generate.sift`), with the chunks in
+the prompt and two more fields per example (`source`, `quote`). An example whose quote is not a span of the source
+it names is dropped as `unsupported_quote` (tools/corpus/quotes.py); one naming no shown source as
+`unknown_source`. What is kept carries `sources: [{"doc", "chunk_id", "page", "quote"}]`, which the run's
+examples.jsonl and every export keep.
 """
 
 from __future__ import annotations
@@ -18,11 +19,9 @@ from pydantic import BaseModel, Field, create_model
 from explore_instruct.tools.corpus.quotes import supported
 from explore_instruct.tools.corpus.retrieve import Passage, source_of
 from explore_instruct.tools.generation.decompose import ExampleSpec, Skip
-from explore_instruct.tools.generation.generate import GenerateRequest, GenerateResult
-from explore_instruct.tools.llm.structured import Method, call_structured
+from explore_instruct.tools.generation.generate import GenerateRequest, GenerateResult, sift
+from explore_instruct.tools.llm.structured import Method
 from explore_instruct.tools.prompts.grounded import grounded_generate_messages
-from explore_instruct.tools.quality import filters
-from explore_instruct.tools.tree.model import Example
 
 
 class GroundedSpec(ExampleSpec):
@@ -46,37 +45,15 @@ async def generate_grounded(
 ) -> GenerateResult:
     """One call for `req.n` examples of `req.task` resting on `shown`; quotes checked, then the usual filters."""
     done = [d.instruction for d in req.demonstrations]
-    system, shots, prompt = grounded_generate_messages(
-        req.task, req.parent, shown, done, req.n, compact=req.profile == "compact"
-    )
-    result = await call_structured(
-        model,
-        grounded_schema(req.n),
-        prompt,
-        system=system,
-        shots=shots,
-        method=method,
-        purpose="generate",
-        model_label=model_label,
-    )
-    if result.value is None:
-        return GenerateResult([], [], [result.record])
-    kept: list[Example] = []
-    skipped: list[Skip] = []
-    cut = "length" in result.record.finish_reasons
-    for spec in result.value.examples[: req.n]:  # type: ignore[attr-defined]
+    messages = grounded_generate_messages(req.task, req.parent, shown, done, req.n, compact=req.profile == "compact")
+
+    def quoted(spec: Any) -> Skip | dict[str, Any]:
         item = spec.model_dump()
         if spec.source > len(shown):
-            skipped.append(Skip("example", "unknown_source", f"source {spec.source} of {len(shown)}", item))
-            continue
+            return Skip("example", "unknown_source", f"source {spec.source} of {len(shown)}", item)
         passage = shown[spec.source - 1]
         if not supported(spec.quote, passage["text"]):
-            skipped.append(Skip("example", "unsupported_quote", f"not in {passage['chunk_id']}", item))
-            continue
-        base = Example(instruction=spec.instruction, input=spec.input, output=spec.output)
-        verdict = filters.check(base, req.flavour, req.quality, truncated=cut)
-        if verdict.example is None:
-            skipped.append(Skip("example", verdict.rule or "filtered", verdict.detail, item))
-            continue
-        kept.append(Example(**verdict.example.model_dump(), sources=[source_of(passage, spec.quote.strip())]))
-    return GenerateResult(kept, skipped, [result.record])
+            return Skip("example", "unsupported_quote", f"not in {passage['chunk_id']}", item)
+        return {"sources": [source_of(passage, spec.quote.strip())]}
+
+    return await sift(model, req, grounded_schema(req.n), messages, quoted, method=method, model_label=model_label)
