@@ -170,6 +170,8 @@ def from_mcp_tools(listed: list[Any]) -> tuple[list[dict[str, Any]], dict[str, d
 def _first_line(e: BaseException) -> str:
     if isinstance(e, BaseExceptionGroup) and e.exceptions:
         return _first_line(e.exceptions[0])
+    if isinstance(e, anyio.BrokenResourceError | anyio.ClosedResourceError | anyio.EndOfStream):
+        return "it closed the connection before answering"
     text = str(e).strip().splitlines()
     return f"{type(e).__name__}: {text[0][:200]}" if text else type(e).__name__
 
@@ -238,7 +240,8 @@ class McpServer:
         except FileNotFoundError:
             raise ToolsetError(f"tools from MCP {self.label!r}: command not found") from None
         except Exception as e:  # a broken pipe, a refused connection, an MCP error: all one line
-            raise ToolsetError(f"tools from MCP {self.label!r}: {_first_line(e)}") from None
+            hint = "" if self.is_http else " (is it an MCP server?)"
+            raise ToolsetError(f"tools from MCP {self.label!r}: {_first_line(e)}{hint}") from None
         return tools
 
     async def call(self, name: str, arguments: dict[str, Any]) -> ToolResult:
