@@ -98,7 +98,7 @@ async def enrich_batch(state: EnrichTask, runtime: Runtime[Context]) -> dict[str
         quality=ctx.quality(),
     )
     if ctx.docs:  # grounded: the task's chunks in the prompt, every example citing a verified quote
-        shown = await task_passages(ctx, req["task"], req["task_reason"])
+        shown = await task_passages(ctx, req["task"], req["task_reason"], task["batch_id"])
         result = await generate_grounded(model_for(ctx), ask, shown, model_label=ctx.model)
     else:
         result = await generate(model_for(ctx), ask, model_label=ctx.model)

@@ -1,7 +1,9 @@
 """What the graph asks of a run's corpus (`docs`): the root's name, a task's chunks, a proposal's grounding.
 
 Every function here is inert without `docs`: the hooks in lifecycle, enrich and proposals call them only when
-a corpus is given. Retrieval runs in a worker thread (embedding a query is CPU work) and is a pure function of
+a corpus is given. The flat baseline (`strategy: flat`) is the same graph with a different start: `flat_tree`
+makes one task per chunk under the root, routing skips exploration, and enrichment shows each task its chunk.
+Retrieval runs in a worker thread (embedding a query is CPU work) and is a pure function of
 the corpus and the task, so a resumed run is shown the chunks the killed one was.
 """
 
@@ -14,7 +16,7 @@ from typing import Any
 from explore_instruct.graphs.context import Context
 from explore_instruct.graphs.state import State
 from explore_instruct.graphs.view import tree_of
-from explore_instruct.tools.corpus.outline import representatives, sections
+from explore_instruct.tools.corpus.outline import chunk_tasks, representatives, sections
 from explore_instruct.tools.corpus.retrieve import (
     FETCH_K,
     Passage,
@@ -30,7 +32,7 @@ from explore_instruct.tools.generation.decompose import DecomposeResult, Propose
 from explore_instruct.tools.prompts.grounded import coverage_lines, first_level_lines, grounding_lines
 from explore_instruct.tools.quality.faithful import check_faithful
 from explore_instruct.tools.quality.judge import Judged
-from explore_instruct.tools.tree.model import Example, Origin
+from explore_instruct.tools.tree.model import DomainTree, Example, Origin
 
 
 def corpus_of(ctx: Context) -> CorpusStore | None:
@@ -52,12 +54,73 @@ def task_query(name: str, reason: str = "") -> str:
     return f"{name}. {reason}".strip() if reason else name
 
 
-async def task_passages(ctx: Context, name: str, reason: str = "") -> list[Passage]:
-    """The task's `retrieve_k` chunks (MMR), or none without a corpus."""
+async def task_passages(ctx: Context, name: str, reason: str = "", batch: str | None = None) -> list[Passage]:
+    """The task's `retrieve_k` chunks (MMR), or none without a corpus; a flat run's task is shown its own chunk.
+
+    `batch` (an enrich batch id, `r{round}:{node}:{b}`) rotates the chunks: the task's first batch is shown the
+    `retrieve_k` chunks MMR ranks first, its next batches the following ones of a pool `ROTATION_POOL` times as
+    wide, so a task asked for many examples cites more of the corpus than its top k (a pure function of the batch
+    id: a resumed run is shown what the killed one was).
+    """
     store = corpus_of(ctx)
     if store is None:
         return []
-    return await asyncio.to_thread(passages, store, task_query(name, reason), ctx.retrieve_k)
+    if ctx.strategy == "flat":
+        own = flat_chunk(store, name)
+        if own is not None:
+            return own
+    turn = rotation_index(batch)
+    if not turn:
+        return await asyncio.to_thread(passages, store, task_query(name, reason), ctx.retrieve_k)
+    pool = await asyncio.to_thread(passages, store, task_query(name, reason), ctx.retrieve_k * ROTATION_POOL)
+    return rotated(pool, ctx.retrieve_k, turn)
+
+
+ROTATION_POOL = 3  # a task's batches take turns over its 3k chunks ranked by MMR
+
+
+def rotation_index(batch: str | None) -> int:
+    """Which turn an enrich batch takes: its number within the round plus the rounds before (0: the first)."""
+    parts = (batch or "").split(":")
+    if len(parts) < 3 or not parts[0].startswith("r"):
+        return 0
+    try:
+        return max(0, int(parts[0][1:]) - 1) + int(parts[-1])
+    except ValueError:
+        return 0
+
+
+def rotated(pool: list[Passage], k: int, turn: int) -> list[Passage]:
+    """The `turn`-th window of k passages over `pool`, wrapping around (the pool itself when it is no larger)."""
+    if len(pool) <= k:
+        return pool
+    start = (turn * k) % len(pool)
+    return [pool[(start + i) % len(pool)] for i in range(k)]
+
+
+def flat_chunk(store: CorpusStore, name: str) -> list[Passage] | None:
+    """The one chunk behind a flat run's task, or None when `name` is no chunk's task (the root)."""
+    by_name = {t.name: t.chunk_id for t in chunk_tasks(store)}
+    cid = by_name.get(name)
+    if cid is None:
+        return None
+    return [
+        Passage(chunk_id=c.chunk_id, doc=c.doc, page=c.page, headings=list(c.headings), text=c.text, score=1.0)
+        for c in store.chunks([cid])
+    ]
+
+
+def flat_tree(ctx: Context, tree: DomainTree) -> DomainTree:
+    """The flat baseline's tree: the root and one task per chunk (no lookahead, no backtracking: the anchors'
+    way of generating, chunk by chunk). A seed's own tasks have no place in it, so a seed is refused."""
+    store = corpus_of(ctx)
+    if store is None:
+        raise ValueError("strategy flat: give docs (a corpus); its chunks are the tasks")
+    if len(tree.nodes) > 1:
+        raise ValueError("strategy flat: the tasks are the corpus's chunks; give a domain or nothing, not a seed tree")
+    for t in chunk_tasks(store):
+        tree.add_child(tree.root_id, t.name, reason=t.reason, extra={"chunk_id": t.chunk_id})
+    return tree
 
 
 def ground_subtasks(result: DecomposeResult, ctx: Context) -> tuple[DecomposeResult, dict[str, dict[str, Any]]]:

@@ -11,7 +11,7 @@ from langgraph.types import interrupt
 
 from explore_instruct.graphs.accounting import unrecorded
 from explore_instruct.graphs.context import Context
-from explore_instruct.graphs.grounding import corpus_root
+from explore_instruct.graphs.grounding import corpus_root, flat_tree
 from explore_instruct.graphs.ledger import commit, kept_updates
 from explore_instruct.graphs.routing import stop_reason
 from explore_instruct.graphs.state import State, merge_by_id
@@ -40,6 +40,8 @@ def seed_node(read_seed: SeedReader = load_seed_tree) -> Node:
         if not source:
             raise ValueError("input: give 'domain' (a sentence) or 'seed' (a seed file or tree directory)")
         tree = read_seed(source) if state.get("seed") else domain_tree_from_sentence(source)
+        if ctx.strategy == "flat":  # no tree to explore: one task per chunk (the anchors' baseline)
+            tree = flat_tree(ctx, tree)
         return _seeded(state, ctx, tree)
 
     return load_seed
@@ -56,6 +58,8 @@ def _seeded(state: State, ctx: Context, tree: DomainTree) -> dict[str, Any]:
     nodes = {
         n.id: node_state(n, examples=[], kept=0, entered=n.parent is None) for n in tree.preorder(include_pruned=True)
     }
+    if ctx.strategy == "flat":  # the root is no chunk: only the chunks' tasks are enriched
+        nodes[tree.root_id]["enrich_done"] = True
     partial: State = {"nodes": nodes, "root_id": tree.root_id, "run_dir": run_dir}  # type: ignore[typeddict-item]
     seeds = [(n.id, n.examples) for n in tree.preorder() if n.examples]
     # Seeds are a person's data: kept as they are (the reference never filters them), but indexed so that
@@ -100,7 +104,7 @@ def finish(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     for n in tree.preorder():
         kept, want = state["nodes"][n.id].get("kept", 0), ctx.examples_at(n.depth)
         kept_per_depth[str(n.depth)] = kept_per_depth.get(str(n.depth), 0) + kept
-        if kept < want:
+        if kept < want and not (ctx.strategy == "flat" and n.parent is None):  # a flat run's root asks for none
             shortfall[n.id] = want - kept
     summary = {
         "root": tree.root.name,

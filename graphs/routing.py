@@ -6,7 +6,8 @@
 - **backtracking** to the parent once the cursor's subtree is done (the parent may then widen);
 - **plan_enrich** when the cursor is back at the root with nothing left to visit;
 - **expand_level** instead of all of that in BFS, while the queue holds tasks;
-- **budget_gate** first of all, when a budget is spent or the provider keeps refusing.
+- **budget_gate** first of all, when a budget is spent or the provider keeps refusing;
+- **plan_enrich** at once in a flat run (`strategy: flat`): its tasks are the corpus's chunks.
 """
 
 from __future__ import annotations
@@ -73,6 +74,8 @@ def stop_reason(state: State, ctx: Context) -> tuple[str, str] | None:
 def route(state: State, ctx: Context) -> Transition:
     if stop_reason(state, ctx):
         return "budget_gate"
+    if ctx.strategy == "flat":  # the tasks are the corpus's chunks, made at load_seed: nothing to explore
+        return "plan_enrich"
     if ctx.strategy == "bfs":
         return "expand_level" if state.get("queue") else "plan_enrich"
     cursor_id = state.get("cursor")

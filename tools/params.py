@@ -117,7 +117,7 @@ else:
     # What a caller may ask for: 0 examples would still keep the examples each subtask is proposed with (full
     # profile), so it has no meaning for a caller; a run made in code (the ablation's explore-only run) may use 0.
     ExamplesAsked = counts(1)
-Strategy = Annotated[Literal["dfs", "bfs"], _choice("dfs", "bfs")]
+Strategy = Annotated[Literal["dfs", "bfs", "flat"], _choice("dfs", "bfs", "flat")]
 PromptProfile = Annotated[Literal["auto", "compact", "full"], _choice("auto", "compact", "full")]
 Similarity = Annotated[Literal["embedding", "rouge", "exact"], _choice("embedding", "rouge", "exact")]
 DedupScope = Annotated[Literal["tree", "node"], _choice("tree", "node")]
@@ -154,7 +154,9 @@ class RunParams(ShapeParams):
     ] = "auto"
     max_retries: Annotated[int, Field(ge=0, description="client retries per call (backoff, Retry-After)")] = 6
     timeout_s: Annotated[float, Field(gt=0, description="seconds before one call times out")] = 120.0
-    strategy: Annotated[Strategy, Field(description="dfs (the paper) or bfs (reference code)")] = "dfs"
+    strategy: Annotated[
+        Strategy, Field(description="dfs (the paper), bfs (reference code) or flat (with docs: a task per chunk)")
+    ] = "dfs"
     max_depth: Annotated[int, Field(ge=0, le=8, description="max depth K of the task tree")] = 2
     breadth: Annotated[
         Breadth, Field(description="new subtasks per task at each depth 0..K-1, the last repeating (the paper's B)")
@@ -278,6 +280,8 @@ class RunParams(ShapeParams):
                 f"temperature: {self.temperature} is above {LOCAL_MAX_TEMPERATURE}, the most the embedded model "
                 "runs at (tools/llm/models.py)"
             )
+        if self.strategy == "flat" and not self.docs:
+            raise ValueError("strategy: flat generates from a corpus's chunks; give docs (a corpus) with it")
         check_shape_params(self)
 
 

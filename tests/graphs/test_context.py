@@ -85,7 +85,7 @@ def test_the_context_schema_studio_reads_carries_the_bounds() -> None:
     props = graph.get_context_jsonschema()["properties"]  # type: ignore[index]
     assert (props["max_depth"]["minimum"], props["max_depth"]["maximum"]) == (0, 8)
     assert props["breadth"]["items"] == {"type": "integer", "minimum": 0, "maximum": 12}
-    assert props["judge_threshold"]["maximum"] == 5 and props["strategy"]["enum"] == ["dfs", "bfs"]
+    assert props["judge_threshold"]["maximum"] == 5 and props["strategy"]["enum"] == ["dfs", "bfs", "flat"]
     assert all(p.get("description") for p in props.values())
 
 
