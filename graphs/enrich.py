@@ -25,6 +25,8 @@ from explore_instruct.graphs.view import demonstrations, model_for, run_dir, tre
 from explore_instruct.tools.dataset.runstore import RunStore
 from explore_instruct.tools.generation.generate import GenerateRequest, generate
 from explore_instruct.tools.generation.grounded import generate_grounded
+from explore_instruct.tools.shapes.dispatch import generate_shaped, run_toolset
+from explore_instruct.tools.shapes.params import shape_spec
 from explore_instruct.tools.tree.model import Example
 
 
@@ -100,8 +102,12 @@ async def enrich_batch(state: EnrichTask, runtime: Runtime[Context]) -> dict[str
     if ctx.docs:  # grounded: the task's chunks in the prompt, every example citing a verified quote
         shown = await task_passages(ctx, req["task"], req["task_reason"], task["batch_id"])
         result = await generate_grounded(model_for(ctx), ask, shown, model_label=ctx.model)
-    else:
+    elif shape_spec(ctx).label == "single":
         result = await generate(model_for(ctx), ask, model_label=ctx.model)
+    else:  # the run's shape (tools/shapes/): reasoning, a conversation, calls to the run's tools
+        spec, at = shape_spec(ctx), ctx.run_dir or task["run_dir"]
+        toolset = await run_toolset(ctx, at) if spec.kind == "tool_calls" else None
+        result = await generate_shaped(model_for(ctx), ask, spec, toolset, model_label=ctx.model)
     store = RunStore(ctx.run_dir or task["run_dir"])
     where = {"node_id": task["node_id"], "batch": task["batch_id"]}
     await asyncio.to_thread(record_calls, store, result.calls, result.skipped, ctx.model, "generate", **where)

@@ -25,6 +25,7 @@ from explore_instruct.graphs.view import accepted_children, demonstrations, mode
 from explore_instruct.tools.dataset.runstore import DROPPED, RunStore
 from explore_instruct.tools.generation.decompose import DecomposeRequest, DecomposeResult, Skip, decompose, room_for
 from explore_instruct.tools.generation.pool import choose_spread, first_level, sample_decompositions
+from explore_instruct.tools.shapes.params import shape_spec
 from explore_instruct.tools.similarity.embeddings import make_embedder, relevance
 from explore_instruct.tools.similarity.indexes import Item
 from explore_instruct.tools.tree.model import Example, NodeStatus, Origin
@@ -222,6 +223,7 @@ def similarity_check(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     to_commit: list[tuple[str, list[Example]]] = []
     queue_add: list[str] = []
     pruned = 0
+    shaped = shape_spec(ctx).label != "single"
     order = list(state["nodes"])
     for p in sorted(state.get("proposals", []), key=lambda p: order.index(p["target"])):
         target = p["target"]
@@ -245,11 +247,15 @@ def similarity_check(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
             target, p["name"], reason=p["reason"], origin=Origin(p["origin"]), status=status, status_reason=why,
             extra=scored,
         )  # fmt: skip
-        new_nodes[node.id] = node_state(node, examples=[], kept=0)
+        # A run of another shape than single writes its examples in enrichment, in that shape: the plain examples
+        # a subtask is proposed with only show the task (its demonstrations).
+        shown = p["examples"] if shaped else []
+        new_nodes[node.id] = node_state(node, examples=shown, kept=0)
         new_nodes[target] = {"children": list(tree.node(target).children)}
         if status == NodeStatus.ACCEPTED:
             accepted[target] += 1
-            to_commit.append((node.id, [Example.model_validate(e) for e in p["examples"]]))
+            if not shaped:
+                to_commit.append((node.id, [Example.model_validate(e) for e in p["examples"]]))
             if node.depth < ctx.max_depth:
                 queue_add.append(node.id)
         else:

@@ -13,6 +13,11 @@ records) and its own threshold (a `Context` field):
   gonna be late"), which neither check above catches, since each half is only part of it;
 - `cut_off_output`: the output stops mid-sentence where the completion hit its length limit;
 - `meta_input`: an input that only talks about the task ("The instructions.", "Your text here").
+
+The reasoning an example of the `reasoning` shape carries before its answer has rules of its own
+(`degenerate_reasoning`): `empty_reasoning`, `looping_reasoning` (the repetition checks above),
+`cut_off_reasoning`, `reasoning_copies_answer`, and for math `reasoning_contradicts_answer` (the reasoning's final
+value against the boxed answer, by math-verify).
 """
 
 from __future__ import annotations
@@ -175,3 +180,72 @@ def _copies_prompt(out: str, ins: str, inp: str, limit: float, *, rewriting: boo
     if not i or i not in o:
         return False
     return " ".join(o.replace(i, " ", 1).split()) == _norm(inp)
+
+
+# ---- the reasoning before an answer ----------------------------------------------------------------------------
+
+MIN_REASONING_WORDS = 3
+REASONING_TAIL_CHARS = 300  # the final value is at the end; a short text keeps sympy quick
+_TOWER = re.compile(r"\^\s*\{?\s*\d{3,}|\^\s*\{[^}]*\^")  # 9^{999}, 2^{3^{4}}: as tools/quality/judge.py
+
+
+def degenerate_reasoning(
+    reasoning: str, output: str, t: Thresholds = Thresholds(), *, math: bool = False, truncated: bool = False
+) -> tuple[str, str] | None:
+    """(rule, detail) of the first check the reasoning before `output` fails, or None.
+
+    A reasoning that says nothing, loops, stops where the completion was cut, or only restates the answer teaches
+    a model to think for show; one whose final value is not the answer teaches it to ignore its own thinking.
+    `math`: compare the reasoning's final value with the boxed answer (math-verify). `truncated`: the completion
+    hit its length limit.
+    """
+    words = _words(reasoning)
+    if len(words) < MIN_REASONING_WORDS:
+        return "empty_reasoning", f"{len(words)} words"
+    share = repeated_line_share(reasoning)
+    if share > t.repeated_lines:
+        return "looping_reasoning", f"{share:.2f} of its sentences repeat"
+    for n, limit in ((2, t.top_ngram), (3, t.top_ngram * 0.9), (4, t.top_ngram * 0.8)):
+        share = top_ngram_share(reasoning, n)
+        if share > limit:
+            return "looping_reasoning", f"its commonest {n}-gram covers {share:.2f}"
+    share = longest_repeat_share(reasoning, t.repeated_substring)
+    if share > t.repeated_substring:
+        return "looping_reasoning", f"a repeated stretch of {share:.2f} of it"
+    if truncated and not _TERMINAL.search(reasoning):
+        return "cut_off_reasoning", reasoning[-40:]
+    if _norm(reasoning) == _norm(output):
+        return "reasoning_copies_answer", "the same text"
+    score = overlap(reasoning, output, t.copy_overlap)
+    if score > t.copy_overlap:
+        return "reasoning_copies_answer", f"ROUGE-L {score:.2f}"
+    if math:
+        value, agree = reasoning_value(reasoning, output)
+        if agree is False:
+            return "reasoning_contradicts_answer", f"reasoning ends at {value[:40]}"
+    return None
+
+
+def reasoning_value(reasoning: str, output: str) -> tuple[str, bool | None]:
+    """The reasoning's final value (math-verify's extraction from its last sentences) and whether it equals the
+    output's boxed answer; None where either has no value to compare."""
+    from explore_instruct.tools.quality.judge import answers_agree, boxed
+
+    answer = boxed(output)
+    tail = reasoning[-REASONING_TAIL_CHARS:]
+    if not answer or _TOWER.search(tail):
+        return "", None
+    import logging
+
+    from math_verify import parse
+
+    quiet = logging.getLogger("math_verify")  # it warns on every call that the timeout is off
+    level, quiet.level = quiet.level, logging.ERROR
+    try:  # timeouts off: math-verify's use signal.alarm, which works on the main thread only
+        found = parse(tail, parsing_timeout=None)
+    finally:
+        quiet.level = level
+    if len(found) < 2:  # [sympy value, its text] when a value was found
+        return "", None
+    value = str(found[1])
+    return value, answers_agree(answer, value)

@@ -8,7 +8,9 @@ loads nothing of the others (and a shape whose module is missing fails in one li
 
 from __future__ import annotations
 
+import asyncio
 import importlib
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from explore_instruct.tools.shapes.base import ShapeSpec
@@ -19,7 +21,7 @@ if TYPE_CHECKING:
     from explore_instruct.tools.generation.generate import GenerateRequest, GenerateResult
     from explore_instruct.tools.llm.structured import Method
 
-__all__ = ["ShapeNotBuilt", "generate_shaped", "stamp_shape"]
+__all__ = ["ShapeNotBuilt", "generate_shaped", "run_toolset", "stamp_shape"]
 
 
 class ShapeNotBuilt(RuntimeError):
@@ -68,3 +70,27 @@ def stamp_shape(result: GenerateResult, spec: ShapeSpec) -> GenerateResult:
         if getattr(example, "shape", None) is None:
             setattr(example, "shape", spec.label)  # noqa: B010 - an extra field, the model allows extras
     return result
+
+
+# One tool set per run directory and event loop: batches fan out in parallel, and each would otherwise list the
+# server's tools (or start it) on its own; the round robin over tools (`Toolset.next_tool`) is shared too.
+_TOOLSETS: dict[tuple[str, int], Any] = {}
+_LOCKS: dict[tuple[str, int], asyncio.Lock] = {}
+
+
+async def run_toolset(params: Any, run_dir: str | Path) -> Any:
+    """The run's tool set (tools/shapes/toolsets.py): listed once, when the run first needs it, and saved in the
+    run directory as tools.json; a resume reads that file, so it writes examples for the tools the run began with.
+    `params` holds `tools`, `tools_from_mcp` and `execute_tools` (a `Context`)."""
+    key = (str(Path(run_dir).resolve()), id(asyncio.get_running_loop()))
+    async with _LOCKS.setdefault(key, asyncio.Lock()):
+        if key not in _TOOLSETS:
+            toolsets = importlib.import_module("explore_instruct.tools.shapes.toolsets")
+            mcp, execute = params.tools_from_mcp, params.execute_tools
+            if (Path(run_dir) / toolsets.TOOLS_FILE).is_file():
+                toolset = toolsets.toolset_from_saved(run_dir, tools_from_mcp=mcp, execute=execute)
+            else:
+                toolset = await toolsets.load_toolset(params.tools, mcp, execute=execute)
+                await asyncio.to_thread(toolsets.save_toolset, toolset, run_dir)
+            _TOOLSETS[key] = toolset
+    return _TOOLSETS[key]

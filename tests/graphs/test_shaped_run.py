@@ -1,0 +1,78 @@
+"""A run in the `reasoning` shape end to end (scripted model): the tree is explored as for any shape, and every
+kept example carries its reasoning; a degenerate reasoning is a recorded drop, refilled like any other."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+from support.scripted import Script, parse_generate
+
+from explore_instruct.graphs.context import Context
+from explore_instruct.graphs.explore import builder
+
+
+class ReasoningScript(Script):
+    """The scripted model, answering a prompt that asks for reasoning with a reasoning per example; the first
+    example of a reply of several has an empty one."""
+
+    def reply(self, prompt: str) -> str:
+        text = super().reply(prompt)
+        if parse_generate(prompt) is None or '"reasoning": ...' not in prompt:
+            return text
+        examples = json.loads(text)["examples"]
+        for j, e in enumerate(examples):
+            empty = j == 0 and len(examples) > 1
+            e["reasoning"] = "" if empty else f"The user wants help with this case; step {j}: name the key point first."
+        return json.dumps({"examples": examples})
+
+
+def rows(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+async def test_a_reasoning_run_writes_examples_with_reasoning(tmp_path: Path) -> None:
+    model = ReasoningScript().chat_model()
+    ctx = Context(
+        chat_model=model,
+        run_dir=str(tmp_path / "run"),
+        similarity="exact",
+        prompt_profile="full",
+        max_depth=1,
+        breadth=[2],
+        subtasks_per_call=2,
+        examples=[2],
+        examples_per_call=2,
+        shape="reasoning",
+    )
+    graph = builder.compile(checkpointer=InMemorySaver())
+    await graph.ainvoke({"domain": "Email writing for work"}, {"configurable": {"thread_id": "t"}}, context=ctx)
+    examples = rows(tmp_path / "run" / "examples.jsonl")
+    assert len(examples) == 2 * 3  # the root and its two subtasks, two each
+    for e in examples:
+        assert e["shape"] == "reasoning" and e["reasoning"].startswith("The user wants help") and e["output"]
+    dropped = [r for r in rows(tmp_path / "run" / "dropped.jsonl") if r.get("rule") == "empty_reasoning"]
+    assert dropped, "the empty reasonings are recorded drops"
+    generate = [p for p in model.prompts if parse_generate(p)]
+    assert generate and all('"reasoning": ...' in p for p in generate)
+
+
+@pytest.mark.parametrize("shape", ["single"])
+async def test_a_single_run_writes_no_shape_field(tmp_path: Path, shape: str) -> None:
+    ctx = Context(
+        chat_model=Script().chat_model(),
+        run_dir=str(tmp_path / "run"),
+        similarity="exact",
+        prompt_profile="full",
+        max_depth=0,
+        examples=[2],
+        examples_per_call=2,
+        shape=shape,
+    )
+    graph = builder.compile(checkpointer=InMemorySaver())
+    await graph.ainvoke({"domain": "Email writing for work"}, {"configurable": {"thread_id": "t"}}, context=ctx)
+    examples = rows(tmp_path / "run" / "examples.jsonl")
+    assert len(examples) == 2 and not any("shape" in e or "reasoning" in e for e in examples)
