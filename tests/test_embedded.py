@@ -140,3 +140,22 @@ async def test_the_judge_on_the_embedded_model_scores_or_records_each_example(mo
         assert verdict.failed or (verdict.score is not None and 1 <= verdict.score <= 5 and verdict.reason)
     if not call.ok:  # a reply that never validated judges nothing
         assert all(v.failed for v in result.judged) and call.error_kind
+
+
+async def test_reasoning_shape_validates(model: ChatLocalLlama) -> None:
+    """The reasoning shape on the embedded model: one structured call whose examples each carry a reasoning; only
+    the structure is asserted (a seed does not pin the content across machines)."""
+    from explore_instruct.tools.shapes.reasoning import generate_reasoning
+
+    result = await generate_reasoning(
+        model,
+        GenerateRequest(task="making an email more polite", parent="rewriting business emails", n=2,
+                        profile="compact"),  # fmt: skip
+        model_label="local:smollm2",
+    )
+    assert result.calls[0].ok, result.calls[0]
+    assert len(result.examples) + len(result.skipped) >= 1
+    for e in result.examples:
+        data = e.model_dump()
+        assert data["shape"] == "reasoning" and data["reasoning"].strip() and e.output.strip()
+    assert all(s.rule and "reasoning" in s.item for s in result.skipped if s.what == "example")
