@@ -71,6 +71,9 @@ def print_diversity(reports: list[dict[str, Any]], titles: list[str], intervals:
         )
         if depths:
             say(f"{title} per depth: {depths}")
+        if turns := rep.get("all_turns"):  # conversations: `overall` is over their opening turns
+            figures = ", ".join(f"{label} {show(turns[key])}" for key, label, _ in METRICS if key in turns)
+            say(f"{title}, all {turns['user_turns']} user turns of {turns['conversations']} conversations: {figures}")
         for what, why in rep.get("missing", {}).items():
             say(f"{title}: no {what}: {why}")
 
@@ -97,6 +100,14 @@ def print_stats(stats: dict[str, Any], plots: list[str]) -> None:
         if vn["top_pair"]:
             say(f"commonest pair: '{vn['top_pair']}', {vn['top_pair_share']:.1%} of pairs")
             say("top pairs: " + ", ".join(f"{p['verb']} {p['noun']} ({p['count']})" for p in vn["top_pairs"]))
+    tools = stats.get("tool_calls")
+    if tools:
+        say(
+            f"tool calls: {tools['calls']} ({tools['calls_valid']} with valid arguments), {tools['tools_called']} of "
+            f"{tools['tools_offered']} tools called {tools['per_tool']}, required parameters exercised "
+            f"{tools['required_exercised']} of {tools['required_parameters']}, no tool in {tools['no_tool']} of "
+            f"{tools['examples']} examples"
+        )
     run = stats.get("run")
     if run:
         cost = "unknown" if run["cost_usd"] is None else f"${run['cost_usd']:.4f}"

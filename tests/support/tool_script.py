@@ -47,6 +47,7 @@ class ToolScriptModel(BaseChatModel):
     arguments: dict[str, dict[str, Any]] = Field(default_factory=dict)  # per tool: the arguments to give
     invalid: frozenset[str] = frozenset()  # tools whose arguments come back with the wrong types
     unknown_tool: bool = False  # native calls name a tool that is not in the set
+    no_calls: bool = False  # native replies answer in text and call nothing
     ignore_result: bool = False  # answers say nothing of the result
     script: Script = Field(default_factory=Script)
     _prompts: list[str] = PrivateAttr(default_factory=list)
@@ -82,8 +83,11 @@ class ToolScriptModel(BaseChatModel):
             message = AIMessage(content=self._answer(str(last.content)))
         elif kwargs.get("tools"):
             message = self._native_call(str(last.content), kwargs["tools"])
-        else:
-            message = AIMessage(content=self._reply(str(last.content)))
+        else:  # a repair request ("Your last reply could not be used") gets the same reply again: a stubborn model
+            asked = [
+                str(m.content) for m in messages if m.type == "human" and not str(m.content).startswith("Your last")
+            ]
+            message = AIMessage(content=self._reply(asked[-1]))
         message.response_metadata = {"finish_reason": "stop"}
         return ChatResult(generations=[ChatGeneration(message=message)])
 
@@ -136,7 +140,7 @@ class ToolScriptModel(BaseChatModel):
     # ---- the full profile's native tool calls -------------------------------------------------------
 
     def _native_call(self, request: str, tools: list[dict[str, Any]]) -> AIMessage:
-        if "no tool" in request:
+        if self.no_calls:
             return AIMessage(content="I can answer that directly without a tool.")
         names = [t["function"]["name"] for t in tools]
         number = re.search(r"number (\d+)", request)

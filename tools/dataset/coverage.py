@@ -220,6 +220,12 @@ def analyse(path: Path, *, verbs: bool = True) -> Analysis:
     texts = tree_instructions(tree) if tree is not None else [r["instruction"] for r in rows or []]
     pairs = verb_noun_pairs(texts) if verbs else None
     stats = tree_stats(tree, pairs) if tree is not None else rows_stats(rows or [], pairs)
+    from explore_instruct.tools.shapes.coverage import tool_coverage
+
+    nodes = tree.preorder() if tree is not None else []
+    tools = tool_coverage(rows if rows is not None else [e.model_dump() for n in nodes for e in n.examples])
+    if tools is not None:  # a tool_calls set: calls per tool, required parameters, the share with no tool
+        stats["tool_calls"] = tools
     if run_dir is not None:
         from explore_instruct.tools.dataset.card import run_accounting
 

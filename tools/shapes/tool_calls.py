@@ -144,6 +144,10 @@ async def _compact_one(
     )  # fmt: skip
     out.calls.append(first.record)
     if first.value is None:
+        rec = first.record  # arguments that do not even parse as the tool's types are invalid arguments too
+        if rec.error_kind == "schema" and "arguments" in (rec.error or ""):
+            item = {"tool": name, "raw": (rec.raw_text or "")[:500]}
+            out.skipped.append(Skip("example", "invalid_tool_arguments", rec.error or "", item))
         return
     value: Any = first.value
     request = normalise(value.request)
