@@ -14,7 +14,7 @@ import math
 import random
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -29,12 +29,14 @@ BOOTSTRAP_RESAMPLES = 1000
 
 @dataclass(frozen=True)
 class Sampled:
-    """The fixed-size sample a report is computed on: instructions and the depth each came from."""
+    """The fixed-size sample a report is computed on: instructions, the depth each came from, and the user turns of
+    each that is a conversation ([] for a single example; its instruction is the opening turn)."""
 
     source: str
     texts: list[str]
     depths: list[int | None]
     available: int
+    conversations: list[list[str]] = field(default_factory=list)
 
 
 @dataclass
@@ -62,14 +64,17 @@ class Source:
 
     def draw(self, n: int | None, seed: int = 0) -> Sampled:
         from explore_instruct.tools.dataset.sampling import sample
+        from explore_instruct.tools.dataset.turns import user_turns
 
         if self.rows is None:
             result = sample(self.loaded, n, seed=seed, max_depth=None)
             texts = [s.example.instruction for s in result.examples]
-            return Sampled(str(self.path), texts, [s.depth for s in result.examples], result.available)
+            turns = [user_turns(s.example.model_dump()) for s in result.examples]
+            return Sampled(str(self.path), texts, [s.depth for s in result.examples], result.available, turns)
         picked = self.rows if n is None or n >= len(self.rows) else random.Random(seed).sample(self.rows, n)
         depths = [r["depth"] if isinstance(r.get("depth"), int) else None for r in picked]
-        return Sampled(str(self.path), [r["instruction"] for r in picked], depths, len(self.rows))
+        turns = [user_turns(r) for r in picked]
+        return Sampled(str(self.path), [r["instruction"] for r in picked], depths, len(self.rows), turns)
 
 
 def fixed_sample(path: Path, n: int | None, seed: int = 0) -> Sampled:
@@ -267,6 +272,7 @@ def diversity_of(
     `missing` says why, rather than failing the rest.
     """
     from explore_instruct.tools.dataset.coverage import CoverageError, verb_noun_pairs
+    from explore_instruct.tools.dataset.turns import all_turns_report
     from explore_instruct.tools.similarity.embeddings import EmbeddingUnavailable, make_embedder
 
     sampled = fixed_sample(path, n, seed)
@@ -284,6 +290,9 @@ def diversity_of(
         except EmbeddingUnavailable as e:
             missing["embeddings"] = str(e)
     out = report(sampled, pairs, embed, seed) | {"seed": seed}
+    # Conversations: the same metrics over every user turn, beside `overall` over the opening ones (instructions).
+    if (turns := all_turns_report(sampled.conversations, verbs=pairs is not None, embed=embed, seed=seed)) is not None:
+        out["all_turns"] = turns
     if missing:
         out["missing"] = missing
     return out, sampled, pairs

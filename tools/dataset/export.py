@@ -244,7 +244,8 @@ def normalise_row(row: Any, where: str) -> dict[str, Any]:
     """Any of our formats (or a plain Alpaca/ShareGPT/messages row) as an Alpaca row plus whatever metadata it had."""
     if not isinstance(row, dict):
         raise ExportError(f"{where}: each example must be an object")
-    meta = {k: row[k] for k in ("id", "node_id", "depth", "task_path") if k in row}
+    # A conversation's turns ride along (diversity over all user turns: tools/dataset/turns.py).
+    meta = {k: row[k] for k in ("id", "node_id", "depth", "task_path", "messages", "conversations") if k in row}
     if isinstance(row.get("instruction"), str):
         inp, output = row.get("input") or "", row.get("output") or ""
         return {"instruction": row["instruction"], "input": str(inp), "output": str(output), **meta}
