@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ SPEC = "test:hash"
 
 
 @pytest.fixture
-def corpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def corpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     real = store.make_embedder
     monkeypatch.setattr(store, "make_embedder", lambda spec: HashEmbedder() if spec == SPEC else real(spec))
     docs = tmp_path / "docs"

@@ -193,7 +193,12 @@ def write_plots(
     return written
 
 
-def plot_ablation(rows: Sequence[tuple[str, float | None, float | None]], labels: tuple[str, str], path: Path) -> None:
+def plot_ablation(
+    rows: Sequence[tuple[str, float | None, float | None]],
+    labels: tuple[str, str],
+    path: Path,
+    title: str = "Exploration vs the root alone, on equal N",
+) -> None:
     """Each metric of two datasets as a pair of bars, scaled to the larger of the two (which way is better is
     in the metric's label), so metrics of different units share one figure."""
     fig = _figure((7, 0.45 * len(rows) + 1.2))
@@ -211,5 +216,5 @@ def plot_ablation(rows: Sequence[tuple[str, float | None, float | None]], labels
     ax.set_xlim(0, 1.25)
     ax.set_xticks([])
     ax.legend(fontsize=8, loc="lower right")
-    ax.set_title("Exploration vs the root alone, on equal N", fontsize=10)
+    ax.set_title(title, fontsize=10)
     fig.savefig(path, format="png", bbox_inches="tight")
