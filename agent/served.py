@@ -18,8 +18,6 @@ model can come in through JSON.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pydantic import ConfigDict
 from pydantic.dataclasses import dataclass
 
@@ -58,32 +56,17 @@ def admit(ctx: Context) -> None:
             raise LimitError(f"{name}: set by the operator of this server, not by a caller")
     if ctx.chat_model is not None or ctx.judge_chat_model is not None:
         raise LimitError("chat_model: a caller cannot hand the server a model object")
-    root = limits.root
     if ctx.runs_root == operator.runs_root:
-        ctx.runs_root = str(root)  # the server's default: its output root, wherever it was started
-    elif not _inside(ctx.runs_root, root, allow_root=True):
-        raise LimitError(f"runs_root: {ctx.runs_root!r} is outside the output root")
-    if ctx.run_dir is not None:
-        if not _inside(ctx.run_dir, root, allow_root=False):
-            raise LimitError(f"run_dir: {ctx.run_dir!r} is outside the output root")
-        ctx.run_dir = str(_under(ctx.run_dir, root))  # relative to the output root, as every face reads it
+        ctx.runs_root = str(limits.root)  # the server's default: its output root, wherever it was started
+    else:  # resolved as it was checked: relative to the output root, not to where the server was started
+        ctx.runs_root = str(limits.inside(ctx.runs_root, "runs_root", allow_root=True))
+    if ctx.run_dir is not None:  # relative to the output root, as every face reads it
+        ctx.run_dir = str(limits.inside(ctx.run_dir, "run_dir"))
     if ctx.docs is not None:  # a corpus is read from the seed root only, exactly as a seed is
         ctx.docs = confine_docs(limits, ctx.docs)
     if ctx.tools is not None and ctx.tools != operator.tools:  # a tools list, by the same rule
         ctx.tools = confine_tools(limits, ctx.tools)
     limits.check(ctx)
-
-
-def _under(path: str, root: Path) -> Path:
-    given = Path(path).expanduser()
-    return (given if given.is_absolute() else root / given).resolve()
-
-
-def _inside(path: str, root: Path, *, allow_root: bool) -> bool:
-    if "\x00" in path:
-        return False
-    target = _under(path, root)
-    return (allow_root and target == root) or (target != root and target.is_relative_to(root))
 
 
 @with_env(ENV_PREFIX)

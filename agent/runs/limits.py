@@ -96,27 +96,29 @@ class Limits:
 
     # ---- paths ------------------------------------------------------------------------------------
 
+    def inside(self, path: str, what: str, *, allow_root: bool = False) -> Path:
+        """`path` (relative to the output root, or absolute) resolved, `..` and symlinks included; a one-line
+        LimitError naming `what` where it leaves the root. The root itself is refused unless `allow_root`: a run
+        directory there would write over every other run. The one confinement rule of every face that writes or
+        reads a run for someone else (a new run's directory, a run named by id, a served graph's context)."""
+        if "\x00" in path:
+            raise LimitError(f"{what}: contains a NUL byte")
+        root = self.root
+        given = Path(path).expanduser()
+        target = (given if given.is_absolute() else root / given).resolve()
+        if not ((allow_root and target == root) or (target != root and target.is_relative_to(root))):
+            raise LimitError(f"{what}: {path!r} is outside the output root")
+        return target
+
     def run_dir(self, out: str | None, *, default_name: str) -> Path:
         """Where a new run goes: `out` relative to the root (or absolute inside it), else `root/default_name`."""
-        root = self.root
-        name = out if out else default_name
-        if "\x00" in name:
-            raise LimitError("output_dir: contains a NUL byte")
-        candidate = Path(name).expanduser()
-        target = (candidate if candidate.is_absolute() else root / candidate).resolve()
-        if target == root or not target.is_relative_to(root):
-            raise LimitError(f"output_dir: {name!r} is outside the output root")
-        return target
+        return self.inside(out or default_name, "output_dir")
 
     def existing_run(self, ref: str) -> Path:
         """A run a caller names by id (its directory name) or path; it must live under the root."""
         if not ref or "\x00" in ref:
             raise LimitError("run: give a run id or directory")
-        root = self.root
-        candidate = Path(ref).expanduser()
-        target = (candidate if candidate.is_absolute() else root / candidate).resolve()
-        if target == root or not target.is_relative_to(root):
-            raise LimitError(f"run: {ref!r} is outside the output root")
+        target = self.inside(ref, "run")
         if not target.is_dir():
             raise LimitError(f"run: no run {ref!r} under the output root")
         return target

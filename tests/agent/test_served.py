@@ -113,6 +113,8 @@ def test_a_callers_context_within_the_line_is_read_relative_to_the_output_root(r
     assert ctx.run_dir == str(root.resolve() / "mine" / "r1")
     assert ctx.runs_root == str(root.resolve()) and ctx.max_calls == 5
     assert ServedContext().max_tokens == Limits().max_tokens  # a budget left out is the operator's cap
+    # A runs_root of the caller's is checked and kept relative to the output root, not to the server's directory.
+    assert ServedContext(runs_root="team").runs_root == str(root.resolve() / "team")
 
 
 async def test_served_graph_reads_a_seed_under_the_seed_root(roots: tuple[Path, Path]) -> None:
