@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from explore_instruct.agent.cli.console import EXIT_BUDGET, guard, say
-from explore_instruct.agent.cli.options import request_options
+from explore_instruct.agent.cli.options import operator_params, request_options
 from explore_instruct.agent.request import ExploreRequest
 
 if TYPE_CHECKING:
@@ -63,16 +63,11 @@ def batch_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Explore many domains: one run each (or per subtree with --split), on Ray or in this process."""
-    operator = {
-        "base_url": base_url,
-        "subtasks_per_call": subtasks_per_call,
-        "examples_per_call": examples_per_call,
-        "strategy": strategy,
-        "max_concurrency": concurrency,
-        "similarity": similarity,
-        "chroma_host": chroma_host,
-        "chroma_port": chroma_port,
-    }
+    operator = operator_params(
+        base_url=base_url, subtasks_per_call=subtasks_per_call, examples_per_call=examples_per_call,
+        strategy=strategy, concurrency=concurrency, similarity=similarity, chroma_host=chroma_host,
+        chroma_port=chroma_port,
+    )  # fmt: skip
     if parallel is not None and parallel < 1:
         guard(lambda: _bad("--parallel: must be at least 1"))
     if max_cost is not None and max_cost <= 0:
@@ -86,7 +81,7 @@ def batch_cmd(
         from explore_instruct.agent.config import load_config
 
         common = {**load_config(config, exclude=("run_dir", "runs_root")), **_request_params(request)}
-        common |= {k: v for k, v in operator.items() if v is not None}
+        common |= operator
         jobs = prepare(domains, out.resolve(), common, max_cost)
         if dry_run:
             show_plans(jobs, as_json)

@@ -15,6 +15,7 @@ import typer
 from rich.markup import escape
 
 from explore_instruct.agent.cli.console import guard, out, say
+from explore_instruct.agent.cli.options import operator_params
 
 
 def _run_defaults(config: Path | None, **flags: Any) -> dict[str, Any]:
@@ -22,7 +23,7 @@ def _run_defaults(config: Path | None, **flags: Any) -> dict[str, Any]:
     from explore_instruct.agent.config import build_context, load_config
 
     # Each run gets its own directory under the root: a config cannot name one.
-    params = {**load_config(config, exclude={"run_dir"}), **{k: v for k, v in flags.items() if v is not None}}
+    params = {**load_config(config, exclude={"run_dir"}), **operator_params(**flags)}
     build_context(params, where="mcp")  # fail now, not at the first tool call
     return params
 

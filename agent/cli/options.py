@@ -1,4 +1,5 @@
-"""Command-line options generated from `ExploreRequest`, so `run` takes exactly the request's fields.
+"""Command-line options generated from `ExploreRequest`, so `run` takes exactly the request's fields; and the run
+parameters a command's own options set (`operator_params`).
 
 Typer reads a command's options from its signature; `request_options` adds one option per request field to a
 command's own (operator-level) options and hands the values that were given to the command as `request`, a
@@ -21,6 +22,16 @@ import typer
 from explore_instruct.agent.request import ALIASES, ExploreRequest, run_param, stated
 
 FLAGS = {name: "--" + alias.replace("_", "-") for alias, name in ALIASES.items()}
+# The operator-level options whose flag is not the run parameter's own name.
+OPERATOR_NAMES = {"concurrency": "max_concurrency", "random_seed": "seed"}
+
+
+def operator_params(**given: Any) -> dict[str, Any]:
+    """The run parameters that a command's own (operator-level) options set, by parameter name (`--concurrency`
+    sets max_concurrency). An option left out (None), or an on/off flag left off, sets nothing, so a config file's
+    value and the definition's default still apply. `run`, `batch` and `mcp` share it, so each option means the
+    same on all three."""
+    return {OPERATOR_NAMES.get(k, k): v for k, v in given.items() if v is not None and v is not False}
 
 
 def flag_for(name: str) -> str:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from explore_instruct.agent.cli.console import guard, say
-from explore_instruct.agent.cli.options import request_options
+from explore_instruct.agent.cli.options import operator_params, request_options
 from explore_instruct.agent.request import BUDGETS, stated
 from explore_instruct.tools.prompts.full import Flavour
 
@@ -81,27 +81,14 @@ def run_cmd(
     ] = None,
 ) -> None:
     """Explore a domain and enrich every task; the API key comes from the environment only."""
-    operator = {
-        "base_url": base_url,
-        "subtasks_per_call": subtasks_per_call,
-        "examples_per_call": examples_per_call,
-        "strategy": strategy,
-        "flavour": flavour,
-        "max_concurrency": concurrency,
-        "seed": random_seed,
-        "similarity": similarity,
-        "prune_threshold": prune_threshold,
-        "filter_threshold": filter_threshold,
-        "dedup_scope": dedup_scope,
-        "embedder": embedder,
-        "chroma_host": chroma_host,
-        "chroma_port": chroma_port,
-        "review": review or None,
-        "judge_threshold": judge_threshold,
-        "judge_base_url": judge_base_url,
-        "tools_from_mcp": tools_from_mcp,
-        "execute_tools": execute_tools or None,
-    }
+    operator = operator_params(
+        base_url=base_url, subtasks_per_call=subtasks_per_call, examples_per_call=examples_per_call,
+        strategy=strategy, flavour=flavour, concurrency=concurrency, random_seed=random_seed, similarity=similarity,
+        prune_threshold=prune_threshold, filter_threshold=filter_threshold, dedup_scope=dedup_scope,
+        embedder=embedder, chroma_host=chroma_host, chroma_port=chroma_port, review=review,
+        judge_threshold=judge_threshold, judge_base_url=judge_base_url, tools_from_mcp=tools_from_mcp,
+        execute_tools=execute_tools,
+    )  # fmt: skip
 
     def run() -> RunOutcome:
         import asyncio
@@ -118,7 +105,7 @@ def run_cmd(
         params = {
             **load_config(config),
             **req.context_params(),
-            **{k: v for k, v in operator.items() if v is not None},
+            **operator,
             "run_dir": req.output_dir,
         }
         ctx = build_context(params)
