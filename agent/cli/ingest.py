@@ -22,6 +22,12 @@ def ingest_cmd(
     out_dir: Annotated[Path, typer.Option("--out", help="Corpus folder (created if new; re-ingesting reuses it).")],
     max_mb: Annotated[float, typer.Option("--max-mb", help="Skip files larger than this (MB).")] = DEFAULT_MAX_BYTES
     / 1e6,
+    chunk_size: Annotated[
+        int | None,
+        typer.Option(
+            min=200, help="Characters a chunk holds at most (default 1000; fixed per corpus; flat: a task per chunk)."
+        ),
+    ] = None,
     chroma_host: Annotated[str | None, typer.Option(help="Chroma server host (default: on disk in --out).")] = None,
     chroma_port: Annotated[int | None, typer.Option(help="Chroma server port.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
@@ -29,6 +35,7 @@ def ingest_cmd(
     """Parse, chunk and embed documents into a corpus; unreadable files are skipped with a reason."""
 
     def run() -> IngestReport:
+        from explore_instruct.tools.corpus.chunk import CHUNK_SIZE
         from explore_instruct.tools.corpus.ingest import ingest
 
         if max_mb <= 0:
@@ -37,6 +44,7 @@ def ingest_cmd(
             paths,
             out_dir,
             max_bytes=int(max_mb * 1e6),
+            chunk_size=chunk_size or CHUNK_SIZE,
             chroma_host=chroma_host,
             chroma_port=chroma_port,
             progress=not as_json and sys.stderr.isatty(),

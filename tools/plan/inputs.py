@@ -54,6 +54,8 @@ class Params:
     demonstrations: int = _RUN["demonstrations"]
     flavour: Flavour = _RUN["flavour"]
     judge: bool = _RUN["judge"]
+    grounded: bool = False  # given a corpus (`docs`): its chunks ride in every decomposition and enrich prompt
+    retrieve_k: int = _RUN["retrieve_k"]
     judge_batch: int = _RUN["judge_batch"]
     answer_check: bool = _RUN["answer_check"]
 
@@ -66,6 +68,7 @@ class Params:
         return cls(**{
             **known,
             "profile": profile,
+            "grounded": bool(context.get("docs")),
             "breadth": tuple(int(b) for b in known.get("breadth", cls.breadth)),
             "examples": tuple(int(e) for e in known.get("examples", cls.examples)),
             "flavour": Flavour(known.get("flavour", Flavour.GENERIC)),

@@ -12,9 +12,11 @@ from explore_instruct.tools.prompts.judge import JUDGE_SYSTEM, SOLVE_SYSTEM, jud
 from explore_instruct.tools.tree.model import Example
 
 if TYPE_CHECKING:
+    from explore_instruct.tools.corpus.retrieve import Passage
     from explore_instruct.tools.plan.inputs import Measured, Params
 
 CHARS_PER_TOKEN = 4.0
+CHUNK_CHARS = 1000  # a corpus chunk as ingestion cuts it (tools/corpus/chunk.py: CHUNK_SIZE; the prompts shorten it)
 # Mean characters of an example's instruction, input and output, per flavour, as real models write them
 # (under the prompts' "under about 200 words" rule); a measured run replaces them.
 EXAMPLE_CHARS: dict[Flavour, tuple[int, int, int]] = {
@@ -50,6 +52,12 @@ class Shape:
     def ex_json(self, n: int) -> list[dict[str, str]]:
         return [self.example.model_dump()] * n
 
+    def chunks(self) -> list[Passage]:
+        """A grounded run's `retrieve_k` chunks, each as long as ingestion cuts them (the prompts shorten them)."""
+        chunk: Passage = {"chunk_id": "c", "doc": "d", "page": None, "headings": [], "text": _text(CHUNK_CHARS, "doc"),
+                          "score": 1.0}  # fmt: skip
+        return [chunk] * self.ctx.retrieve_k
+
 
 def _tokens(*parts: str) -> float:
     return len("\n".join(parts)) / CHARS_PER_TOKEN
@@ -67,7 +75,7 @@ def decompose_tokens(s: Shape, depth: int, existing: int, k: int, peers: int, de
             s.name(), s.name() if depth else None, [s.name()] * existing, k, s.examples(demos)
         )
         reply = {"subtasks": [{"name": s.name(), "reason": s.reason()}] * k}
-        return _messages(system, shots, prompt), _tokens(json.dumps(reply))
+        return _messages(system, shots, _grounded(s, prompt)), _tokens(json.dumps(reply))
     prompt = decompose_prompt(
         target=s.name(),
         target_reason=s.reason() if depth else "",
@@ -80,13 +88,29 @@ def decompose_tokens(s: Shape, depth: int, existing: int, k: int, peers: int, de
         flavour=ctx.flavour,
     )
     sub = {"name": s.name(), "reason": s.reason(), "examples": s.ex_json(ctx.examples_per_subtask)}
-    return _messages(SYSTEM, [], prompt), _tokens(json.dumps({"subtasks": [sub] * k}))
+    return _messages(SYSTEM, [], _grounded(s, prompt)), _tokens(json.dumps({"subtasks": [sub] * k}))
+
+
+def _grounded(s: Shape, prompt: str) -> str:
+    """A decomposition prompt as a grounded run sends it: its chunks appended (graphs/grounding.py)."""
+    from explore_instruct.tools.prompts.grounded import grounding_lines  # the corpus modules: only when grounded
+
+    return f"{prompt}\n{grounding_lines(s.chunks())}" if s.ctx.grounded else prompt
 
 
 def generate_tokens(s: Shape, depth: int, n: int, siblings: int, demos: int) -> tuple[float, float]:
     """(prompt, completion) tokens of one enrich call asking for `n` examples."""
     ctx = s.ctx
     parent = s.name() if depth else None
+    if ctx.grounded:  # the task's chunks in the prompt; each example names its source and copies a quote
+        from explore_instruct.tools.prompts.grounded import grounded_generate_messages
+
+        done = [s.example.instruction] * demos
+        system, shots, prompt = grounded_generate_messages(
+            s.name(), parent, s.chunks(), done, n, compact=ctx.profile == "compact"
+        )
+        example = s.example.model_dump() | {"source": 1, "quote": _text(120, "quote")}
+        return _messages(system, shots, prompt), _tokens(json.dumps({"examples": [example] * n}))
     if ctx.profile == "compact":
         system, shots, prompt = generate_messages(s.name(), parent, s.examples(demos), n, ctx.flavour)
         pt = _messages(system, shots, prompt)
