@@ -10,6 +10,7 @@ saw, calibration included. Nothing here prints: the faces show what it returns.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,22 @@ def plan_for(ctx: Context, *, seed: str | None = None, calibrate: str | None = N
     """The plan of a run of `ctx` (from `seed` when given); `calibrate`: a run directory to measure the model on."""
     measured = measure(calibrate) if calibrate else Measured()
     seeded, seed_examples = seed_shape(seed)
-    return make_plan(Params.of(ctx.public()), seeded=seeded, seed_examples=seed_examples, measured=measured)
+    params, levels = flat_shape(ctx, Params.of(ctx.public()))
+    return make_plan(params, seeded=seeded, seed_examples=seed_examples, measured=measured, levels=levels)
+
+
+def flat_shape(ctx: Context, params: Params) -> tuple[Params, list[int] | None]:
+    """A flat run's plan: no decomposition, and one task per chunk of its corpus (read from the manifest) enriched
+    to the depth-1 quota; the root asks for none. Documents not yet ingested have no chunk count: planned as given."""
+    if ctx.strategy != "flat":
+        return params, None
+    from explore_instruct.tools.dataset.provenance import corpus_manifest
+
+    manifest = corpus_manifest(ctx.docs) or {}
+    chunks = sum(int(d.get("chunks") or 0) for d in (manifest.get("documents") or {}).values())
+    if not chunks:
+        return params, None
+    return replace(params, max_depth=1, breadth=(0,), examples=(0, params.examples_at(1))), [1, chunks]
 
 
 def plan_text(ctx: Context, plan: Plan, *, domain: str | None = None, seed: str | None = None) -> str:

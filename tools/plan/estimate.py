@@ -135,7 +135,7 @@ def make_plan(
         breadth = min(ctx.breadth_at(depth), ctx.max_children)
         siblings = max(0, (counts[depth] // max(1, counts[depth - 1]) if depth else 1) - 1)
         own = (seed_examples or {}).get(depth, 0.0)
-        if full and depth > 0:
+        if full and depth > 0 and not ctx.grounded:  # (a grounded run leaves them out: they cite nothing)
             own += ctx.examples_per_subtask * y  # the subtask's examples come with its decomposition
         demos = ctx.demonstrations if (own or depth) else 0
         # decomposition: calls of subtasks_per_call until the task has its breadth

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from explore_instruct.tools.corpus.chunk import CHUNK_SIZE
@@ -34,3 +37,20 @@ def test_a_grounded_plan_prices_the_retrieved_chunks_in_every_prompt(profile: st
     assert least <= six["input"] - three["input"] <= 1.05 * least  # the chunks, and their numbers
     assert six["output"] == three["output"]
     assert three["output"] > bare_tokens["output"]  # every example also names its source and copies a quote
+
+
+def test_a_flat_run_is_planned_as_one_task_per_chunk_and_no_decomposition(tmp_path: Path) -> None:
+    from explore_instruct.agent.runs.plan import plan_for
+    from explore_instruct.graphs.context import Context
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    docs = {"a.md": {"chunks": 5, "sha256": "x"}, "b.md": {"chunks": 2, "sha256": "y"}}
+    (corpus / "corpus.json").write_text(json.dumps({"documents": docs}), encoding="utf-8")
+    ctx = Context(strategy="flat", docs=str(corpus), examples=[3], examples_per_call=2, model="openai:gpt-4o-mini")
+    plan = plan_for(ctx)
+    assert [lv.tasks for lv in plan.levels] == [1, 7]
+    assert plan.calls["decompose"] == 0 and plan.levels[0].enrich_calls == 0
+    assert plan.levels[1].enrich_calls >= 7 * 2  # ceil(3 / 2) calls a chunk, more for refills
+    tree = plan_for(Context(docs=str(corpus), examples=[3], examples_per_call=2, model="openai:gpt-4o-mini"))
+    assert tree.calls["decompose"] > 0  # the same corpus explored as a tree: planned from breadth and depth
