@@ -13,14 +13,14 @@ A server that is not installed fails the test loudly (the dev extra installs the
 from __future__ import annotations
 
 import os
-import re
 import shlex
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from support.mcp_http import mcp_http
 
 BIN = Path(sys.executable).parent
 
@@ -62,22 +62,5 @@ EMPTY_SERVER = shlex.join(
 def served_http(root: Path, timeout: float = 90.0) -> Iterator[str]:
     """`explore-instruct mcp --http` on a free port; yields its /mcp URL, stops it after."""
     (root / "seeds").mkdir(parents=True, exist_ok=True)
-    log = root / "server.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EXPLORE_INSTRUCT_")}
-    env |= {"NO_PROXY": "127.0.0.1,localhost", "EXPLORE_INSTRUCT_SIMILARITY": "exact"}
-    cmd = [str(BIN / "explore-instruct"), "mcp", "--http", "--port", "0", "--root", str(root)]
-    with log.open("w") as sink:
-        proc = subprocess.Popen(cmd, env=env, stdout=sink, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + timeout
-            while True:
-                found = re.search(r"on (http://127\.0\.0\.1:\d+/mcp)", log.read_text())
-                if found:
-                    break
-                assert proc.poll() is None, f"the server exited: {log.read_text()[-2000:]}"
-                assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.1)
-            yield found.group(1)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=20)
+    with mcp_http(root, root / "server.log", env={"EXPLORE_INSTRUCT_SIMILARITY": "exact"}, timeout=timeout) as started:
+        yield started.url

@@ -13,19 +13,16 @@ import contextlib
 import json
 import os
 import re
-import subprocess
-import sys
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from support.mcp_http import mcp_http
 from support.openai_server import ScriptedOpenAIServer
 from support.scripted import Script
 
-EXE = str(Path(sys.executable).parent / "explore-instruct")
 TOKEN = "soak-token-never-printed"
 SMALL: dict[str, Any] = {"depth": 1, "breadth": [2], "examples": [3], "wait": True}
 
@@ -80,46 +77,22 @@ class Served:
 @contextlib.contextmanager
 def mcp_server(base: Path, *, similarity: str = "embedding", nofile: int | None = None) -> Iterator[Served]:
     """A scripted LLM server and `explore-instruct mcp --http` talking to it; `nofile`: the server's fd limit."""
-    root, log = base / "root", base / "server.log"
+    root = base / "root"
     root.mkdir(parents=True, exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EXPLORE_INSTRUCT_")}
-    env |= {
-        "NO_PROXY": "127.0.0.1,localhost",
+    env = {
         "EXPLORE_INSTRUCT_MCP_TOKEN": TOKEN,
         "EXPLORE_INSTRUCT_SIMILARITY": similarity,
         "OPENAI_API_KEY": "sk-dummy",
         "HF_HUB_OFFLINE": "1",
         "ANONYMIZED_TELEMETRY": "False",
     }
-
-    def limit() -> None:
-        if nofile is not None:
-            import resource
-
-            resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
-
-    with ScriptedOpenAIServer(responder=Script().responder) as llm, log.open("w") as sink:
-        cmd = [EXE, "mcp", "--http", "--port", "0", "--root", str(root), "--model", "openai:scripted"]
-        proc = subprocess.Popen(
-            [*cmd, "--base-url", llm.base_url], env=env, stdout=sink, stderr=subprocess.STDOUT, preexec_fn=limit
-        )
-        try:
-            yield Served(_wait_for_url(proc, log), proc.pid, root, log)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
-
-
-def _wait_for_url(proc: subprocess.Popen[bytes], log: Path, timeout: float = 120.0) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = re.search(r"on (http://127\.0\.0\.1:\d+/mcp)", log.read_text())
-        if found:
-            return found.group(1)
-        if proc.poll() is not None:
-            raise AssertionError(f"the server exited: {log.read_text()[-2000:]}")
-        time.sleep(0.1)
-    raise AssertionError("the server did not start")
+    with (
+        ScriptedOpenAIServer(responder=Script().responder) as llm,
+        mcp_http(
+            root, base / "server.log", "--model", "openai:scripted", "--base-url", llm.base_url, env=env, nofile=nofile
+        ) as started,
+    ):
+        yield Served(started.url, started.pid, root, started.log)
 
 
 async def explore_many(

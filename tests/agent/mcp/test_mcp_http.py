@@ -8,10 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,11 +16,11 @@ from typing import Any
 
 import httpx
 import pytest
+from support.mcp_http import mcp_http
 from support.openai_server import ScriptedOpenAIServer
 from support.scripted import Script
 
 DOMAIN = "Email writing for work"
-EXE = str(Path(sys.executable).parent / "explore-instruct")
 TOKEN = "test-token-must-never-be-printed"
 TINY: dict[str, Any] = {"domain": DOMAIN, "depth": 1, "breadth": [2], "examples": [2]}
 KEYS = ("status", "tasks", "examples", "calls", "tasks_per_depth", "examples_per_depth")
@@ -53,34 +49,9 @@ def served(llm: ScriptedOpenAIServer, tmp_path_factory: pytest.TempPathFactory) 
     (outside / "creds.json").write_text('{"token": "secret"}')
     (root / "seeds" / "link.json").symlink_to(outside / "creds.json")
     (root / "seeds" / "bad.yaml").write_text("reason: no name here\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EXPLORE_INSTRUCT_")}
-    env |= {
-        "NO_PROXY": "127.0.0.1,localhost",
-        "EXPLORE_INSTRUCT_MCP_TOKEN": TOKEN,
-        "EXPLORE_INSTRUCT_SIMILARITY": "exact",
-        "OPENAI_API_KEY": "sk-dummy",
-    }
-    cmd = [EXE, "mcp", "--http", "--port", "0", "--root", str(root), "--model", "openai:scripted"]
-    with log.open("w") as sink:
-        proc = subprocess.Popen([*cmd, "--base-url", llm.base_url], env=env, stdout=sink, stderr=subprocess.STDOUT)
-        try:
-            url = wait_for_url(proc, log)
-            yield Served(url, root, outside, log)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=20)
-
-
-def wait_for_url(proc: subprocess.Popen[bytes], log: Path, timeout: float = 60.0) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = re.search(r"on (http://127\.0\.0\.1:\d+/mcp)", log.read_text())
-        if found:
-            return found.group(1)
-        if proc.poll() is not None:
-            raise AssertionError(f"the server exited: {log.read_text()[-2000:]}")
-        time.sleep(0.1)
-    raise AssertionError("the server did not start")
+    env = {"EXPLORE_INSTRUCT_MCP_TOKEN": TOKEN, "EXPLORE_INSTRUCT_SIMILARITY": "exact", "OPENAI_API_KEY": "sk-dummy"}
+    with mcp_http(root, log, "--model", "openai:scripted", "--base-url", llm.base_url, env=env) as started:
+        yield Served(started.url, root, outside, log)
 
 
 def client(url: str, token: str | None = TOKEN) -> Any:
