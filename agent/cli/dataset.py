@@ -18,7 +18,7 @@ from explore_instruct.agent.cli.console import guard, out
 DEFAULT_EXPORT_DIR = "export"
 
 SourceArg = Annotated[Path, typer.Argument(help="A run directory or an Explore-Instruct tree directory.")]
-FormatOpt = Annotated[str, typer.Option("--format", "-f", help="alpaca | jsonl | sharegpt | messages | hf")]
+FormatOpt = Annotated[str, typer.Option("--format", "-f", help="alpaca | jsonl | sharegpt | messages | openai | hf")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Sampling seed (same seed, same draw).")]
 CapOpt = Annotated[int, typer.Option("--weight-cap", help="Per-task weight cap of the quota (the method's 500).")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite existing files.")]
@@ -29,6 +29,14 @@ PushOpt = Annotated[
     str | None, typer.Option("--push-to-hub", help="Also push to this HF dataset repo (needs HF_TOKEN); private.")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+ReasoningOpt = Annotated[
+    bool,
+    typer.Option(
+        "--include-reasoning",
+        help="alpaca, jsonl, openai: put each example's reasoning before its answer in <think> tags (the other "
+        "formats always carry it in their own field).",
+    ),
+]
 MinScoreOpt = Annotated[
     int | None, typer.Option("--min-score", min=1, max=5, help="Only examples the judge scored at least this.")
 ]
@@ -47,6 +55,7 @@ def _write(
     meta: bool,
     push: str | None,
     min_score: int | None = None,
+    include_reasoning: bool = False,
 ) -> dict[str, Any]:
     from explore_instruct.tools.dataset.card import card_for
     from explore_instruct.tools.dataset.export import check_format, hub_token, plan_output, push_to_hub, write_dataset
@@ -64,8 +73,10 @@ def _write(
     if not result.examples:
         raise ValueError(f"{source}: no examples to export (no task that is not pruned has any)")
     plan = plan_output(out, fmt)
-    card = card_for(loaded, result, fmt=fmt, files=[plan.data.name])
-    written = write_dataset(fmt, result.examples, out, card=card, force=force, with_meta=meta)
+    card = card_for(loaded, result, fmt=fmt, files=[plan.data.name], include_reasoning=include_reasoning)
+    written = write_dataset(
+        fmt, result.examples, out, card=card, force=force, with_meta=meta, include_reasoning=include_reasoning
+    )
     report: dict[str, Any] = {
         "format": fmt,
         "written": [str(p) for p in written],
@@ -110,6 +121,7 @@ def sample_cmd(
     meta: MetaOpt = True,
     push: PushOpt = None,
     min_score: MinScoreOpt = None,
+    include_reasoning: ReasoningOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Draw N examples from a run or any Explore-Instruct tree by the method's quotas, and write them."""
@@ -127,6 +139,7 @@ def sample_cmd(
             meta=meta,
             push=push,
             min_score=min_score,
+            include_reasoning=include_reasoning,
         )
     )
     _print_written(report, as_json)
@@ -148,6 +161,7 @@ def export_cmd(
     meta: MetaOpt = True,
     push: PushOpt = None,
     min_score: MinScoreOpt = None,
+    include_reasoning: ReasoningOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Export a run's kept examples (pruned tasks left out) as training data with a dataset card."""
@@ -172,6 +186,7 @@ def export_cmd(
             meta=meta,
             push=push,
             min_score=min_score,
+            include_reasoning=include_reasoning,
         )
 
     _print_written(guard(run), as_json)

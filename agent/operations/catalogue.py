@@ -96,6 +96,11 @@ class ExportArgs(Strict):
     format: Format = Field(default="jsonl", description="File format.")
     n: int | None = Field(default=None, gt=0, description="Examples to sample (default: all).")
     seed: int = Field(default=0, description="Sampling seed.")
+    include_reasoning: bool = Field(
+        default=False,
+        description="alpaca, jsonl, openai: each example's reasoning before its answer in <think> tags (the other "
+        "formats always carry it in their own field).",
+    )
 
 
 class StatsArgs(Strict):
@@ -193,7 +198,9 @@ async def _review(runner: Runner, args: ReviewArgs, call: Call) -> Any:
 
 
 async def _export(runner: Runner, args: ExportArgs, call: Call) -> Any:
-    return await runner.export(args.run, args.format, n=args.n, seed=args.seed)
+    return await runner.export(
+        args.run, args.format, n=args.n, seed=args.seed, include_reasoning=args.include_reasoning
+    )
 
 
 async def _stats(runner: Runner, args: StatsArgs, call: Call) -> Any:

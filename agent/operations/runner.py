@@ -41,7 +41,9 @@ class Runner(Protocol):
         **budgets: Any,
     ) -> dict[str, Any]: ...
     async def list_runs(self, limit: int = 50) -> list[dict[str, Any]]: ...
-    async def export(self, run: str, fmt: str = "jsonl", n: int | None = None, seed: int = 0) -> dict[str, Any]: ...
+    async def export(
+        self, run: str, fmt: str = "jsonl", n: int | None = None, seed: int = 0, *, include_reasoning: bool = False
+    ) -> dict[str, Any]: ...
     async def stats(self, run: str, verbs: bool = True) -> dict[str, Any]: ...
 
 
@@ -78,8 +80,10 @@ class Joined:
     async def list_runs(self, limit: int = 50) -> list[dict[str, Any]]:
         return await self.background.runs.list_runs(limit)
 
-    async def export(self, run: str, fmt: str = "jsonl", n: int | None = None, seed: int = 0) -> dict[str, Any]:
-        return await self.background.runs.export(run, fmt, n=n, seed=seed)
+    async def export(
+        self, run: str, fmt: str = "jsonl", n: int | None = None, seed: int = 0, *, include_reasoning: bool = False
+    ) -> dict[str, Any]:
+        return await self.background.runs.export(run, fmt, n=n, seed=seed, include_reasoning=include_reasoning)
 
     async def stats(self, run: str, verbs: bool = True) -> dict[str, Any]:
         return await self.background.runs.stats(run, verbs=verbs)

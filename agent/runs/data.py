@@ -20,7 +20,7 @@ class DatasetOut:
 
     # -- dataset out (tools/dataset/sampling.py, tools/dataset/export.py, tools/dataset/coverage.py)
 
-    def _export(self, run: str, fmt: str, n: int | None, seed: int) -> dict[str, Any]:
+    def _export(self, run: str, fmt: str, n: int | None, seed: int, include_reasoning: bool = False) -> dict[str, Any]:
         from explore_instruct.tools.dataset.card import card_for
         from explore_instruct.tools.dataset.export import check_format, plan_output, write_dataset
         from explore_instruct.tools.dataset.sampling import load_tree_source, sample
@@ -32,8 +32,9 @@ class DatasetOut:
         if not result.examples:
             raise LimitError(f"export: run {run_dir.name} has no examples yet")
         out = run_dir / EXPORT_DIR / kind  # inside the run, so inside the root; a re-export replaces it
-        card = card_for(loaded, result, fmt=kind, files=[plan_output(out, kind).data.name])
-        written = write_dataset(kind, result.examples, out, card=card, force=True)
+        files = [plan_output(out, kind).data.name]
+        card = card_for(loaded, result, fmt=kind, files=files, include_reasoning=include_reasoning)
+        written = write_dataset(kind, result.examples, out, card=card, force=True, include_reasoning=include_reasoning)
         return {
             "run_id": run_dir.name,
             "format": kind,
@@ -44,11 +45,14 @@ class DatasetOut:
             "files": [str(p) for p in written],
         }
 
-    async def export(self, run: str, fmt: str = "jsonl", n: int | None = None, seed: int = 0) -> dict[str, Any]:
-        """Sample `n` examples (all when None) with the method's per-task quota and write them in `fmt`."""
+    async def export(
+        self, run: str, fmt: str = "jsonl", n: int | None = None, seed: int = 0, *, include_reasoning: bool = False
+    ) -> dict[str, Any]:
+        """Sample `n` examples (all when None) with the method's per-task quota and write them in `fmt`
+        (`include_reasoning`: reasoning in <think> tags where the format has no field for it)."""
         if n is not None and n < 1:
             raise LimitError("export: n must be at least 1")
-        return await asyncio.to_thread(self._export, run, fmt, n, seed)
+        return await asyncio.to_thread(self._export, run, fmt, n, seed, include_reasoning)
 
     def _stats(self, run: str, verbs: bool) -> dict[str, Any]:
         from explore_instruct.tools.dataset.coverage import CoverageError, analyse

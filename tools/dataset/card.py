@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from explore_instruct.tools.dataset.export_chat import shape_lines
 from explore_instruct.tools.dataset.provenance import corpus_card_section
 from explore_instruct.tools.dataset.runstore import DROPPED, JUDGE_PURPOSES, QUERY_LOG, RUN_META
 from explore_instruct.tools.dataset.sampling import LoadedTree, SampleResult
@@ -110,6 +111,7 @@ def render_card(
     accounting: dict[str, Any] | None = None,
     run_meta: dict[str, Any] | None = None,
     planned: tuple[list[tuple[str, float, float]], str] | None = None,
+    include_reasoning: bool = False,
 ) -> str:
     tree = loaded.tree
     domain = tree.root.name
@@ -140,7 +142,9 @@ def render_card(
         "## Data",
         "",
         f"- format: `{fmt}`; files: {', '.join(f'`{f}`' for f in files)}",
-        "- every example carries `id`, `node_id`, `depth` and `task_path` (task names from the root to its task)",
+        *shape_lines(result.examples, fmt, include_reasoning=include_reasoning),
+        "- every example carries `id`, `node_id`, `depth` and `task_path` (task names from the root to its task)"
+        + (" (not in `openai`, whose rows hold messages and tools only)" if fmt == "openai" else ""),
         f"- source: {'a run' if loaded.run_dir else 'an Explore-Instruct tree directory'} "
         f"(`{_md(loaded.source.name)}`)",
         "",
@@ -258,17 +262,20 @@ def curation_section(summary: dict[str, int] | None) -> list[str]:
     ] + ([f"- conflicts for a second look: {summary['conflicts']}"] if summary.get("conflicts") else [])
 
 
-def card_for(loaded: LoadedTree, result: SampleResult, *, fmt: str, files: list[str]) -> str:
+def card_for(
+    loaded: LoadedTree, result: SampleResult, *, fmt: str, files: list[str], include_reasoning: bool = False
+) -> str:
     """The card for a tree or a run (a run adds model, parameters, tokens, cost, drops and its plan)."""
     from explore_instruct.tools.plan.measure import planned_vs_actual
 
     if loaded.run_dir is None:
-        return render_card(loaded, result, fmt=fmt, files=files)
+        return render_card(loaded, result, fmt=fmt, files=files, include_reasoning=include_reasoning)
     return render_card(
         loaded,
         result,
         fmt=fmt,
         files=files,
+        include_reasoning=include_reasoning,
         accounting=run_accounting(loaded.run_dir),
         run_meta=read_run_meta(loaded.run_dir),
         planned=planned_vs_actual(loaded.run_dir),

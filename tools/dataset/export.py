@@ -1,4 +1,6 @@
-"""Write sampled examples as training data (Alpaca, JSONL, ShareGPT, chat `messages`, HF `datasets`); read it back.
+"""Write sampled examples as training data (Alpaca, JSONL, ShareGPT, chat `messages`, OpenAI fine-tuning JSONL, HF
+`datasets`); read it back. What each format makes of a shape (reasoning, conversations, tool calls) is
+tools/dataset/export_chat.py's.
 
 Every file lands whole or not at all (temp file + rename), nothing is overwritten without `force`, and
 every path written is checked to stay inside the chosen output directory, so neither `..` nor a planted
@@ -15,16 +17,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast, get_args
 
+from explore_instruct.tools.dataset.export_chat import ShapeExportError, alpaca_fields, chat_rows
+from explore_instruct.tools.dataset.export_chat import prompt_text as prompt_text  # where it was defined before
 from explore_instruct.tools.dataset.sampling import SampledExample
 from explore_instruct.tools.fileio import _umask_mode, write_text_atomic
 
-Format = Literal["alpaca", "jsonl", "sharegpt", "messages", "hf"]
+Format = Literal["alpaca", "jsonl", "sharegpt", "messages", "openai", "hf"]
 FORMATS: tuple[str, ...] = get_args(Format)
 DEFAULT_NAMES: dict[str, str] = {
     "alpaca": "data.json",
     "jsonl": "data.jsonl",
     "sharegpt": "sharegpt.json",
     "messages": "messages.jsonl",
+    "openai": "openai.jsonl",
     "hf": "hf",
 }
 CARD = "README.md"
@@ -45,53 +50,56 @@ def check_format(fmt: str) -> Format:
 
 
 def metadata(s: SampledExample) -> dict[str, Any]:
-    """Where the example sits in the tree, the judge's verdict (`quality`) when it was judged, and its provenance
-    (`sources`: document, chunk, page and verified quote) when it came from a grounded run."""
+    """Where the example sits in the tree, its shape when not single, the judge's verdict (`quality`) when it was
+    judged, and its provenance (`sources`: document, chunk, page and verified quote) when it came from a grounded
+    run."""
     meta = {"id": s.id, "node_id": s.node_id, "depth": s.depth, "task_path": list(s.path)}
     extra = s.example.model_extra or {}
-    quality, sources = extra.get("quality"), extra.get("sources")
+    quality, sources, shape = extra.get("quality"), extra.get("sources"), extra.get("shape")
+    meta |= {"shape": shape} if shape and shape != "single" else {}
     return meta | ({"quality": quality} if quality else {}) | ({"sources": sources} if sources else {})
 
 
-def prompt_text(instruction: str, inp: str) -> str:
-    """The user turn of a chat format: the instruction, then the input after a blank line if there is one."""
-    return f"{instruction}\n\n{inp}" if inp.strip() else instruction
-
-
-def alpaca_row(s: SampledExample, *, with_meta: bool = True) -> dict[str, Any]:
-    row = {"instruction": s.example.instruction, "input": s.example.input, "output": s.example.output}
+def alpaca_row(
+    s: SampledExample, *, with_meta: bool = True, include_reasoning: bool = False, fmt: str = "alpaca"
+) -> dict[str, Any]:
+    row = alpaca_fields(s, include_reasoning=include_reasoning, fmt=fmt)
     return row | metadata(s) if with_meta else row
 
 
 def sharegpt_row(s: SampledExample) -> dict[str, Any]:
-    turns = [
-        {"from": "human", "value": prompt_text(s.example.instruction, s.example.input)},
-        {"from": "gpt", "value": s.example.output},
-    ]
-    return {"conversations": turns, **metadata(s)}
+    """LLaMA-Factory's ShareGPT (human / gpt / function_call / observation turns)."""
+    return chat_rows("sharegpt", s, include_reasoning=False) | metadata(s)
 
 
 def messages_row(s: SampledExample) -> dict[str, Any]:
     """OpenAI-style chat, the conversational format TRL's SFTTrainer reads from a `messages` column."""
-    turns = [
-        {"role": "user", "content": prompt_text(s.example.instruction, s.example.input)},
-        {"role": "assistant", "content": s.example.output},
-    ]
-    return {"messages": turns, **metadata(s)}
+    return chat_rows("messages", s, include_reasoning=False) | metadata(s)
 
 
-def rows_for(fmt: Format, examples: list[SampledExample], *, with_meta: bool = True) -> list[dict[str, Any]]:
-    if fmt in ("alpaca", "jsonl"):
-        rows = [alpaca_row(s, with_meta=with_meta or fmt == "jsonl") for s in examples]
-    elif fmt == "sharegpt":
-        rows = [sharegpt_row(s) for s in examples]
-    elif fmt == "messages":
-        rows = [messages_row(s) for s in examples]
-    else:  # hf: the Alpaca columns and `messages`, so the same dataset serves both kinds of trainer.
-        rows = [alpaca_row(s) | {"messages": messages_row(s)["messages"]} for s in examples]
-    if any("quality" in r for r in rows):  # one set of columns: unjudged examples (seeds) get an empty verdict
+def rows_for(
+    fmt: Format, examples: list[SampledExample], *, with_meta: bool = True, include_reasoning: bool = False
+) -> list[dict[str, Any]]:
+    """`include_reasoning`: a reasoning goes into formats that have no field for it (alpaca, jsonl, openai) as a
+    `<think>` block before the answer; the others always carry it (tools/dataset/export_chat.py)."""
+    try:
+        if fmt in ("alpaca", "jsonl"):
+            meta = with_meta or fmt == "jsonl"
+            rows = [alpaca_row(s, with_meta=meta, include_reasoning=include_reasoning, fmt=fmt) for s in examples]
+        elif fmt == "openai":  # OpenAI's uploader takes messages and tools only: no metadata
+            rows = [chat_rows(fmt, s, include_reasoning=include_reasoning) for s in examples]
+        else:  # sharegpt, messages; hf: the Alpaca columns and `messages`, for both kinds of trainer
+            rows = [chat_rows(fmt, s, include_reasoning=include_reasoning) | metadata(s) for s in examples]
+    except ShapeExportError as e:
+        raise ExportError(str(e)) from None
+    if fmt != "openai" and any("quality" in r for r in rows):  # one set of columns: unjudged examples get None
         for r in rows:
             r.setdefault("quality", None)
+    if fmt == "hf":  # one set of columns: a tools or reasoning column is there (empty) for every row
+        for key in ("tools", "reasoning", "history", "shape"):
+            if any(key in r for r in rows):
+                for r in rows:
+                    r.setdefault(key, None)
     return rows
 
 
@@ -178,12 +186,13 @@ def write_dataset(
     card: str | None = None,
     force: bool = False,
     with_meta: bool = True,
+    include_reasoning: bool = False,
 ) -> list[Path]:
     """Write the data (and its card) under `out`; returns the paths written."""
     plan = plan_output(out, fmt)
     check_writable(plan, force=force)
+    rows = rows_for(fmt, examples, with_meta=with_meta, include_reasoning=include_reasoning)
     plan.directory.parent.mkdir(parents=True, exist_ok=True)
-    rows = rows_for(fmt, examples, with_meta=with_meta)
     if fmt == "hf":
         ds = _hf_dataset(rows)
         tmp = Path(tempfile.mkdtemp(dir=plan.directory.parent, prefix=f".{plan.directory.name}.", suffix=".tmp"))

@@ -146,8 +146,9 @@ def test_chat_commands_take_their_operation_fields_as_options() -> None:
     assert args("/resume max_cost=0.5 wait=on") == {"max_cost_usd": "0.5", "wait": "on", "run": "last"}
     assert args("/stats r verbs=off") == {"run": "r", "verbs": "off"}
     assert args("/runs limit=5") == {"limit": "5"}
+    known = "format, include_reasoning, n, run, seed"
     for text, message in [
-        ("/export r1 alpaca n=4 sed=2", "/export: unknown option sed= (known: format, n, run, seed)"),
+        ("/export r1 alpaca n=4 sed=2", f"/export: unknown option sed= (known: {known})"),
         ("/stats a b", "/stats: unexpected words 'b'; options are written key=value"),
         ("/export r run=s", "/export: run is given twice"),
     ]:
