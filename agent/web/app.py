@@ -151,11 +151,15 @@ class Web:
             gr.Dropdown(choices=choices, value=wanted or None),
             params.get("task"),
             str(uuid.uuid4()),
+            gr.Timer(active=False) if wanted else gr.skip(),
         )
 
-    def opened(self) -> tuple[Any, ...]:
+    def opened(self, request: gr.Request) -> tuple[Any, ...]:
+        """A new thread, and the chat's run (the latest; none on a deep link to the Review tab, whose reader would
+        otherwise wait behind the chat drawing that run's sunburst)."""
         ids = self.panel.run_ids()
-        return str(uuid.uuid4()), gr.Dropdown(choices=ids, value=ids[0] if ids else None), ids
+        linked = request is not None and "run" in request.query_params
+        return str(uuid.uuid4()), gr.Dropdown(choices=ids, value=ids[0] if ids and not linked else None), ids
 
     # ---- the page
 
@@ -165,7 +169,7 @@ class Web:
             thread, shown, runs_shown = gr.State(""), gr.State([]), gr.State([])
             gr.Markdown(f"## {TITLE}\n{INTRO}")
             with gr.Tabs(selected="chat") as tabs:
-                with gr.Tab("Chat", id="chat"):
+                with gr.Tab("Chat", id="chat") as chat_tab:
                     with gr.Row():
                         with gr.Column(scale=3):
                             chat = gr.Chatbot(
@@ -215,10 +219,15 @@ class Web:
                     tick_out = [progress, picture, proposals, which, review, shown, run, runs_shown]
                     timer.tick(self.tick, [run, shown, runs_shown], tick_out, show_progress="hidden")
                     run.change(self.tick, [run, gr.State(None), runs_shown], tick_out, show_progress="hidden")
-                with gr.Tab("Review", id="review", elem_id="review-tab"):
+                with gr.Tab("Review", id="review", elem_id="review-tab") as review_tab_:
                     review_parts = review_tab.layout(self.workbench)
+            # The chat's one-second poll (status and sunburst of its run) only while the Chat tab is shown: on a big
+            # run it read the run every second and drew a sunburst, which the Review tab's reader waited behind.
+            chat_tab.select(lambda: gr.Timer(active=True), None, [timer])
+            review_tab_.select(lambda: gr.Timer(active=False), None, [timer])
             app.load(self.opened, None, [thread, run, runs_shown])
-            app.load(self.deep_link, None, [tabs, review_parts["run"], review_parts["want"], review_parts["session"]])
+            deep = [tabs, review_parts["run"], review_parts["want"], review_parts["session"], timer]
+            app.load(self.deep_link, None, deep)
         return app
 
 
@@ -240,6 +249,8 @@ def serve(ctx: ChatContext, host: str = "127.0.0.1", port: int = 7860, allow_hos
             raise ValueError(f"web: the output root {root} holds the temporary folder {files}; pick another --root")
         app = web.blocks()
         app.queue(default_concurrency_limit=16)
+        import plotly.graph_objects  # noqa: F401  (here, not in the first reader's request: 1-2 s on a busy machine)
+
         key = token()
         hosts = allowed_hosts(host, port, allow_hosts)
         access = "a login with the token" if key else "no login"

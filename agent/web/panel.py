@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -73,6 +74,7 @@ class Panel:
     pictures: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="explore-instruct-web-")))
     exports: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="explore-instruct-web-exports-")))
     _drawn: dict[str, tuple[float, Path]] = field(default_factory=dict)
+    _drawing: threading.Lock = field(default_factory=threading.Lock)  # two polls at once drew the same picture twice
 
     def run_ids(self, limit: int = 50) -> list[str]:
         return [p.name for p in self.background.runs.run_dirs(limit)]
@@ -82,6 +84,10 @@ class Panel:
 
     def sunburst(self, run: str) -> Path | None:
         """The run's tree as a PNG, redrawn when its snapshot changes; None before the first snapshot."""
+        with self._drawing:
+            return self._sunburst(run)
+
+    def _sunburst(self, run: str) -> Path | None:
         from explore_instruct.tools.dataset.plots import plot_tree
         from explore_instruct.tools.tree.ei_dir import load_ei_dir
         from explore_instruct.tools.tree.seed_io import META_FILENAME

@@ -11,8 +11,8 @@ from typing import Any
 
 import gradio as gr
 
+from explore_instruct.agent.web import tables
 from explore_instruct.agent.web.panel import FORMATS
-from explore_instruct.agent.web.task_view import DROP_COLUMNS, EXAMPLE_COLUMNS, STATS_COLUMNS
 from explore_instruct.agent.web.tree_view import stamp
 from explore_instruct.agent.web.workbench import Workbench, _score, who_of
 
@@ -36,7 +36,10 @@ CLICK_JS = """() => {
   }, 400);
 }"""
 HEAD = f"<script>({CLICK_JS})();</script>"  # a script in the page's head: Gradio 6's `js=` did not run it
-CSS = ".wb-hidden { display: none !important; }"
+CSS = (
+    ".wb-hidden { display: none !important; }\n.wb-chunk blockquote { white-space: pre-wrap; margin: 4px 0 12px 8px; }"
+    + tables.CSS
+)
 
 
 def layout(bench: Workbench) -> dict[str, Any]:
@@ -62,13 +65,19 @@ def layout(bench: Workbench) -> dict[str, Any]:
                                           precision=0, elem_id="wb-below")  # fmt: skip
                         page = gr.Number(label="Page", value=1, minimum=1, precision=0, scale=1, elem_id="wb-page")
                     page_line = gr.Markdown(elem_id="wb-page-line")
-                    table = gr.Dataframe(headers=EXAMPLE_COLUMNS, interactive=False, wrap=True, elem_id="wb-examples")
+                    # HTML, not gr.Dataframe: see tables.py (a click on a row opens the example in the editor)
+                    table = gr.HTML(elem_id="wb-examples", js_on_load=tables.ROW_CLICK_JS)
                 with gr.Tab("Drops"):
-                    drops = gr.Dataframe(headers=DROP_COLUMNS, interactive=False, wrap=True, elem_id="wb-drops")
+                    drops = gr.HTML(elem_id="wb-drops", js_on_load=None)
+                with gr.Tab("Sources"):
+                    sources = gr.HTML(elem_id="wb-sources", js_on_load=None)
                 with gr.Tab("Diversity") as diversity:
-                    stats = gr.Dataframe(headers=STATS_COLUMNS, interactive=False, elem_id="wb-stats")
+                    gr.Markdown("The curated set (reviewers' decisions applied), per depth and overall.")
+                    stats = gr.HTML(elem_id="wb-stats", js_on_load=None)
+                    stats_plot = gr.Plot(show_label=False, elem_id="wb-stats-plot")
                     verbs = gr.Button("Count verb-noun pairs (spaCy, slower)", elem_id="wb-verbs")
                     verb_line = gr.Markdown(elem_id="wb-verb-line")
+                    verb_plot = gr.Plot(show_label=False, elem_id="wb-verb-plot")
             with gr.Column(visible=False) as controls:
                 eid = gr.Textbox(label="Example id (click a row, or type one and press Enter)", elem_id="wb-ex-id")
                 ins = gr.Textbox(label="Instruction", lines=2, elem_id="wb-ins")
@@ -91,7 +100,7 @@ def layout(bench: Workbench) -> dict[str, Any]:
             msg = gr.Markdown(elem_id="wb-msg")
 
     run_out = [plot, summary, task, controls]
-    task_in, task_out = [run, task, text, below, page], [info, table, page_line, drops]
+    task_in, task_out = [run, task, text, below, page], [info, table, page_line, drops, sources]
 
     def open_task(r: str | None, t: str | None, x: str, b: float | None) -> tuple[Any, ...]:
         return (*bench.show_task(r, t, x, b, 1), 1, "", "", "", "")
@@ -102,22 +111,25 @@ def layout(bench: Workbench) -> dict[str, Any]:
     # The figures take seconds on a big run (ROUGE-L in Python holds the GIL): drawn when their tab is open, not
     # on every run or task open; `stats_on` says the reader opened it, so decisions redraw them after the panel.
     stats_on = gr.State(False)
-    run.change(bench.show_run, [run, want], run_out).then(lambda: [], None, [stats])
-    diversity.select(lambda: True, None, [stats_on]).then(bench.show_stats, [run], [stats])
+    figures = [stats, stats_plot]
+    run.change(bench.show_run, [run, want], run_out).then(
+        lambda: ("", None, "", None), None, [*figures, verb_line, verb_plot]
+    )
+    diversity.select(lambda: True, None, [stats_on]).then(bench.show_stats, [run], figures)
 
     def stats_if(r: str | None, on: bool) -> Any:
-        return bench.show_stats(r) if on else gr.skip()
+        return bench.show_stats(r) if on else (gr.skip(), gr.skip())
 
     task.change(open_task, [run, task, text, below], [*task_out, page, eid, ins, inp, out])
     for trigger in (text.submit, below.submit, page.submit):
         trigger(bench.show_task, task_in, task_out)
     clicked.change(lambda t: gr.Dropdown(value=t.rsplit("|", 1)[0]) if t else gr.skip(), [clicked], [task])
-    table.select(bench.pick, [run, task], [eid, ins, inp, out])
+    table.click(bench.pick, [run, task], [eid, ins, inp, out])
     eid.submit(bench.load_example, [run, task, eid], [eid, ins, inp, out])
 
     def after(event: Any) -> None:
         event.then(again, [run, task], run_out).then(bench.show_task, task_in, task_out).then(
-            stats_if, [run, stats_on], [stats]
+            stats_if, [run, stats_on], figures
         )
 
     def one(action: str) -> Any:
@@ -153,7 +165,7 @@ def layout(bench: Workbench) -> dict[str, Any]:
         after(button.click(on_task(action), [run, task, note], [msg, note]))
 
     after(refresh.click(lambda: "", None, [msg]))
-    verbs.click(bench.verbs, [run], [verb_line])
+    verbs.click(bench.verbs, [run], [verb_line, verb_plot])
     export.click(bench.export, [run, fmt, session], [files, msg])
 
     timer = gr.Timer(LIVE_S, active=False)

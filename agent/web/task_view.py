@@ -1,5 +1,5 @@
-"""What the workbench's task panel shows, apart from Gradio: a task's header, its examples (paged, filtered),
-its drops grouped by rule, and the diversity figures of the current (curated) set.
+"""What the workbench's task panel shows, apart from Gradio: a task's header, its examples (paged, filtered) and
+its drops grouped by rule (diversity_view.py has the figures, sources_view.py the cited chunks).
 
 Examples are listed from what the run kept, with each reviewer decision shown beside it (a rejected example
 stays listed, marked, so it can be accepted back), and the text is the edited text where there is an edit. The
@@ -109,51 +109,3 @@ def drop_rows(view: RunView, task: str) -> list[list[Any]]:
                 ]
             )
     return out
-
-
-def quick_stats(view: RunView) -> list[list[Any]]:
-    """The `stats` figures of the curated set, per depth and overall: tasks, examples, mean ROUGE-L within tasks
-    and across the set (lower: more diverse) and the judge's mean (verb-noun pairs apart: spaCy is slow)."""
-    from statistics import fmean
-
-    from explore_instruct.tools.dataset.coverage import MAX_PAIRS_OVERALL, mean_pairwise_rouge, tree_stats
-
-    tree = view.view.tree
-    nodes = list(tree.preorder())
-    overall = tree_stats(tree)
-    within = overall["rouge_l_within_nodes"]["per_node"]
-    rows = []
-    for depth in sorted({n.depth for n in nodes}):
-        at = [n for n in nodes if n.depth == depth]
-        texts = [e.instruction for n in at for e in n.examples]
-        scores = [s for n in at for e in n.examples if (s := score_of(e)) is not None]
-        inside = [within[n.id] for n in at if n.id in within]
-        rows.append(
-            [str(depth), len(at), len(texts), round(fmean(inside), 4) if inside else None,
-             _r(mean_pairwise_rouge(texts, limit=MAX_PAIRS_OVERALL)), round(fmean(scores), 2) if scores else None]
-        )  # fmt: skip
-    scores = [s for n in nodes for e in n.examples if (s := score_of(e)) is not None]
-    rows.append(
-        ["all", overall["tasks"], overall["examples"], overall["rouge_l_within_nodes"]["mean"],
-         overall["rouge_l_overall"], round(fmean(scores), 2) if scores else None]
-    )  # fmt: skip
-    return rows
-
-
-def verb_noun_line(view: RunView) -> str:
-    """The paper's verb-noun diversity of the curated set in one line (spaCy: on a button, not on every open)."""
-    from explore_instruct.tools.dataset.coverage import tree_instructions, verb_noun_pairs, verb_noun_stats
-
-    vn = verb_noun_stats(verb_noun_pairs(tree_instructions(view.view.tree)))
-    top = ", ".join(f"{p.get('verb')} {p.get('noun')} ({p.get('count')})" for p in vn.get("top_pairs", [])[:5])
-    return (
-        f"Verb-noun: {vn.get('unique_pairs')} unique pairs, {vn.get('unique_verbs')} verbs in "
-        f"{vn.get('instructions')} instructions" + (f"; most used: {top}" if top else "")
-    )
-
-
-STATS_COLUMNS = ["depth", "tasks", "examples", "ROUGE-L within tasks", "ROUGE-L across", "judge mean"]
-
-
-def _r(x: float | None) -> float | None:
-    return None if x is None else round(x, 4)

@@ -21,6 +21,8 @@ from typing import Any
 import gradio as gr
 
 from explore_instruct.agent.errors import one_line
+from explore_instruct.agent.web import diversity_view as dv
+from explore_instruct.agent.web import sources_view, tables
 from explore_instruct.agent.web import task_view as tv
 from explore_instruct.agent.web.panel import Panel
 from explore_instruct.agent.web.tree_view import RunView, figure, legend, open_view, stamp, task_choices, task_rows
@@ -33,7 +35,7 @@ class Workbench:
     def __init__(self, panel: Panel) -> None:
         self.panel = panel
         self._views: dict[Path, tuple[tuple[float, ...], RunView]] = {}
-        self._stats: dict[Path, tuple[tuple[float, ...], list[list[Any]]]] = {}
+        self._stats: dict[Path, tuple[tuple[float, ...], tuple[str, Any]]] = {}
         self._lock = threading.Lock()
 
     def path_of(self, run: str) -> Path:
@@ -77,49 +79,53 @@ class Workbench:
         )
 
     def show_task(self, run: str | None, task: str | None, text: str, below: float | None, page: float) -> Any:
-        """The task's header, one page of its examples, the page line and its drops."""
+        """The task's header, one page of its examples (HTML: the browser gets only that page), the page line, its
+        drops and, in a grounded run, the chunks its examples cite."""
         if not run or not task:
-            return "Choose a task.", [], "", []
+            return "Choose a task.", "", "", "", ""
         try:
             view = self.view(run)
             rows = [r for r in tv.example_rows(view, task) if tv.matches(r, text, _score(below))]
             cells, shown, pages = tv.page_of(rows, int(page or 1))
             return (
                 tv.header(view, task),
-                cells,
+                tables.table(tv.EXAMPLE_COLUMNS, cells, ids=True, empty="No examples (or none the filter shows)."),
                 f"page {shown} of {pages} · {len(rows)} examples",
-                tv.drop_rows(view, task),
+                tables.table(tv.DROP_COLUMNS, tv.drop_rows(view, task), empty="Nothing dropped."),
+                sources_view.panel(view, task),
             )
         except Exception as e:
-            return f"Error: {one_line(e)}", [], "", []
+            return f"Error: {one_line(e)}", "", "", "", ""
 
-    def show_stats(self, run: str | None) -> list[list[Any]]:
-        """The diversity figures of the curated set, computed once per change of the run's files."""
+    def show_stats(self, run: str | None) -> tuple[str, Any]:
+        """The diversity table and figures of the curated set, computed once per change of the run's files."""
         if not run:
-            return []
+            return "", None
         try:
             path = self.path_of(run)
             now = stamp(path)
             cached = self._stats.get(path)
             if cached is not None and cached[0] == now:
                 return cached[1]
-            rows = tv.quick_stats(self.view(run))
-        except Exception:
-            return []
-        self._stats[path] = (now, rows)
-        return rows
-
-    def verbs(self, run: str | None) -> str:
-        if not run:
-            return "Choose a run."
-        try:
-            return tv.verb_noun_line(self.view(run))
+            view = self.view(run)
+            rows = dv.quick_stats(view)
+            shown = (tables.table(dv.STATS_COLUMNS, rows), dv.figure(rows, dv.score_counts(view)))
         except Exception as e:
-            return f"Error: {one_line(e)}"
+            return f"Error: {tables.text(one_line(e))}", None
+        self._stats[path] = (now, shown)
+        return shown
 
-    def pick(self, run: str | None, task: str | None, evt: gr.SelectData) -> tuple[str, str, str, str]:
-        """A click on an example's row fills the editor with its whole current text."""
-        eid = str((evt.row_value or [""])[0])
+    def verbs(self, run: str | None) -> tuple[str, Any]:
+        if not run:
+            return "Choose a run.", None
+        try:
+            return dv.verb_noun(self.view(run))
+        except Exception as e:
+            return f"Error: {one_line(e)}", None
+
+    def pick(self, run: str | None, task: str | None, evt: gr.EventData) -> tuple[str, str, str, str]:
+        """A click on an example's row (tables.ROW_CLICK_JS) fills the editor with its whole current text."""
+        eid = str(getattr(evt, "_data", {}).get("row_id") or "")
         return self.load_example(run, task, eid)
 
     def load_example(self, run: str | None, task: str | None, eid: str) -> tuple[str, str, str, str]:

@@ -7,6 +7,7 @@ No LLM: the tree, examples.jsonl, dropped.jsonl and run.json are written the way
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from explore_instruct.tools.dataset.runstore import ExampleRecord, RunStore
 from explore_instruct.tools.tree.model import DomainTree, Example, NodeStatus
@@ -23,7 +24,7 @@ def _examples(task: str, n: int, low: bool = False) -> list[Example]:
                 instruction=f"{VERBS[i % len(VERBS)]} item {i} for {task}.",
                 input=f"context {i}" if i % 2 else "",
                 output=f"An answer {i} about {task}.",
-                quality={"score": score, "reason": f"Judged {score} for clarity and scope."},  # type: ignore[call-arg]
+                quality={"score": score, "reason": f"Judged {score} for clarity and scope."},
             )
         )
     return out
@@ -80,4 +81,34 @@ def make_review_run(root: Path, name: str = "review", *, breadth: int = 3, per_t
         ],
     )  # fmt: skip
     (run / "checkpoints.sqlite").write_bytes(b"")
+    return run
+
+
+def explore_with_server(root: Path, name: str, *, breadth: int = 10, per_task: int = 90, judge: bool = False) -> Path:
+    """A real run (`explore-instruct run`, the CLI in a subprocess) against the local OpenAI-compatible test server:
+    depth 2, `breadth` subtasks a task, `per_task` examples a task in one call each, so 1 + b + b² tasks and
+    about (1 + b + b²) x per_task examples (10, 90: 111 tasks, 9,990 examples in 122 calls, ~10 s). With `judge`
+    the same server judges them (ScriptedJudge: a tenth score 2) — 25 times the calls."""
+    import subprocess
+
+    from support.browser import EXE, web_env
+    from support.openai_server import ScriptedOpenAIServer
+    from support.scripted import Script
+    from support.scripted_judge import ScriptedJudge
+
+    script, judged = Script(), ScriptedJudge(low_share=0.1)
+
+    def answer(request: dict[str, Any]) -> dict[str, Any]:
+        reply = script.responder(request)
+        return judged.responder(request) if judge and reply.get("status") == 400 else reply
+
+    run = root / name
+    with ScriptedOpenAIServer(responder=answer) as llm:
+        cmd = [EXE, "run", "--domain", "Office writing", "--model", "openai:scripted", "--base-url", llm.base_url,
+               "--depth", "2", "--breadth", f"{breadth},{breadth}", "--subtasks-per-call", str(breadth),
+               "--examples", str(per_task), "--examples-per-call", str(per_task), "--similarity", "exact",
+               "--prompt-profile", "full", "--concurrency", "8", "--out", str(run), "--wait",
+               *(["--judge"] if judge else [])]  # fmt: skip
+        done = subprocess.run(cmd, env=web_env(HF_HUB_OFFLINE="1"), capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
     return run

@@ -5,27 +5,17 @@ shows up in the server's output, and `--host 0.0.0.0` without a token warns."""
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from support.browser import EXE, free_port, wait_up, web_env
 from typer.testing import CliRunner
 
-EXE = str(Path(sys.executable).parent / "explore-instruct")
 TOKEN = "tok-3f9a1c77e2b54d08"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def make_root(base: Path) -> Path:
@@ -41,8 +31,7 @@ def make_root(base: Path) -> Path:
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tuple[str, Path, Path]]]:
     """Two pages: an open one (with one more allowed host name) and one behind a token; (url, root, log)."""
     base = tmp_path_factory.mktemp("web-guard")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("EXPLORE_INSTRUCT_", "GRADIO_"))}
-    env |= {"NO_PROXY": "127.0.0.1,localhost", "OPENAI_API_KEY": "sk-dummy"}
+    env = web_env()
     procs, out = [], {}
     try:
         for name, extra_env, extra_args in (
@@ -56,15 +45,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tupl
             procs.append((subprocess.Popen(cmd, env=env | extra_env, stdout=sink, stderr=subprocess.STDOUT), sink))
             out[name] = (f"http://127.0.0.1:{port}/", root, log)
         for (proc, _), (url, _, log) in zip(procs, out.values(), strict=True):
-            deadline = time.monotonic() + 120
-            while True:
-                assert proc.poll() is None, log.read_text()[-3000:]
-                assert time.monotonic() < deadline, "the page did not come up"
-                try:
-                    if httpx.get(url, timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.3)
+            wait_up(proc, url, log)
         yield out
     finally:
         for proc, sink in procs:
@@ -76,7 +57,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tupl
 @pytest.mark.slow
 def test_a_host_header_it_does_not_know_is_refused(servers: dict[str, tuple[str, Path, Path]]) -> None:
     url, _, _ = servers["open"]
-    port = httpx.URL(url).port
+    port = httpx.URL(url).port or 80
     assert httpx.get(url, headers={"Host": "evil.example.com"}).status_code == 400
     assert httpx.get(url, headers={"Host": f"evil.example.com:{port}"}).status_code == 400
     assert httpx.get(url, headers={"Host": f"127.0.0.1:{port + 1}"}).status_code == 400  # another port

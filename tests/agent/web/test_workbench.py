@@ -3,6 +3,7 @@ columns, the task panel's tables and filters, and decisions that go through `cur
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -78,12 +79,14 @@ def test_the_filter_is_the_one_a_bulk_reject_applies(run: Path) -> None:
 def test_decisions_refresh_what_the_workbench_and_the_export_read(run: Path) -> None:
     wb = bench(run.parent)
     first = wb.show_task("review", "t0", "", None, 1)
-    gone, fixed = first[1][0][0], first[1][1][0]
+    gone, fixed = re.findall(r'data-id="([^"]+)"', first[1])[:2]
     assert wb.decide("review", "reject", [gone], "ann", note="off topic").startswith("reject: recorded 1")
     fields = {"instruction": "Fixed instruction.", "input": "", "output": "Fixed."}
     assert "recorded 1" in wb.decide("review", "edit", [fixed], "ann", fields=fields, note="typo")
     assert wb.decide("review", "reject", [gone], "ann").endswith("1 already so")
-    statuses = {r[0]: r[1] for r in wb.show_task("review", "t0", "", None, 1)[1]}
+    statuses = dict(
+        re.findall(r'data-id="([^"]+)"><td>[^<]*</td><td>(\w+)</td>', wb.show_task("review", "t0", "", None, 1)[1])
+    )
     assert statuses[gone] == "rejected" and statuses[fixed] == "edited"
     assert wb.load_example("review", "t0", fixed)[1] == "Fixed instruction."
     kept = load_run(run)
@@ -96,7 +99,16 @@ def test_decisions_refresh_what_the_workbench_and_the_export_read(run: Path) -> 
     ]
     summary = wb.show_run("review", "t0")[1]
     assert "1 rejected, 1 edited" in summary
-    assert wb.show_stats("review")[-1][2] == sum(len(n.examples) for n in kept.tree.preorder())
+    table, fig = wb.show_stats("review")
+    total = sum(len(n.examples) for n in kept.tree.preorder())
+    assert f"<td>all</td><td>{len(list(kept.tree.preorder()))}</td><td>{total}</td>" in table
+    examples_per_depth = fig.data[0]
+    assert sum(examples_per_depth.y) == total and [t.name for t in fig.data][:3] == [
+        "examples",
+        "within tasks",
+        "across",
+    ]
+    assert sum(fig.data[3].y) == total  # the judge's scores of the curated set
 
 
 def test_bad_input_is_one_line_and_runs_stay_under_the_root(run: Path, tmp_path: Path) -> None:

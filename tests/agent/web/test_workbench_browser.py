@@ -1,10 +1,13 @@
-"""The review workbench in a real browser (Debian's Chromium, headless, Playwright), on constructed runs.
+"""The review workbench in a real browser (Debian's Chromium, headless, Playwright).
 
-A reviewer opens a finished run by a deep link and a task from the task list, sees its examples, rejects one,
-edits another, rescues a pruned task and exports: the export lacks the rejected example and holds the edit, and
-curation.jsonl records each decision. Every request that leaves 127.0.0.1 is refused and listed (the page must
-work offline: Plotly is drawn with the plotly.js Gradio bundles). A run of about 10,000 examples is opened too;
-the page load and task open times are printed, not asserted. Screenshots are saved and their paths printed.
+Three runs under one output root: a run of about 10,000 examples made by `explore-instruct run` against the local
+OpenAI-compatible test server (one call per task, ~10 s), a constructed run with judge verdicts, drops and a
+pruned task, and a small grounded run. A reviewer opens the big run by a deep link and a task from the list (the
+page load, task open and diversity times are printed, not asserted: speed goals live in bench/workbench.py),
+then curates the small run: a click on the treemap, a click on an example's row, a reject, an edit, a rescue, the
+diversity figures redrawn without the rejected example, an export that honours it all, curation.jsonl recording
+it; and reads the chunks a grounded task cites, quotes marked. Every request that leaves 127.0.0.1 is refused and
+listed (the page must work offline). Screenshots are saved (and copied to $WEB_SHOTS when set); paths printed.
 """
 
 from __future__ import annotations
@@ -12,51 +15,30 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from agent.web.test_web import ARGS, CHROMIUM, EXE, free_port
-from support.review_run import make_review_run
+from support.browser import chromium, needs_chromium, screenshot, serve_web
+from support.grounded_run import make_grounded_run
+from support.review_run import explore_with_server, make_review_run
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (.ci/run installs it)"),
-]
+pytestmark = [pytest.mark.slow, needs_chromium]
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, float]]:
     base = tmp_path_factory.mktemp("workbench")
-    root, log = base / "root", base / "web.log"
+    root = base / "root"
     make_review_run(root, "review")
-    make_review_run(root, "big", breadth=10, per_task=90)  # 111 tasks, 9,988 examples
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("EXPLORE_INSTRUCT_", "GRADIO_"))}
-    env |= {"NO_PROXY": "127.0.0.1,localhost", "OPENAI_API_KEY": "sk-dummy"}
-    port = free_port()
-    cmd = [EXE, "web", "--root", str(root), "--model", "openai:scripted", "--base-url", "http://127.0.0.1:9/v1"]
-    with log.open("w") as sink:
-        proc = subprocess.Popen([*cmd, "--port", str(port)], env=env, stdout=sink, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}/"
-        try:
-            deadline = time.monotonic() + 90
-            while True:
-                assert proc.poll() is None, log.read_text()[-3000:]
-                assert time.monotonic() < deadline, "the page did not come up"
-                try:
-                    if httpx.get(url, timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.2)
-            yield url, root
-        finally:
-            proc.terminate()
-            proc.wait(timeout=20)
-    assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
+    make_grounded_run(root, "grounded")
+    started = time.monotonic()
+    explore_with_server(root, "big", breadth=10, per_task=90)  # 111 tasks, 9,990 examples
+    made_s = time.monotonic() - started
+    with serve_web(root, base / "web.log", "--similarity", "exact") as url:
+        yield url, root, made_s
 
 
 def pick_task(page: Any, name: str) -> None:
@@ -66,59 +48,55 @@ def pick_task(page: Any, name: str) -> None:
     page.get_by_role("option", name=re.compile(re.escape(name))).first.click()
 
 
-def load_example(page: Any, eid: str) -> None:
-    box = page.locator("#wb-ex-id textarea, #wb-ex-id input").first
-    box.fill(eid)
-    box.press("Enter")
+def all_row(page: Any) -> str:
+    """The Diversity table's overall row as text ("all  tasks  examples ...")."""
+    return str(page.locator("#wb-stats tr").filter(has_text=re.compile(r"^\s*all")).first.inner_text())
 
 
-def test_a_reviewer_curates_a_run_in_the_browser(served: tuple[str, Path], tmp_path: Path) -> None:
-    from playwright.sync_api import Route, expect, sync_playwright
+def test_a_reviewer_curates_a_run_in_the_browser(served: tuple[str, Path, float], tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
 
-    url, root = served
-    left: list[str] = []
+    url, root, made_s = served
+    copies = Path(os.environ["WEB_SHOTS"]) if os.environ.get("WEB_SHOTS") else None
     shots: list[Path] = []
-
-    def only_local(route: Route) -> None:
-        if route.request.url.startswith(url):
-            route.continue_()
-        else:
-            left.append(route.request.url)
-            route.abort()
+    timings: dict[str, float] = {}
 
     def shot(page: Any, name: str) -> None:
-        shots.append(tmp_path / f"workbench-{name}.png")
-        page.screenshot(path=str(shots[-1]), full_page=True)
+        shots.append(screenshot(page, tmp_path, f"workbench-{name}", copies))
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=ARGS,
-            accept_downloads=True,
-            viewport={"width": 1600, "height": 1000},
-        )
-        browser.route("**/*", only_local)
-        page = browser.new_page()
+    with (
+        sync_playwright() as pw,
+        chromium(pw, tmp_path / "profile", url, viewport={"width": 1600, "height": 1000}) as b,
+    ):
+        page = b.page()
 
-        # ---- the 10,000-example run: a deep link to a task, then another task from the list
+        # ---- the 10,000-example run: a deep link to a task, another task from the list, the diversity figures
         started = time.monotonic()
-        page.goto(f"{url}?run=big&task=t3s4")
+        page.goto(f"{url}?run=big&task=office_part_3_4")
         expect(page.locator("#wb-run")).to_be_visible(timeout=60_000)
-        shell_s = time.monotonic() - started
-        expect(page.locator("#wb-task-info")).to_contain_text("Subtask 3.4 of t3", timeout=60_000)
-        expect(page.locator("#wb-examples")).to_contain_text("t3s4:x:", timeout=30_000)
-        load_s = time.monotonic() - started
+        timings["page shell"] = time.monotonic() - started
+        expect(page.locator("#wb-task-info")).to_contain_text("Office part 3.4", timeout=60_000)
+        expect(page.locator("#wb-examples")).to_contain_text("office_part_3_4:x:", timeout=30_000)
+        timings["deep-linked task shown"] = time.monotonic() - started
         expect(page.locator("#wb-tree .js-plotly-plot")).to_be_visible(timeout=30_000)
-        tree_s = time.monotonic() - started
+        timings["treemap drawn"] = time.monotonic() - started
+        expect(page.locator("#wb-summary")).to_contain_text("111 tasks, 9990 examples kept")
         started = time.monotonic()
-        pick_task(page, "Subtask 7.2 of t7")
-        expect(page.locator("#wb-task-info")).to_contain_text("Subtask 7.2 of t7", timeout=30_000)
-        expect(page.locator("#wb-examples")).to_contain_text("t7s2:x:", timeout=30_000)
-        open_s = time.monotonic() - started
+        pick_task(page, "Office part 7.2")
+        expect(page.locator("#wb-task-info")).to_contain_text("Office part 7.2", timeout=30_000)
+        expect(page.locator("#wb-examples")).to_contain_text("office_part_7_2:x:", timeout=30_000)
+        timings["task open from the list"] = time.monotonic() - started
+        started = time.monotonic()
+        page.locator("#wb-page input").fill("3")
+        page.locator("#wb-page input").press("Enter")
+        expect(page.locator("#wb-page-line")).to_contain_text("page 3 of 4 · 90 examples", timeout=30_000)
+        timings["next page"] = time.monotonic() - started
+        started = time.monotonic()
         page.get_by_role("tab", name="Diversity").click()
-        expect(page.locator("#wb-stats")).to_contain_text("all", timeout=60_000)
+        expect(page.locator("#wb-stats")).to_contain_text("all", timeout=90_000)
+        expect(page.locator("#wb-stats-plot .js-plotly-plot")).to_be_visible(timeout=30_000)
+        timings["diversity figures"] = time.monotonic() - started
+        assert "9990" in all_row(page)
         shot(page, "big-run")
         page.get_by_role("tab", name="Examples").click()
 
@@ -137,6 +115,11 @@ def test_a_reviewer_curates_a_run_in_the_browser(served: tuple[str, Path], tmp_p
         expect(info).to_contain_text("Office writing › Task 0 letters and memos")
         page.get_by_role("tab", name="Drops").click()
         expect(page.locator("#wb-drops")).to_contain_text("similar_instruction (2)", timeout=10_000)
+        page.get_by_role("tab", name="Sources").click()
+        expect(page.locator("#wb-sources")).to_contain_text("not grounded", timeout=10_000)
+        page.get_by_role("tab", name="Diversity").click()
+        expect(page.locator("#wb-stats")).to_contain_text("all", timeout=30_000)
+        before = all_row(page)
         page.get_by_role("tab", name="Examples").click()
         pick_task(page, "Subtask 0.0 of t0")
         expect(info).to_contain_text("Subtask 0.0 of t0", timeout=20_000)
@@ -146,16 +129,17 @@ def test_a_reviewer_curates_a_run_in_the_browser(served: tuple[str, Path], tmp_p
         gone, fixed = ids[0], ids[1]
         shot(page, "task")
 
-        load_example(page, gone)
+        table.locator(f'tr[data-id="{gone}"]').click()  # a click on the row opens the example in the editor
+        expect(page.locator("#wb-ex-id textarea, #wb-ex-id input").first).to_have_value(gone, timeout=10_000)
         expect(page.locator("#wb-ins textarea")).to_have_value(re.compile("item 0 for t0s0"), timeout=10_000)
         page.locator("#wb-note textarea, #wb-note input").first.fill("off topic")
         page.locator("#wb-reject").click()
         msg = page.locator("#wb-msg")
         expect(msg).to_contain_text("reject: recorded 1", timeout=20_000)
-        expect(table).to_contain_text("rejected", timeout=20_000)
+        expect(table.locator(f'tr[data-id="{gone}"]')).to_contain_text("rejected", timeout=20_000)
 
-        load_example(page, fixed)
-        expect(page.locator("#wb-ex-id textarea, #wb-ex-id input").first).to_have_value(fixed)
+        table.locator(f'tr[data-id="{fixed}"]').click()
+        expect(page.locator("#wb-ex-id textarea, #wb-ex-id input").first).to_have_value(fixed, timeout=10_000)
         expect(page.locator("#wb-ins textarea")).to_have_value(re.compile("item 1 for t0s0"), timeout=10_000)
         page.locator("#wb-ins textarea").fill("Edited in the browser: write a short memo.")
         page.locator("#wb-note textarea, #wb-note input").first.fill("clearer")
@@ -164,6 +148,12 @@ def test_a_reviewer_curates_a_run_in_the_browser(served: tuple[str, Path], tmp_p
         expect(table).to_contain_text("Edited in the browser", timeout=20_000)
         expect(page.locator("#wb-summary")).to_contain_text("1 rejected, 1 edited", timeout=20_000)
         shot(page, "curated")
+        page.get_by_role("tab", name="Diversity").click()  # redrawn after the decisions: one example fewer
+        expect(page.locator("#wb-stats tr").filter(has_text=re.compile(r"^\s*all")).first).not_to_have_text(
+            before, timeout=30_000
+        )
+        assert int(all_row(page).split()[2]) == int(before.split()[2]) - 1
+        page.get_by_role("tab", name="Examples").click()
 
         pick_task(page, "Task 2 letters and memos")
         expect(info).to_contain_text("pruned", timeout=20_000)
@@ -182,11 +172,21 @@ def test_a_reviewer_curates_a_run_in_the_browser(served: tuple[str, Path], tmp_p
         shot(page, "exported")
         assert "Traceback" not in page.content()
 
+        # ---- a grounded run: the chunks a task's examples cite, the quotes marked
+        page.goto(f"{url}?run=grounded&task=email_part_1")
+        expect(info).to_contain_text("Email part 1", timeout=30_000)
+        page.get_by_role("tab", name="Sources").click()
+        sources = page.locator("#wb-sources")
+        expect(sources.locator("mark").first).to_be_visible(timeout=20_000)
+        expect(sources).to_contain_text("cited by")
+        assert re.search(r"\.(md|pdf) · ", sources.inner_text())
+        shot(page, "sources")
+
         started = time.monotonic()  # the big run again, the page's files now in the browser's cache
-        page.goto(f"{url}?run=big&task=t5s5")
-        expect(page.locator("#wb-examples")).to_contain_text("t5s5:x:", timeout=60_000)
-        again_s = time.monotonic() - started
-        browser.close()
+        page.goto(f"{url}?run=big&task=office_part_5_5")
+        expect(page.locator("#wb-examples")).to_contain_text("office_part_5_5:x:", timeout=60_000)
+        timings["page load again (cached), to the task"] = time.monotonic() - started
+        left = list(b.left)
 
     rows = [json.loads(line) for line in saved.read_text().splitlines()]
     by_id = {r["id"]: r for r in rows}
@@ -198,10 +198,9 @@ def test_a_reviewer_curates_a_run_in_the_browser(served: tuple[str, Path], tmp_p
         ("rescue", "t2", "web", ""),
     ]
     assert left == [], left
-    print(
-        f"\n10,000-example run: page load to the deep-linked task {load_s:.2f} s (the page's shell at {shell_s:.2f} s, "
-    )
-    print(f"treemap drawn at {tree_s:.2f} s); task open from the list {open_s:.2f} s; page load again {again_s:.2f} s")
+    print(f"\n10,000-example run made with the local test server in {made_s:.1f} s (9,990 examples, 111 tasks)")
+    for name, seconds in timings.items():
+        print(f"  {name}: {seconds:.2f} s")
     for path in shots:
         assert path.stat().st_size > 10_000
         print(f"screenshot: {path}")
