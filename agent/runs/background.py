@@ -6,7 +6,7 @@ follows it (phase, counts, calls, cost, ETA from the progress events, then the s
 
 Each run's life (directory, run.json, model, drive, release of what it held) is the `Runner`'s
 (agent/runs/runner.py), reached through `Runs`; this module only keeps the jobs. Every background run of the
-process lives on one event loop in a thread of its own (`_Loop`): an asyncio task
+process lives on one event loop in a thread of its own (`event_loops.LOOP`): an asyncio task
 per run, in a registry keyed by run directory. The callers' loops come and go (a sync tool call runs
 `asyncio.run` per call, the chat graph per turn), and a run must outlive them. The run checkpoints as always
 (one run directory = one thread), so a run whose process ended is `stopped` and `resume` continues it; a
@@ -17,22 +17,21 @@ and leaves it resumable the same way.
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from explore_instruct.agent.errors import RunFailed, one_line
 from explore_instruct.agent.request import ExploreRequest
 from explore_instruct.agent.runs.answers import compact_status
 from explore_instruct.agent.runs.driver import ProgressFn
+from explore_instruct.agent.runs.event_loops import LOOP
 from explore_instruct.agent.runs.limits import LimitError
 from explore_instruct.agent.runs.progress import Tracker, planned
 from explore_instruct.agent.runs.runner import load_stored_run
 from explore_instruct.agent.runs.service import Runs
 
-T = TypeVar("T")
 KEEP_FINISHED = 200  # finished runs the registry remembers (their answers are small)
 CANCEL_WAIT_S = 30.0
 PAUSED = {"review", "budget", "provider"}
@@ -41,34 +40,6 @@ PAUSED = {"review", "budget", "provider"}
 def _ended(result: dict[str, Any]) -> dict[str, Any]:
     """A finished drive's answer (the summary, or a pause) with its phase."""
     return result | {"phase": result["status"] if result["status"] in PAUSED else "done"}
-
-
-class _Loop:
-    """One event loop in a daemon thread for every background run of the process, started on first use."""
-
-    def __init__(self) -> None:
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def loop(self) -> asyncio.AbstractEventLoop:
-        with self._lock:
-            if self._loop is None:
-                loop = asyncio.new_event_loop()
-                threading.Thread(target=loop.run_forever, name="explore-instruct-runs", daemon=True).start()
-                self._loop = loop
-            return self._loop
-
-    async def call(self, make: Callable[[], Awaitable[T]]) -> T:
-        """Await `make()` on the runs' loop from any other loop; cancelling the caller cancels only this call."""
-
-        async def run() -> T:
-            return await make()
-
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(run(), self.loop))
-
-
-LOOP = _Loop()
 
 
 @dataclass

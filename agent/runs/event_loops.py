@@ -1,7 +1,10 @@
-"""Running a run's coroutine for a caller: in a context of its own, and from sync code.
+"""Running a run's coroutine for a caller: in a context of its own, from sync code, and on the loop that
+outlives callers.
 
 A caller's contextvars (a ReAct agent's graph config, callbacks) must not leak into a run that has its own
-checkpointer, and a sync tool call may come from a thread that already runs an event loop.
+checkpointer, and a sync tool call may come from a thread that already runs an event loop. A background run
+(agent/runs/background.py) must outlive the loop of the call that started it (a sync tool call runs
+`asyncio.run` per call, the chat graph per turn), so those runs live on one loop of the process (`LOOP`).
 """
 
 from __future__ import annotations
@@ -49,3 +52,27 @@ def run_sync(make: Callable[[], Awaitable[T]]) -> T:
     if "error" in box:
         raise box["error"]
     return box["value"]
+
+
+class _Loop:
+    """One event loop in a daemon thread for every background run of the process, started on first use."""
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=loop.run_forever, name="explore-instruct-runs", daemon=True).start()
+                self._loop = loop
+            return self._loop
+
+    async def call(self, make: Callable[[], Awaitable[T]]) -> T:
+        """Await `make()` on the runs' loop from any other loop; cancelling the caller cancels only this call."""
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(_await(make), self.loop))
+
+
+LOOP = _Loop()
