@@ -31,6 +31,7 @@ from explore_instruct.tools.plan.tokens import (
     decompose_tokens,
     generate_tokens,
     judge_tokens,
+    shape_calls,
     solve_tokens,
 )
 from explore_instruct.tools.prompts.full import Flavour
@@ -135,7 +136,8 @@ def make_plan(
         breadth = min(ctx.breadth_at(depth), ctx.max_children)
         siblings = max(0, (counts[depth] // max(1, counts[depth - 1]) if depth else 1) - 1)
         own = (seed_examples or {}).get(depth, 0.0)
-        if full and depth > 0 and not ctx.grounded:  # (a grounded run leaves them out: they cite nothing)
+        # (a grounded run leaves them out: they cite nothing; a shaped one keeps them as demonstrations only)
+        if full and depth > 0 and not ctx.grounded and ctx.shape == "single":
             own += ctx.examples_per_subtask * y  # the subtask's examples come with its decomposition
         demos = ctx.demonstrations if (own or depth) else 0
         # decomposition: calls of subtasks_per_call until the task has its breadth
@@ -193,6 +195,11 @@ def _enrich(
 ) -> None:
     """`calls` enrich calls per task that together ask for `asked` examples."""
     if calls <= 0:
+        return
+    per_example = shape_calls(ctx.shape, ctx.turns, ctx.profile)
+    if per_example is not None:  # a conversation: calls per example, each a part of it
+        pt, ct = generate_tokens(s, depth, 1, siblings, ctx.demonstrations)
+        tally.add("enrich", tasks * asked * per_example, (pt, ct / per_example))
         return
     per_call = asked / calls
     pt, ct = generate_tokens(s, depth, max(1, round(per_call)), siblings, ctx.demonstrations)

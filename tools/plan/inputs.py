@@ -58,6 +58,8 @@ class Params:
     retrieve_k: int = _RUN["retrieve_k"]
     judge_batch: int = _RUN["judge_batch"]
     answer_check: bool = _RUN["answer_check"]
+    shape: str = _RUN["shape"]  # tools/shapes/: what each example is; a conversation costs more than a pair
+    turns: int = _RUN["turns"]
 
     @classmethod
     def of(cls, context: dict[str, Any]) -> Params:

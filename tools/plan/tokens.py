@@ -98,8 +98,37 @@ def _grounded(s: Shape, prompt: str) -> str:
     return f"{prompt}\n{grounding_lines(s.chunks())}" if s.ctx.grounded else prompt
 
 
+def shape_scale(shape: str, turns: int) -> float:
+    """How many times a single pair's completion tokens one example of `shape` (tools/shapes/) writes.
+
+    Rough until a pilot run measures it (`--calibrate` scales the whole plan by what that run spent): a reasoning
+    is about as long as the answer it leads to (x1.5 of a pair whose output is most of it); a conversation writes
+    each of its `turns` user turns and answers (x turns); a tool-calling example a call, a result and an answer (x2).
+    """
+    words = set(shape.split(","))
+    factor = float(turns) if "multi_turn" in words else 2.0 if "tool_calls" in words else 1.0
+    return factor * (1.5 if "reasoning" in words else 1.0)
+
+
+def shape_calls(shape: str, turns: int, profile: str) -> float | None:
+    """Calls per example of a conversation shape, None where one call writes a batch (single, reasoning): the
+    compact multi-turn call writes a whole conversation; the full profile's opening, assistant and user-simulator
+    calls are 2 x turns - 1; a tool-calling example is the call's arguments, its (simulated) result and the answer."""
+    words = set(shape.split(","))
+    if "multi_turn" in words:
+        return 1.0 if profile == "compact" else 2.0 * turns - 1
+    return 3.0 if "tool_calls" in words else None
+
+
 def generate_tokens(s: Shape, depth: int, n: int, siblings: int, demos: int) -> tuple[float, float]:
-    """(prompt, completion) tokens of one enrich call asking for `n` examples."""
+    """(prompt, completion) tokens of one enrich call asking for `n` examples, its completion scaled for the run's
+    shape."""
+    pt, ct = _pair_tokens(s, depth, n, siblings, demos)
+    return pt, ct * shape_scale(s.ctx.shape, s.ctx.turns)
+
+
+def _pair_tokens(s: Shape, depth: int, n: int, siblings: int, demos: int) -> tuple[float, float]:
+    """(prompt, completion) tokens of one enrich call asking for `n` single examples."""
     ctx = s.ctx
     parent = s.name() if depth else None
     if ctx.grounded:  # the task's chunks in the prompt; each example names its source and copies a quote
