@@ -40,7 +40,7 @@ from starlette.middleware import Middleware  # noqa: E402
 from explore_instruct.agent.chat.context import ChatContext  # noqa: E402
 from explore_instruct.agent.chat.graph import builder  # noqa: E402
 from explore_instruct.agent.errors import one_line  # noqa: E402
-from explore_instruct.agent.web import review_tab  # noqa: E402
+from explore_instruct.agent.web import corpora, review_tab  # noqa: E402
 from explore_instruct.agent.web.guard import HostCheck, allowed_hosts, check_token, token  # noqa: E402
 from explore_instruct.agent.web.panel import FORMATS, Panel, numbers_of  # noqa: E402
 from explore_instruct.agent.web.workbench import Workbench  # noqa: E402
@@ -208,6 +208,8 @@ class Web:
                                 fmt = gr.Dropdown(list(FORMATS), value="jsonl", label="Format", elem_id="format")
                                 export = gr.Button("Export dataset", elem_id="export")
                             files = gr.File(label="Download", interactive=False, elem_id="download")
+                            limits = self.panel.background.runs.limits
+                            corpus = corpora.layout(limits, self.say, chat, thread, run, box)
                     talk_out = [chat, box, run]
                     box.submit(self.say, [box, chat, thread, run], talk_out)
                     send.click(self.say, [box, chat, thread, run], talk_out)
@@ -225,7 +227,9 @@ class Web:
             # run it read the run every second and drew a sunburst, which the Review tab's reader waited behind.
             chat_tab.select(lambda: gr.Timer(active=True), None, [timer])
             review_tab_.select(lambda: gr.Timer(active=False), None, [timer])
-            app.load(self.opened, None, [thread, run, runs_shown])
+            app.load(self.opened, None, [thread, run, runs_shown]).then(
+                lambda session: corpora.refresh(limits, session), [thread], [corpus]
+            )
             deep = [tabs, review_parts["run"], review_parts["want"], review_parts["session"], timer]
             app.load(self.deep_link, None, deep)
         return app

@@ -91,8 +91,7 @@ def figure(rows: list[list[Any]], scores: dict[int, int]) -> Any:
             row=1, col=3,
         )  # fmt: skip
     else:
-        fig.add_annotation(text="not judged", showarrow=False, row=1, col=3, x=0.5, y=0.5, xref="x3 domain",
-                           yref="y3 domain")  # fmt: skip
+        fig.add_annotation(text="not judged", showarrow=False, x=0.5, y=0.5, xref="x3 domain", yref="y3 domain")
     fig.update_layout(height=340, margin={"t": 40, "l": 40, "r": 10, "b": 40}, font=FONT, barmode="group",
                       legend={"orientation": "h", "y": -0.2})  # fmt: skip
     return fig
