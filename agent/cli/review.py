@@ -60,7 +60,7 @@ def review_cmd(
     """Reject, accept or edit examples, rescue or pin tasks; every decision is appended to curation.jsonl."""
 
     def work() -> dict[str, Any]:
-        from explore_instruct.tools.dataset import curation
+        from explore_instruct.tools.dataset.curate import curate
 
         fields = {
             k: v for k, v in (("instruction", instruction), ("input", input_), ("output", output)) if v is not None
@@ -89,7 +89,7 @@ def review_cmd(
                 raise ValueError("--task narrows a --reject-matching or --reject-below filter")
             return {"run": str(run), "view": _summary(run)}
         action, ids = chosen[0]
-        result = curation.curate(
+        result = curate(
             run, action, ids, fields=fields or None, match=reject_matching, below_score=reject_below, task=task,
             note=note, who=_who(who),
         )  # fmt: skip

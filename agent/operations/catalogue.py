@@ -34,6 +34,7 @@ from explore_instruct.agent.operations.runner import ProgressFn, Runner
 from explore_instruct.agent.request import ExploreRequest
 from explore_instruct.agent.runs.sizing import CALLER_NOTE
 from explore_instruct.tools.dataset import curation
+from explore_instruct.tools.dataset.curate import curate
 from explore_instruct.tools.dataset.export import Format
 from explore_instruct.tools.dataset.runstore import RunStore
 
@@ -211,7 +212,7 @@ async def _curate(runner: Runner, args: CurateArgs, call: Call) -> Any:
     run_dir = runner.limits.existing_run(args.run)
     fields = {k: v for k in curation.EDITABLE if (v := getattr(args, k)) is not None}
     result = await asyncio.to_thread(
-        curation.curate, run_dir, args.action, args.ids, fields=fields or None, match=args.match,
+        curate, run_dir, args.action, args.ids, fields=fields or None, match=args.match,
         below_score=args.below_score, task=args.task, note=args.note, who=args.who,
     )  # fmt: skip
     return {"run_id": run_dir.name, **result, "review": curation.load(run_dir).summary()}

@@ -3,7 +3,7 @@ its drops grouped by rule (diversity_view.py has the figures, sources_view.py th
 
 Examples are listed from what the run kept, with each reviewer decision shown beside it (a rejected example
 stays listed, marked, so it can be accepted back), and the text is the edited text where there is an edit. The
-same filter (text, score) selects what the "reject all shown" button rejects, through `curation.curate`.
+same filter (text, score) selects what the "reject all shown" button rejects, through `curate.curate`.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def example_rows(view: RunView, task: str) -> list[dict[str, Any]]:
 
 
 def matches(row: dict[str, Any], text: str = "", below_score: int | None = None) -> bool:
-    """The same filter `curation.curate` applies to a bulk reject: text in any field, judged under a score."""
+    """The same filter `curate.curate` applies to a bulk reject: text in any field, judged under a score."""
     needle = (text or "").strip().lower()
     if needle and not any(needle in row[k].lower() for k in curation.EDITABLE):
         return False

@@ -3,7 +3,7 @@
 The treemap shows where to look; the task list beside it (searchable) opens a task, since Gradio's Plot passes no
 Plotly click back to Python (a click on the treemap zooms into that branch). A task shows its examples (paged,
 filtered), its drops by rule and its judge verdicts; a reviewer accepts, rejects or edits an example, rejects
-what a filter shows, rescues a pruned task or pins one. Every decision goes through `curation.curate`, the one
+what a filter shows, rescues a pruned task or pins one. Every decision goes through `curate.curate`, the one
 operation the CLI and the agent tools call, so it lands in the run's curation.jsonl with who and when, and what
 `sample`, `export`, `stats` and the card read. A tree directory that is not a run is shown without the controls.
 
@@ -26,7 +26,7 @@ from explore_instruct.agent.web import sources_view, tables
 from explore_instruct.agent.web import task_view as tv
 from explore_instruct.agent.web.panel import Panel
 from explore_instruct.agent.web.tree_view import RunView, figure, legend, open_view, stamp, task_choices, task_rows
-from explore_instruct.tools.dataset import curation
+from explore_instruct.tools.dataset.curate import curate
 
 
 class Workbench:
@@ -140,11 +140,11 @@ class Workbench:
         return eid, row["instruction"], row["input"], row["output"]
 
     def decide(self, run: str | None, action: str, targets: list[str], who: str, **kw: Any) -> str:
-        """One decision through `curation.curate`; the result (or the error) as one line."""
+        """One decision through `curate.curate`; the result (or the error) as one line."""
         if not run:
             return "Choose a run first."
         try:
-            result = curation.curate(self.path_of(run), action, targets, who=who, **kw)
+            result = curate(self.path_of(run), action, targets, who=who, **kw)
         except Exception as e:
             return f"Error: {one_line(e)}"
         done, same = result["recorded"], result["unchanged"]

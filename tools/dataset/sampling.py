@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from explore_instruct.tools.dataset import curation
 from explore_instruct.tools.dataset.runstore import EXAMPLES, RUN_META, TREE_DIR
 from explore_instruct.tools.tree.ei_dir import load_ei_dir
 from explore_instruct.tools.tree.model import DomainTree, Example, TaskNode
@@ -239,8 +240,6 @@ def load_run(run_dir: Path, *, curated_view: bool = True) -> LoadedTree:
 def curated(loaded: LoadedTree) -> LoadedTree:
     """The run's data with its reviewers' decisions applied (curation.jsonl): rejected examples left out, edited
     ones with their new text (and a `curation` note on the example), ids kept. A run nobody reviewed is as it was."""
-    from explore_instruct.tools.dataset import curation
-
     if loaded.run_dir is None or not (loaded.run_dir / curation.CURATION).is_file():
         return loaded
     state = curation.load(loaded.run_dir)

@@ -1,5 +1,5 @@
 """The `curate` operation: the review decisions an agent makes (LangChain tool, MCP tool, chat agent) go through
-`curation.curate` into the run's curation.jsonl, like the CLI's and the web workbench's."""
+`curate.curate` into the run's curation.jsonl, like the CLI's and the web workbench's."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from support.review_run import make_review_run
 from explore_instruct.agent.operations.catalogue import CATALOGUE
 from explore_instruct.agent.runs.limits import LimitError, Limits
 from explore_instruct.tools.dataset import curation
+from explore_instruct.tools.dataset.curate import CurationError
 from explore_instruct.tools.dataset.sampling import load_run
 
 
@@ -45,7 +46,7 @@ async def test_curate_refuses_bad_input_in_one_line(runner: SimpleNamespace) -> 
     op = CATALOGUE["curate"]
     with pytest.raises(ValidationError, match="action"):
         await op(runner, {"run": "review", "action": "delete", "ids": ["x"]})
-    with pytest.raises(curation.CurationError, match="no example 'nope' in this run"):
+    with pytest.raises(CurationError, match="no example 'nope' in this run"):
         await op(runner, {"run": "review", "action": "reject", "ids": ["nope"]})
     with pytest.raises(LimitError, match="outside the output root"):
         await op(runner, {"run": "../x", "action": "reject", "ids": ["nope"]})

@@ -11,7 +11,7 @@ from support.scripted import DecomposeAsk, Script, subtask_names
 
 from explore_instruct.agent.runs.runner import Runner
 from explore_instruct.graphs.context import Context
-from explore_instruct.tools.dataset.curation import curate
+from explore_instruct.tools.dataset.curate import curate
 from explore_instruct.tools.dataset.sampling import load_run
 
 DOMAIN = "Email writing for work"

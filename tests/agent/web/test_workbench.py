@@ -1,5 +1,5 @@
 """The review workbench's view-models and handlers without a browser: tree rows and states, the treemap's
-columns, the task panel's tables and filters, and decisions that go through `curation.curate`."""
+columns, the task panel's tables and filters, and decisions that go through `curate.curate`."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from explore_instruct.agent.web import task_view as tv
 from explore_instruct.agent.web import tree_view as tr
 from explore_instruct.agent.web.workbench import Workbench
 from explore_instruct.tools.dataset import curation
+from explore_instruct.tools.dataset.curate import curate
 from explore_instruct.tools.dataset.sampling import load_run
 
 
@@ -42,8 +43,8 @@ def test_each_task_has_one_state_and_the_treemap_sums_its_children(run: Path) ->
 
 
 def test_rescue_and_pin_change_the_state_and_the_list(run: Path) -> None:
-    curation.curate(run, "rescue", ["t2"], who="ann")
-    curation.curate(run, "pin", ["t0"], who="ann")
+    curate(run, "rescue", ["t2"], who="ann")
+    curate(run, "pin", ["t0"], who="ann")
     rows = {r["id"]: r for r in tr.task_rows(tr.open_view(run))}
     assert rows["t2"]["state"] == "rescued" and rows["t0"]["pinned"]
     assert "pinned" in tr.task_label(rows["t0"]) and "rescued" in tr.task_label(rows["t2"])
@@ -70,7 +71,7 @@ def test_the_filter_is_the_one_a_bulk_reject_applies(run: Path) -> None:
     view = tr.open_view(run)
     rows = tv.example_rows(view, "t1")
     shown = [r["id"] for r in rows if tv.matches(r, "SUMMARIZE", 3)]
-    result = curation.curate(run, "reject", match="summarize", below_score=3, task="t1", who="web")
+    result = curate(run, "reject", match="summarize", below_score=3, task="t1", who="web")
     assert sorted(result["recorded"]) == sorted(shown) and shown
     after = {r["id"]: r["status"] for r in tv.example_rows(tr.open_view(run), "t1")}
     assert all(after[i] == "rejected" for i in shown)

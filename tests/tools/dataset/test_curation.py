@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 
 from explore_instruct.agent.cli.main import app
 from explore_instruct.tools.dataset import curation
-from explore_instruct.tools.dataset.curation import CURATION, CurationError, Decision, curate, replay
+from explore_instruct.tools.dataset.curate import CurationError, curate
+from explore_instruct.tools.dataset.curation import CURATION, Decision, replay
 from explore_instruct.tools.dataset.sampling import load_run, sample
 
 runner = CliRunner()
