@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from explore_instruct.agent.batch.ablation import MARGIN, Ablation, _run_row, ensure, tasks_in
-from explore_instruct.agent.runs.driver import ProgressFn
+from explore_instruct.agent.runs.driver import ProgressFn, RunOutcome
 from explore_instruct.graphs.context import Context
 from explore_instruct.tools.dataset.runstore import TREE_DIR
 
@@ -49,20 +49,25 @@ async def run_docs_ablation(plan: Ablation, docs: str, progress: ProgressFn | No
         plan.context("flat", **grounded, strategy="flat", examples=[per_chunk]), domain=plan.domain, seed=None,
         progress=progress,
     )  # fmt: skip
-    runs["flat"] = _run_row(flat, wall) | {"chunks": chunks, "examples_per_chunk": per_chunk}
+    runs["flat"] = _row(flat, wall) | {"chunks": chunks, "examples_per_chunk": per_chunk}
     explore, wall = await ensure(
         plan.context(f"{k}-explore", **grounded, max_depth=plan.depth, breadth=plan.breadth, examples=[0]),
         domain=plan.domain, seed=None, progress=progress,
     )  # fmt: skip
-    runs[f"{k}-explore"] = _run_row(explore, wall)
+    runs[f"{k}-explore"] = _row(explore, wall)
     tasks = tasks_in(plan.out / f"{k}-explore" / TREE_DIR)
     per_task = max(1, math.ceil(MARGIN * plan.n / tasks))
     enriched, wall = await ensure(
         plan.context(k, **grounded, max_depth=0, examples=[per_task]), domain=None,
         seed=str(plan.out / f"{k}-explore" / TREE_DIR), progress=progress,
     )  # fmt: skip
-    runs[k] = _run_row(enriched, wall) | {"tasks": tasks, "examples_per_task": per_task}
+    runs[k] = _row(enriched, wall) | {"tasks": tasks, "examples_per_task": per_task}
     return score_docs(plan, runs, corpus, manifest)
+
+
+def _row(outcome: RunOutcome, wall: float) -> dict[str, Any]:
+    """A run's row, with its drops by rule (the quote gate's among them)."""
+    return _run_row(outcome, wall) | {"drops": dict(outcome.stats.get("drops") or {})}
 
 
 def sampled_sources(run: Path, n: int, seed: int) -> list[list[dict[str, Any]] | None]:
@@ -70,6 +75,8 @@ def sampled_sources(run: Path, n: int, seed: int) -> list[list[dict[str, Any]] |
     from explore_instruct.tools.dataset.diversity import Source
     from explore_instruct.tools.dataset.sampling import sample
 
+    if n < 1:
+        return []
     loaded = Source.open(run).loaded
     picked = sample(loaded, n, seed=seed, max_depth=None).examples
     return [(s.example.model_extra or {}).get("sources") for s in picked]
@@ -82,7 +89,10 @@ def score_docs(plan: Ablation, runs: dict[str, Any], corpus: str, manifest: dict
     dirs = {"flat": plan.out / "flat", "tree": plan.out / f"k{plan.depth}"}
     sizes = {side: Source.open(path).size for side, path in dirs.items()}
     n = min(plan.n, *sizes.values())  # equal N; a side that fell short sets it, and the shortfall is reported
-    reports = {side: diversity_of(path, n, plan.seed)[0] for side, path in dirs.items()}
+    # A side that kept fewer than two examples (a small model whose quotes the gate refuses) has no diversity to
+    # score; its coverage and its runs' drops still say what happened.
+    few = {"n": n, "overall": {}, "missing": {"all": f"{n} examples on the smaller side: nothing to compare"}}
+    reports = {side: diversity_of(path, n, plan.seed)[0] if n >= 2 else few for side, path in dirs.items()}
     coverage = {side: corpus_coverage(manifest, sampled_sources(path, n, plan.seed)) for side, path in dirs.items()}
     whole = {side: run_corpus_stats(path).get("corpus") for side, path in dirs.items()}
     base, explored = (reports[side]["overall"].get("verb_noun_pairs") for side in SIDES)

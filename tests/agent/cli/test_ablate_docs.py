@@ -100,3 +100,15 @@ def test_a_second_ablate_docs_resumes_and_bad_combinations_are_one_line(
     assert "give no --preset with it" in bad.output and "Traceback" not in bad.output
     missing = invoke("ablate", "--docs", tmp_path / "nowhere", "-n", "4", "--out", tmp_path / "y", code=2)
     assert "docs:" in missing.output and len(missing.output.strip().splitlines()) <= 2
+
+
+def test_when_the_quote_gate_refuses_everything_the_ablation_says_so(
+    server: ScriptedOpenAIServer, corpus: Path, tmp_path: Path
+) -> None:
+    server.responder = WordScript(quotes="invent").responder
+    result = ablate(server, corpus, tmp_path / "abl")
+    assert result["n"] == 0 and result["available"] == {"flat": 0, "tree": 0}
+    assert result["flat"]["overall"] == {} and "nothing to compare" in result["flat"]["missing"]["all"]
+    assert result["coverage"]["flat"]["chunks_cited"] == 0 and result["coverage"]["tree"]["examples"] == 0
+    assert result["runs"]["flat"]["drops"]["unsupported_quote"] >= 6  # each chunk's task tried and refused
+    assert result["runs"]["k2"]["drops"]["unsupported_quote"] >= 1
