@@ -91,7 +91,11 @@ def score_docs(plan: Ablation, runs: dict[str, Any], corpus: str, manifest: dict
     n = min(plan.n, *sizes.values())  # equal N; a side that fell short sets it, and the shortfall is reported
     # A side that kept fewer than two examples (a small model whose quotes the gate refuses) has no diversity to
     # score; its coverage and its runs' drops still say what happened.
-    few = {"n": n, "overall": {}, "missing": {"all": f"{n} examples on the smaller side: nothing to compare"}}
+    few: dict[str, Any] = {
+        "n": n,
+        "overall": {},
+        "missing": {"all": f"{n} examples on the smaller side: nothing to compare"},
+    }
     reports = {side: diversity_of(path, n, plan.seed)[0] if n >= 2 else few for side, path in dirs.items()}
     coverage = {side: corpus_coverage(manifest, sampled_sources(path, n, plan.seed)) for side, path in dirs.items()}
     whole = {side: run_corpus_stats(path).get("corpus") for side, path in dirs.items()}
