@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from explore_instruct.agent.chat.commands import explore_request, parse_command
+from explore_instruct.agent.errors import one_line
 from explore_instruct.agent.request import ExploreRequest
 from explore_instruct.agent.runs.limits import LimitError, Limits
 from explore_instruct.agent.runs.service import Runs
@@ -65,3 +67,18 @@ def test_the_run_operations_confine_a_callers_tools_list(root: Path) -> None:
         runs.plan(ExploreRequest(domain="time questions", shape="tool_calls", tools="../secret.json"))
     with pytest.raises(ValueError, match=r"extra|tools_from_mcp"):
         ExploreRequest(domain="x", tools_from_mcp="uvx mcp-server-time")  # not a caller's field at all
+
+
+def test_every_face_reads_the_shape_the_same_way() -> None:
+    """The chat's `/explore k=v`, the request of the tool/MCP/CLI: one spelling, one refusal."""
+    cmd = parse_command("/explore email writing shape=multi_turn,reasoning turns=4")
+    assert cmd is not None
+    req, _ = explore_request(cmd)
+    assert req.context_params() == {"shape": "reasoning,multi_turn", "turns": 4}
+    for given, said in [({"shape": "thinking"}, "shape: 'thinking' is not single, reasoning, multi_turn or tool_calls"),
+                        ({"turns": 9}, "turns: Input should be less than or equal to 8")]:  # fmt: skip
+        with pytest.raises(ValueError) as caught:
+            ExploreRequest(domain="x", **given)  # type: ignore[arg-type]
+        assert one_line(caught.value) == said
+    schema = ExploreRequest.model_json_schema()["properties"]
+    assert {"shape", "turns", "tools", "no_tool_share"} <= set(schema) and "tools_from_mcp" not in schema
