@@ -47,7 +47,7 @@ from support.scripted import parse_decompose, parse_generate
 from explore_instruct.agent.runs.runner import Runner
 from explore_instruct.graphs.context import Context
 from explore_instruct.tools.prompts.full import _COMMON_RULES
-from explore_instruct.tools.similarity.indexes import reference_greedy_rouge
+from explore_instruct.tools.similarity.rouge import reference_greedy_rouge
 from explore_instruct.tools.tree.ei_dir import load_ei_dir
 
 DOMAIN = "Email writing for work"

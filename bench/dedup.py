@@ -46,13 +46,8 @@ import contextlib
 
 from synth import generate
 
-from explore_instruct.tools.similarity.indexes import (
-    DEFAULT_THRESHOLDS,
-    ExactIndex,
-    Item,
-    RougeIndex,
-    reference_greedy_rouge,
-)
+from explore_instruct.tools.similarity.indexes import DEFAULT_THRESHOLDS, ExactIndex, Item
+from explore_instruct.tools.similarity.rouge import RougeIndex, reference_greedy_rouge
 
 SWEEP = [0.80, 0.85, 0.88, 0.90, 0.92, 0.94, 0.96, 0.98]
 

@@ -24,7 +24,7 @@ c) `explore-instruct filter TREE --out OUT --mode rouge --scope node` as a whole
    uses and this machine is offline, (2) stubs `fire` when it is missing, and (3) with --reference-pool N
    sets the size of the process pool `test_filter` opens for every example (its default is 64: on a
    machine with few cores the reference then spends its time forking; the pool used is printed).
-   When anytree is missing the bench says so and times `reference_greedy_rouge` (tools/similarity/indexes.py, a
+   When anytree is missing the bench says so and times `reference_greedy_rouge` (tools/similarity/rouge.py, a
    faithful reimplementation of the reference's greedy ROUGE-L) in a subprocess instead, labelled as such.
    The kept counts of both sides are printed: they should be equal.
 """
@@ -203,7 +203,7 @@ def count_examples(tree: Path) -> int:
 REIMPLEMENTATION = """\
 import json, sys, time
 from pathlib import Path
-from explore_instruct.tools.similarity.indexes import reference_greedy_rouge
+from explore_instruct.tools.similarity.rouge import reference_greedy_rouge
 
 tree, out = Path(sys.argv[1]), Path(sys.argv[2])
 out.mkdir(parents=True)
@@ -243,7 +243,7 @@ def reference(args: argparse.Namespace, tree: Path, work: Path) -> tuple[float |
     if missing:
         print(f"   the reference's script cannot run here, missing: {' '.join(missing)}")
         print(f"   (pip install --target DIR {' '.join(missing)}, then --reference-pythonpath DIR);")
-        print("   timing the reimplementation `reference_greedy_rouge` (tools/similarity/indexes.py) instead")
+        print("   timing the reimplementation `reference_greedy_rouge` (tools/similarity/rouge.py) instead")
         out = work / "reimplementation"
         t0 = time.perf_counter()
         proc = subprocess.run(

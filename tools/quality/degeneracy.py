@@ -119,7 +119,7 @@ def overlap(a: str, b: str, limit: float = 0.0) -> float:
     `limit`, which spares most pairs the LCS."""
     if not a.strip() or not b.strip():
         return 0.0
-    from explore_instruct.tools.similarity.indexes import rouge_l_over
+    from explore_instruct.tools.similarity.rouge import rouge_l_over
 
     return rouge_l_over(a, b, limit)
 

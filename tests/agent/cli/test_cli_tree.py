@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from explore_instruct.agent.cli.main import EXIT_BAD_INPUT, app
-from explore_instruct.tools.similarity.indexes import reference_greedy_rouge
+from explore_instruct.tools.similarity.rouge import reference_greedy_rouge
 from explore_instruct.tools.tree.ei_dir import load_ei_dir
 from explore_instruct.tools.tree.seed_io import META_FILENAME
 from explore_instruct.tools.tree.seeds import load_seed

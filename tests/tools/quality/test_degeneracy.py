@@ -16,7 +16,7 @@ from explore_instruct.tools.quality.degeneracy import (
     top_ngram_share,
 )
 from explore_instruct.tools.quality.filters import check
-from explore_instruct.tools.similarity.indexes import rouge_l, rouge_l_over
+from explore_instruct.tools.similarity.rouge import rouge_l, rouge_l_over
 from explore_instruct.tools.tree.model import Example
 
 LOOP = "so it must be very easy for you, so it must be very easy for you, so it must be very easy for you, ..."

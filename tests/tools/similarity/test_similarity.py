@@ -16,11 +16,10 @@ from explore_instruct.tools.similarity.indexes import (
     ExactIndex,
     Item,
     Match,
-    RougeIndex,
     SimilarityError,
     memory_index,
-    reference_greedy_rouge,
 )
+from explore_instruct.tools.similarity.rouge import RougeIndex, reference_greedy_rouge
 
 SCORER = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
 
