@@ -99,7 +99,12 @@ class ToolScriptModel(BaseChatModel):
             return json.dumps(self._call(tool.group("name"), prompt))
         returned = _RETURNED.search(prompt)
         if returned:
-            return json.dumps({"answer": self._answer(returned.group("r"))})
+            answer = self._answer(returned.group("r"))
+            if '"reasoning"' in prompt:  # the schema of a reasoning,tool_calls answer
+                return json.dumps(
+                    {"reasoning": "The user asked for this; the tool's result has the facts.", "answer": answer}
+                )
+            return json.dumps({"answer": answer})
         many = _WRITE_REQUESTS.search(prompt)
         if many:
             task = prompt.splitlines()[0].removeprefix("Task: ")

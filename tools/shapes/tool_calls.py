@@ -174,7 +174,12 @@ async def _compact_one(
     replied: Any = second.value
     answer = normalise(replied.answer)
     reasoning = getattr(replied, "reasoning", None)
-    verdict = final_check(request, answer, result, truncated="length" in second.record.finish_reasons)
+    truncated = "length" in second.record.finish_reasons
+    verdict = final_check(request, answer, result, truncated=truncated)
+    if verdict is None and spec.reasoning:
+        from explore_instruct.tools.shapes.reasoning import check_reasoning
+
+        verdict = check_reasoning(reasoning or "", answer, req.flavour, req.quality, truncated=truncated)
     item |= {"result": result[:500], "answer": answer}
     if verdict is not None:
         out.skipped.append(Skip("example", verdict[0], verdict[1], item))

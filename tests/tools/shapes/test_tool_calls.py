@@ -162,6 +162,17 @@ async def test_a_failing_real_call_is_a_recorded_drop() -> None:
     assert all(mars in s.detail for s in result.skipped)
 
 
+async def test_reasoning_combines_with_tool_calls(time_tools: Toolset) -> None:
+    both = ShapeSpec(kind="tool_calls", reasoning=True, no_tool_share=0.0)
+    result = await generate_tool_calls(
+        ToolScriptModel(), GenerateRequest(task=TASK, n=2, profile="compact"), both, time_tools
+    )
+    assert len(result.examples) == 2
+    for ex in result.examples:
+        final = ex.model_dump()["messages"][-1]
+        assert final["reasoning"] and final["content"] == ex.output
+
+
 async def test_full_profile_calls_natively_and_answers_from_the_tool_message(time_tools: Toolset) -> None:
     req = GenerateRequest(task=TASK, n=4, profile="full")
     result = await generate_tool_calls(ToolScriptModel(), req, spec(), time_tools)
