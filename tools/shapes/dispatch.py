@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import weakref
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -73,24 +75,29 @@ def stamp_shape(result: GenerateResult, spec: ShapeSpec) -> GenerateResult:
 
 
 # One tool set per run directory and event loop: batches fan out in parallel, and each would otherwise list the
-# server's tools (or start it) on its own; the round robin over tools (`Toolset.next_tool`) is shared too.
-_TOOLSETS: dict[tuple[str, int], Any] = {}
-_LOCKS: dict[tuple[str, int], asyncio.Lock] = {}
+# server's tools (or start it) on its own; the round robin over tools (`Toolset.next_tool`) is shared too. Keyed
+# weakly by the loop, so a finished run's loop takes its tool sets (and locks bound to it) with it.
+_TOOLSETS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, tuple[asyncio.Lock, list[Any]]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 async def run_toolset(params: Any, run_dir: str | Path) -> Any:
     """The run's tool set (tools/shapes/toolsets.py): listed once, when the run first needs it, and saved in the
     run directory as tools.json; a resume reads that file, so it writes examples for the tools the run began with.
     `params` holds `tools`, `tools_from_mcp` and `execute_tools` (a `Context`)."""
-    key = (str(Path(run_dir).resolve()), id(asyncio.get_running_loop()))
-    async with _LOCKS.setdefault(key, asyncio.Lock()):
-        if key not in _TOOLSETS:
+    per_loop = _TOOLSETS.setdefault(asyncio.get_running_loop(), {})
+    lock, held = per_loop.setdefault(str(Path(run_dir).resolve()), (asyncio.Lock(), []))
+    async with lock:
+        if not held:
             toolsets = importlib.import_module("explore_instruct.tools.shapes.toolsets")
             mcp, execute = params.tools_from_mcp, params.execute_tools
-            if (Path(run_dir) / toolsets.TOOLS_FILE).is_file():
-                toolset = toolsets.toolset_from_saved(run_dir, tools_from_mcp=mcp, execute=execute)
+            saved = Path(run_dir) / toolsets.TOOLS_FILE
+            if await asyncio.to_thread(saved.is_file):  # file work off the loop (the Agent Server forbids it on it)
+                reread = partial(toolsets.toolset_from_saved, run_dir, tools_from_mcp=mcp, execute=execute)
+                held.append(await asyncio.to_thread(reread))
             else:
                 toolset = await toolsets.load_toolset(params.tools, mcp, execute=execute)
                 await asyncio.to_thread(toolsets.save_toolset, toolset, run_dir)
-            _TOOLSETS[key] = toolset
-    return _TOOLSETS[key]
+                held.append(toolset)
+    return held[0]
