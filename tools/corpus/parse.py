@@ -19,6 +19,7 @@ import codecs
 import io
 import logging
 import re
+import warnings
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -138,7 +139,7 @@ def _text(data: bytes) -> tuple[list[Part], int | None]:
 
 
 def _html(data: bytes) -> tuple[list[Part], int | None]:
-    from bs4 import BeautifulSoup
+    from bs4 import BeautifulSoup, XMLParsedAsHTMLWarning
     from bs4.dammit import EncodingDetector
     from markdownify import MarkdownConverter
 
@@ -152,7 +153,9 @@ def _html(data: bytes) -> tuple[list[Part], int | None]:
             raise ParseError(f"does not decode as its declared charset {declared!r} ({type(e).__name__})") from None
     else:
         html = decode_text(data)
-    soup = BeautifulSoup(html, "lxml")
+    with warnings.catch_warnings():  # XHTML (asciidoc's, Sphinx's) parses fine as HTML; bs4 warns on every file
+        warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
+        soup = BeautifulSoup(html, "lxml")
     for tag in soup(["head", "script", "style", "noscript", "template"]):
         tag.decompose()
     # Links and images become their text: a URL in a chunk is noise to retrieval and to a quote. No escaping,
