@@ -76,3 +76,47 @@ async def test_a_single_run_writes_no_shape_field(tmp_path: Path, shape: str) ->
     await graph.ainvoke({"domain": "Email writing for work"}, {"configurable": {"thread_id": "t"}}, context=ctx)
     examples = rows(tmp_path / "run" / "examples.jsonl")
     assert len(examples) == 2 and not any("shape" in e or "reasoning" in e for e in examples)
+
+
+async def test_a_tool_calls_run_lists_its_tools_once_and_writes_conversations(tmp_path: Path) -> None:
+    from support.tool_script import ToolScriptModel
+
+    tools = tmp_path / "tools.json"
+    tools.write_text(json.dumps([WEATHER]))
+    ctx = Context(
+        chat_model=ToolScriptModel(),
+        run_dir=str(tmp_path / "run"),
+        similarity="exact",
+        prompt_profile="compact",
+        min_relevance=None,
+        min_root_relevance=None,
+        max_depth=1,
+        breadth=[2],
+        subtasks_per_call=2,
+        examples=[2],
+        examples_per_call=2,
+        shape="tool_calls",
+        tools=str(tools),
+        no_tool_share=0.0,
+    )
+    graph = builder.compile(checkpointer=InMemorySaver())
+    await graph.ainvoke({"domain": "Travel planning"}, {"configurable": {"thread_id": "t"}}, context=ctx)
+    saved = json.loads((tmp_path / "run" / "tools.json").read_text())
+    assert [t["function"]["name"] for t in saved["tools"]] == ["get_weather"]  # saved for a resume
+    examples = rows(tmp_path / "run" / "examples.jsonl")
+    assert examples and all(e["shape"] == "tool_calls" and e["tools"] == [WEATHER] for e in examples)
+    for e in examples:
+        calls = [c for m in e["messages"] for c in m.get("tool_calls", [])]
+        answered = {m["tool_call_id"] for m in e["messages"] if m["role"] == "tool"}
+        assert calls and {c["id"] for c in calls} == answered
+        assert e["messages"][-1]["role"] == "assistant" and e["messages"][-1]["content"] == e["output"]
+
+
+WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Current weather in a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    },
+}
