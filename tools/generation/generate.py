@@ -26,6 +26,9 @@ from explore_instruct.tools.quality.filters import DEFAULT_QUALITY
 from explore_instruct.tools.tree.model import Example
 
 EXAMPLES_PER_CALL = 10
+# A generation's own rules around the shared filters (`sift`): a `Skip`, or what a kept example carries.
+Check = Callable[[Any], "Skip | dict[str, Any]"]
+After = Callable[[Any, Example, bool], "Skip | dict[str, Any]"]
 
 
 @functools.lru_cache(maxsize=128)
@@ -60,32 +63,41 @@ async def generate(
 ) -> GenerateResult:
     """One call for up to `req.n` examples, passed through the heuristic filters (a copy of a worked example is
     skipped first)."""
-    if req.profile == "compact":
-        system, shots, prompt = generate_messages(req.task, req.parent, list(req.demonstrations), req.n, req.flavour)
-    else:
-        system, shots = SYSTEM, []
-        prompt = generate_prompt(
-            task=req.task,
-            task_reason=req.task_reason,
-            parent=req.parent,
-            siblings=list(req.siblings),
-            demonstrations=list(req.demonstrations),
-            n=req.n,
-            flavour=req.flavour,
-        )
-    shown = _texts(shot_examples(req.flavour)) if req.profile == "compact" else set()
-
-    def not_copied(spec: Any) -> Skip | dict[str, Any]:
-        if shown & _texts([spec]):
-            return Skip("example", "copied_worked_example", "", spec.model_dump())
-        return {}
-
+    messages = messages_for(req, generate_messages, generate_prompt)
+    shown = shot_examples(req.flavour) if req.profile == "compact" else []
     # Exactly n for both profiles: "up to n" let replies come back short, and each short reply is a refill call
     # later (bench/cost.py); constrained decoding (vLLM, llama.cpp, OpenAI's json_schema) holds the count.
     return await sift(
-        model, req, batch_schema(req.n, exact=True), (system, shots, prompt), not_copied,
-        method=method, model_label=model_label,
+        model, req, batch_schema(req.n, exact=True), messages, not_copied(shown), method=method,
+        model_label=model_label,
     )  # fmt: skip
+
+
+def messages_for(
+    req: GenerateRequest, compact: Callable[..., tuple[str, Shots, str]], full: Callable[..., str]
+) -> tuple[str, Shots, str]:
+    """(system, worked turns, prompt) of one generation call: the profile's builders (each way of generating has
+    its own pair, tools/prompts/), both given the same request."""
+    if req.profile == "compact":
+        return compact(req.task, req.parent, list(req.demonstrations), req.n, req.flavour)
+    prompt = full(
+        task=req.task, task_reason=req.task_reason, parent=req.parent, siblings=list(req.siblings),
+        demonstrations=list(req.demonstrations), n=req.n, flavour=req.flavour,
+    )  # fmt: skip
+    return SYSTEM, [], prompt
+
+
+def not_copied(shown: Sequence[Example]) -> Check:
+    """A `sift` check that skips a reply item repeating one of the worked examples the prompt `shown` (a small
+    model copies its shots)."""
+    texts = _texts(shown)
+
+    def check(spec: Any) -> Skip | dict[str, Any]:
+        if texts & _texts([spec]):
+            return Skip("example", "copied_worked_example", "", spec.model_dump())
+        return {}
+
+    return check
 
 
 async def sift(
@@ -93,15 +105,18 @@ async def sift(
     req: GenerateRequest,
     schema: type[BaseModel],
     messages: tuple[str, Shots, str],
-    check: Callable[[Any], Skip | dict[str, Any]],
+    check: Check,
     *,
+    after: After | None = None,
     method: Method = "auto",
     model_label: str = "",
 ) -> GenerateResult:
     """One structured generation call (`messages`: system, worked turns, prompt), each example of its reply kept or
-    skipped with its reason. Every way of generating (plain, grounded) shares it so that they keep and skip by the
-    same rules; what differs is `check`, the caller's own rule run first on each item of the reply: a `Skip` drops
-    it, a dict is what the kept example carries besides its text (a grounded example's sources)."""
+    skipped with its reason. Every way of generating (plain, grounded, shaped) shares it so that they keep and skip
+    by the same rules; what differs is the caller's own rules around the shared filters. `check` runs first on each
+    item of the reply, `after` (optional) on what passed the filters, with the item, the filtered example and
+    whether the reply was cut at its length limit. Either returns a `Skip` to drop the item, or a dict of what the
+    kept example carries besides its text (a grounded example's sources, a reasoning)."""
     system, shots, prompt = messages
     result = await call_structured(
         model, schema, prompt, system=system, shots=shots, method=method, purpose="generate", model_label=model_label
@@ -122,8 +137,13 @@ async def sift(
         verdict = filters.check(base, req.flavour, req.quality, truncated=truncated)
         if verdict.example is None:
             skipped.append(Skip("example", verdict.rule or "filtered", verdict.detail, spec.model_dump()))
-        else:
-            kept.append(Example(**verdict.example.model_dump(), **extra) if extra else verdict.example)
+            continue
+        more = after(spec, verdict.example, cut) if after is not None else {}
+        if isinstance(more, Skip):
+            skipped.append(more)
+            continue
+        extra |= more
+        kept.append(Example(**verdict.example.model_dump(), **extra) if extra else verdict.example)
     return GenerateResult(kept, skipped, [result.record])
 
 
