@@ -9,7 +9,6 @@ node with spare examples, and a tree with fewer than N examples gives all of the
 
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 
 from explore_instruct.tools.dataset import curation
 from explore_instruct.tools.dataset.runstore import EXAMPLES, RUN_META, TREE_DIR
+from explore_instruct.tools.fileio import read_jsonl
 from explore_instruct.tools.tree.ei_dir import load_ei_dir
 from explore_instruct.tools.tree.model import DomainTree, Example, TaskNode
 from explore_instruct.tools.tree.seed_io import META_FILENAME, SeedError
@@ -200,18 +200,10 @@ def is_run_dir(path: Path) -> bool:
 
 def _run_records(run_dir: Path) -> dict[str, list[dict[str, Any]]]:
     """examples.jsonl lines grouped by node, in file order; a line cut by a kill is skipped."""
-    path = run_dir / EXAMPLES
     grouped: dict[str, list[dict[str, Any]]] = {}
-    if not path.is_file():
-        return grouped
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(row, dict) and isinstance(row.get("node_id"), str) and isinstance(row.get("id"), str):
-                grouped.setdefault(row["node_id"], []).append(row)
+    for row in read_jsonl(run_dir / EXAMPLES):
+        if isinstance(row.get("node_id"), str) and isinstance(row.get("id"), str):
+            grouped.setdefault(row["node_id"], []).append(row)
     return grouped
 
 
