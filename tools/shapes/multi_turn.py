@@ -8,7 +8,7 @@ teaches a model to use what it said before. Two ways to write one, as the profil
   several calls, but it can fill a list of {user, assistant} pairs shaped like a worked conversation;
 - full (capable models): a user-simulator call writes the openings of the batch, then each conversation goes
   turn by turn, an assistant call answering and a user-simulator call writing the next follow-up.
-Every conversation then passes the checks of `check_conversation`, and a drop is recorded by its rule.
+Every conversation then passes the checks of tools/shapes/turn_checks.py, and a drop is recorded by its rule.
 """
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import zlib
-from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -28,37 +26,23 @@ from explore_instruct.tools.generation.generate import GenerateRequest, Generate
 from explore_instruct.tools.llm.local import ChatLocalLlama
 from explore_instruct.tools.llm.structured import CallRecord, Method, call_structured
 from explore_instruct.tools.prompts import multi_turn as prompts
-from explore_instruct.tools.prompts.full import Flavour
-from explore_instruct.tools.quality import filters
-from explore_instruct.tools.quality.degeneracy import Thresholds, degenerate, overlap
 from explore_instruct.tools.shapes.base import ShapeSpec
+from explore_instruct.tools.shapes.turn_checks import Turn, check_conversation
 from explore_instruct.tools.tree.model import Example
 
-__all__ = ["Turn", "check_conversation", "conversation_schema", "generate_multi_turn", "turn_caps"]
+__all__ = ["conversation_schema", "generate_multi_turn", "turn_caps"]
 
 # Characters of turn text one compact call may write: about 850 tokens, inside the embedded model's 1024 with the
 # JSON around it. Split over the turns asked, so 8 turns get shorter strings rather than a reply cut mid-list.
 CHAR_BUDGET = 3000
-REPEAT_LIMIT = 0.85  # ROUGE-L F above which a turn repeats an earlier one (the copy threshold of single examples)
-
-
-@dataclass
-class Turn:
-    """One user message and the assistant's reply; `cut` / `reasoning_cut`: that text stopped at a length limit."""
-
-    user: str
-    assistant: str
-    reasoning: str = ""
-    cut: bool = False
-    reasoning_cut: bool = False
 
 
 def turn_caps(turns: int, reasoning: bool) -> dict[str, int]:
     """maxLength of each string of a compact turn (the grammar ends a string there, whatever it was saying)."""
     per = CHAR_BUDGET // turns
     user = max(60, min(160, per // 4))
-    if reasoning:
-        each = max(80, min(300, (per - user) // 2))
+    if reasoning:  # up to 400 each: at 300 the embedded model's reasoning and answers hit the cap (cut) most turns
+        each = max(80, min(400, (per - user) // 2))
         return {"user": user, "reasoning": each, "assistant": each}
     return {"user": user, "assistant": max(100, min(300, per - user))}
 
@@ -228,101 +212,3 @@ async def _full(
             break
         user = follow.value.message
     return turns, records
-
-
-# ---- the checks ---------------------------------------------------------------------------------------------
-
-
-def check_conversation(
-    turns: list[Turn],
-    spec: ShapeSpec,
-    flavour: Flavour = Flavour.GENERIC,
-    quality: Thresholds | None = filters.DEFAULT_QUALITY,
-    *,
-    shown: AbstractSet[str] = frozenset(),
-) -> Example | Skip:
-    """The kept example, or the Skip naming the first rule the conversation fails.
-
-    The opening turn is what dedup, pruning and diversity see as the instruction, so it passes the method's rules
-    (with the first answer as its output); every later assistant turn passes the degeneracy rules against the
-    message it answers; no turn may repeat an earlier one near-verbatim.
-    """
-    turns = [
-        Turn(" ".join(t.user.split()), t.assistant.strip(), t.reasoning.strip(), t.cut, t.reasoning_cut) for t in turns
-    ]
-    item = _item(turns, spec)
-    empty = next((i for i, t in enumerate(turns, 1) if not t.user or not t.assistant), None)
-    if len(turns) < spec.turns or empty is not None:
-        detail = f"turn {empty}: empty" if empty is not None else f"{len(turns)} of {spec.turns} turns"
-        return Skip("example", "short_conversation", detail, item)
-    if shown & {" ".join(x.lower().split()) for t in turns for x in (t.user, t.assistant)}:
-        return Skip("example", "copied_worked_example", "", item)
-    if spec.reasoning:
-        bad = _reasoning_rule(turns, flavour, quality)
-        if bad is not None:
-            return Skip("example", bad[0], bad[1], item)
-    first = Example(instruction=turns[0].user, input="", output=turns[0].assistant)
-    verdict = filters.check(first, flavour, quality, truncated=turns[0].cut)
-    if verdict.example is None:
-        return Skip("example", verdict.rule or "filtered", f"turn 1: {verdict.detail}".rstrip(": "), item)
-    turns[0].assistant = verdict.example.output  # normalised (a math answer boxed)
-    if quality is not None:
-        for i, t in enumerate(turns[1:], 2):
-            said = Example(instruction=t.user, input="", output=t.assistant)
-            bad = degenerate(said, quality, truncated=t.cut, rewriting=flavour == Flavour.REWRITING)
-            if bad is not None:
-                return Skip("example", bad[0], f"turn {i}: {bad[1]}", item)
-    repeat = _repeated(turns, quality.copy_overlap if quality is not None else REPEAT_LIMIT)
-    if repeat is not None:
-        return Skip("example", "repeated_turn", repeat, item)
-    item = _item(turns, spec)
-    return Example(instruction=turns[0].user, input="", output=turns[-1].assistant, **item)
-
-
-def _repeated(turns: list[Turn], limit: float) -> str | None:
-    """Which message repeats an earlier one (any role): small models copy the last answer into the next turn."""
-    said: list[tuple[str, str]] = []
-    for i, t in enumerate(turns, 1):
-        for role, text in (("user", t.user), ("assistant", t.assistant)):
-            key = " ".join(text.lower().split())
-            for where, earlier in said:
-                # An assistant copying the message it answers is the degeneracy rules' output_copies_instruction.
-                if where == f"user {i}" and role == "assistant":
-                    continue
-                if key == earlier or overlap(key, earlier, limit) > limit:
-                    return f"{role} {i} repeats {where}"
-            said.append((f"{role} {i}", key))
-    return None
-
-
-def _reasoning_rule(turns: list[Turn], flavour: Flavour, quality: Thresholds | None) -> tuple[str, str] | None:
-    """The reasoning rules of single examples (tools/shapes/reasoning.py) on each assistant turn."""
-    check = _reasoning_check()
-    for i, t in enumerate(turns, 1):
-        if not t.reasoning:
-            return "empty_reasoning", f"turn {i}"
-        if check is not None:
-            bad = check(t.reasoning, t.assistant, flavour, quality, truncated=t.reasoning_cut)
-            if bad is not None:
-                return bad[0], f"turn {i}: {bad[1]}"
-    return None
-
-
-def _reasoning_check() -> Any:
-    try:
-        from explore_instruct.tools.shapes.reasoning import check_reasoning
-    except ImportError:
-        return None
-    return check_reasoning
-
-
-def _item(turns: list[Turn], spec: ShapeSpec) -> dict[str, Any]:
-    """The conversation in the OpenAI chat layout (no system message), as the example's extras."""
-    messages: list[dict[str, Any]] = []
-    for t in turns:
-        messages.append({"role": "user", "content": t.user})
-        reply: dict[str, Any] = {"role": "assistant", "content": t.assistant}
-        if spec.reasoning:
-            reply["reasoning"] = t.reasoning
-        messages.append(reply)
-    return {"messages": messages, "shape": spec.label}
