@@ -128,3 +128,9 @@ def screenshot(page: Any, folder: Path, name: str, copies: Path | None = None) -
         copies.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, copies / path.name)
     return path
+
+
+def shots_copy() -> Path | None:
+    """Where to copy the screenshots too (`$WEB_SHOTS`, e.g. for a closing note), or None."""
+    folder = os.environ.get("WEB_SHOTS")
+    return Path(folder) if folder else None

@@ -8,13 +8,14 @@ the same run. Never `playwright install`: the browser is /usr/bin/chromium (`apt
 
 from __future__ import annotations
 
+import re
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support.browser import chromium, needs_chromium, serve_web, web_env
+from support.browser import chromium, needs_chromium, screenshot, serve_web, shots_copy, web_env
 from support.openai_server import ScriptedOpenAIServer
 from support.scripted import Script
 
@@ -81,8 +82,7 @@ def test_a_person_explores_reviews_and_downloads_in_the_browser(page_url: tuple[
                 n.endswith((".parquet", ".arrow", ".json")) for n in z.namelist()
             )
         assert "Error" not in page.locator("#download").inner_text()
-        shot = tmp_path / "web-run-done.png"
-        page.screenshot(path=str(shot), full_page=True)
+        shot = screenshot(page, tmp_path, "web-run-done", shots_copy())
 
         other = browser.page()  # a second tab: its own conversation, the same runs
         other.goto(url)
@@ -102,3 +102,57 @@ def say(page: Any, text: str) -> None:
     box.wait_for(timeout=30_000)
     box.fill(text)
     box.press("Enter")
+
+
+def test_a_person_uploads_documents_and_starts_a_grounded_run(page_url: tuple[str, Path], tmp_path: Path) -> None:
+    """Upload a Markdown file (ingested with the offline MiniLM into the session's own corpus), start a run on it
+    with "Explore this corpus", approve, and read the task's cited chunks in the Review tab."""
+    from playwright.sync_api import expect, sync_playwright
+
+    url, root = page_url
+    doc = tmp_path / "printer-guide.md"
+    doc.write_text(
+        "# Printer guide\n\n## Paper jams\n\nThe paper jam rule says to open the back tray before pulling any sheet. "
+        "Pull the sheet slowly with both hands.\n\n## Toner\n\nThe toner rule says to shake a new cartridge five "
+        "times before it goes in. Keep old cartridges in their bag.\n",
+        encoding="utf-8",
+    )
+    with sync_playwright() as pw, chromium(pw, tmp_path / "profile", url) as browser:
+        page = browser.page()
+        page.goto(url)
+        page.locator("#documents").get_by_text("Documents: ground a run").click()
+        page.locator("#uploads input[type=file]").set_input_files(str(doc))
+        expect(page.locator("#uploads")).to_contain_text("printer-guide.md", timeout=30_000)
+        page.locator("#ingest").click()
+        note = page.locator("#corpus-note")
+        expect(note).to_contain_text("Ingested printer-guide.md", timeout=180_000)
+        name = re.search(r"`([^`]+)`", note.inner_text()) or re.search(r"(web-uploads/\w+/corpus)", note.inner_text())
+        assert name is not None and name[1].startswith("web-uploads/")
+        page.locator("#explore-corpus").click()
+        chat = page.locator("#chat")
+        expect(chat).to_contain_text(f'/explore docs="{name[1]}"', timeout=20_000)
+        expect(page.locator("#proposals")).to_contain_text("1. ", timeout=120_000)
+        progress = page.locator("#progress")
+        for _ in range(4):  # a review pause per level: approve each until the run is done
+            page.locator("#approve").click()
+            expect(progress).to_contain_text(re.compile(r": (done|review)"), timeout=180_000)
+            page.wait_for_timeout(1500)
+            if ": done" in progress.inner_text():
+                break
+        expect(progress).to_contain_text(": done", timeout=180_000)
+        run = page.locator("#progress strong").first.inner_text()
+        page.goto(f"{url}?run={run}")
+        pick = page.locator("#wb-task input")
+        expect(page.locator("#wb-summary")).to_contain_text(run, timeout=30_000)
+        pick.click()
+        page.get_by_role("option").nth(1).click()  # the first subtask
+        page.get_by_role("tab", name="Sources").click()
+        sources = page.locator("#wb-sources")
+        expect(sources.locator("mark").first).to_be_visible(timeout=20_000)
+        expect(sources).to_contain_text("printer-guide.md")
+        shot = screenshot(page, tmp_path, "web-grounded-sources", shots_copy())
+        assert "Traceback" not in page.content()
+    assert browser.left == [], browser.left
+    manifest = (root / "seeds" / name[1] / "corpus.json").read_text(encoding="utf-8")
+    assert "printer-guide.md" in manifest and str(root / "seeds" / "web-uploads") in manifest
+    print(f"\nscreenshot: {shot}")

@@ -13,7 +13,6 @@ listed (the page must work offline). Screenshots are saved (and copied to $WEB_S
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.browser import chromium, needs_chromium, screenshot, serve_web
+from support.browser import chromium, needs_chromium, screenshot, serve_web, shots_copy
 from support.grounded_run import make_grounded_run
 from support.review_run import explore_with_server, make_review_run
 
@@ -57,7 +56,7 @@ def test_a_reviewer_curates_a_run_in_the_browser(served: tuple[str, Path, float]
     from playwright.sync_api import expect, sync_playwright
 
     url, root, made_s = served
-    copies = Path(os.environ["WEB_SHOTS"]) if os.environ.get("WEB_SHOTS") else None
+    copies = shots_copy()
     shots: list[Path] = []
     timings: dict[str, float] = {}
 
