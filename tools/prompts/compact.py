@@ -64,13 +64,23 @@ DECOMPOSE_SHOTS: Shots = [
 ]
 
 
-def generate_text(task: str, parent: str | None, done: Sequence[str], n: int) -> str:
+# What a generic request should look like. Under a task named like a topic ("discussing finances") the 135M model
+# wrote statements and stories about it ("The first step is ..."), which are no request at all and which the
+# verb-noun count finds nothing in; a request that opens with a verb and its object is one a user would send.
+IMPERATIVE = (
+    "Each instruction asks the assistant to do one thing about the task and starts with a verb and its object "
+    "(Explain ..., List ..., Write ..., Compare ..., Suggest ...). Use a different verb each time."
+)
+
+
+def generate_text(task: str, parent: str | None, done: Sequence[str], n: int, ask: str = "") -> str:
+    """The user turn of a compact generation; `ask` is a flavour's one line on the form of a request."""
     lines = [f"Task: {task}"]
     if parent:
         lines.append(f"Part of: {parent}")
     if done:
         lines.append("Already written (do not repeat):\n" + _list(done))
-    lines.append(f"Write {n} new examples.")
+    lines.append(f"Write {n} new examples." + (f" {ask}" if ask else ""))
     return "\n".join(lines)
 
 
@@ -81,14 +91,17 @@ def _examples(*items: tuple[str, str, str]) -> str:
 # One worked batch per flavour, on a topic far from the paper's domains, so a small model copies the form only.
 GENERATE_SHOTS: dict[Flavour, tuple[str, str]] = {
     Flavour.GENERIC: (
-        generate_text("caring for house plants", "gardening", [], 2),
+        generate_text("caring for house plants", "gardening", [], 3, IMPERATIVE),
         _examples(
-            ("How often should I water a snake plant?", "",
+            ("Explain the watering needs of a snake plant.", "",
              "Water a snake plant every two to three weeks, and less in winter. Let the soil dry out completely "
              "between waterings, because wet roots rot."),
-            ("Which of these plants can live in a dark bathroom?", "fern, cactus, pothos, rosemary",
+            ("List the plants from this set that can live in a dark bathroom.", "fern, cactus, pothos, rosemary",
              "A fern and a pothos both do well in low light and like the humid air of a bathroom. A cactus and "
              "rosemary need several hours of direct sun."),
+            ("Write a weekly care schedule for three kitchen herbs.", "basil, mint, parsley",
+             "Monday: water all three and check the soil. Wednesday: pinch the basil tips. Friday: water the mint, "
+             "which likes moist soil, and turn the pots toward the light."),
         ),
     ),
     Flavour.REWRITING: (
@@ -149,4 +162,5 @@ def generate_messages(
 ) -> tuple[str, Shots, str]:
     """(system, worked turns, prompt) of one compact generation."""
     done = [d.instruction for d in demonstrations]
-    return GENERATE_SYSTEM, [GENERATE_SHOTS[flavour]], generate_text(task, parent, done, n)
+    ask = IMPERATIVE if flavour == Flavour.GENERIC else ""
+    return GENERATE_SYSTEM, [GENERATE_SHOTS[flavour]], generate_text(task, parent, done, n, ask)
