@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from explore_instruct.agent.batch.jobs import ATTEMPTS, BATCH_DIR, Job, drive_job, run_totals
 from explore_instruct.agent.errors import one_line
-from explore_instruct.tools.fileio import write_text_atomic
+from explore_instruct.tools.fileio import read_jsonl, write_text_atomic
 
 SUMMARY = "summary.json"
 Report = Callable[[dict[str, Any]], None]
@@ -166,15 +166,9 @@ def progress(
 
 def count_attempts(root: str) -> dict[str, int]:
     counts: dict[str, int] = {}
-    path = Path(root) / BATCH_DIR / ATTEMPTS
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if row.get("event") == "start":
-                counts[row["run"]] = counts.get(row["run"], 0) + 1
+    for row in read_jsonl(Path(root) / BATCH_DIR / ATTEMPTS):
+        if row.get("event") == "start":
+            counts[row["run"]] = counts.get(row["run"], 0) + 1
     return counts
 
 

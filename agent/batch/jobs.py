@@ -27,6 +27,7 @@ from typing import Any
 
 from explore_instruct.agent.runs.limits import slug
 from explore_instruct.tools.dataset.runstore import EXAMPLES, QUERY_LOG, RUN_META
+from explore_instruct.tools.fileio import read_jsonl
 
 BATCH_DIR = "_batch"  # under the batch root: the manifest, the attempts log, the summary
 ATTEMPTS = "attempts.jsonl"
@@ -163,17 +164,10 @@ def run_totals(run_dir: Path) -> dict[str, Any]:
         with open(path, "rb") as f:
             examples = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 16), b""))
     calls, cost, unknown = 0, 0.0, 0
-    log = run_dir / QUERY_LOG
-    if log.exists():
-        with open(log, encoding="utf-8") as f:
-            for line in f:
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:
-                    continue  # a line being written, or cut by a kill
-                calls += 1
-                if row.get("cost_usd") is None:
-                    unknown += 1
-                else:
-                    cost += float(row["cost_usd"])
+    for row in read_jsonl(run_dir / QUERY_LOG):  # a line being written, or cut by a kill, is skipped
+        calls += 1
+        if row.get("cost_usd") is None:
+            unknown += 1
+        else:
+            cost += float(row["cost_usd"])
     return {"examples": examples, "calls": calls, "cost_usd": round(cost, 6), "cost_unknown_calls": unknown}
