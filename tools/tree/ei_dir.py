@@ -19,12 +19,11 @@ from explore_instruct.tools.tree.seed_io import (
     MAX_DEPTH,
     MAX_NODE_FILE_BYTES,
     MAX_NODES,
-    MAX_SEED_BYTES,
     META_FILENAME,
     SeedError,
-    check_acyclic,
     first_error,
     parse,
+    read_model,
     read_text,
 )
 
@@ -50,14 +49,7 @@ def load_ei_dir(directory: Path) -> DomainTree:
     meta_path = directory / META_FILENAME
     if not meta_path.is_file():
         raise SeedError(f"{directory}: not an Explore-Instruct tree directory (no {META_FILENAME})")
-    data = parse(meta_path, read_text(meta_path, MAX_SEED_BYTES))
-    if not isinstance(data, dict):
-        raise SeedError(f"{meta_path}: top level must be the root task object, got {type(data).__name__}")
-    check_acyclic(data, meta_path)
-    try:
-        meta = _EIMeta.model_validate(data)
-    except ValidationError as e:
-        raise SeedError(f"{meta_path}: {first_error(e)}") from None
+    meta = read_model(meta_path, _EIMeta, "the root task object")
 
     nodes: dict[str, TaskNode] = {}
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 META_FILENAME = "tree_meta_info.json"
 MAX_SEED_BYTES = 64 * 1024 * 1024
@@ -14,6 +14,7 @@ MAX_NODE_FILE_BYTES = 512 * 1024 * 1024
 MAX_DOMAIN_CHARS = 500
 MAX_NODES = 100_000
 MAX_DEPTH = 32
+M = TypeVar("M", bound=BaseModel)
 
 
 class SeedError(ValueError):
@@ -77,3 +78,16 @@ def parse(path: Path, text: str, *, yaml_ok: bool = False) -> Any:
         raise SeedError(f"{path}: cannot parse: {first}") from None
     except RecursionError:
         raise SeedError(f"{path}: cannot parse: nesting is too deep") from None
+
+
+def read_model(path: Path, model: type[M], top: str, *, yaml_ok: bool = False) -> M:
+    """A seed file's top-level object as `model`: read within the size limit, parsed, refused when not a mapping
+    (`top` says what it must be) or when it references itself, then validated; every failure one line."""
+    data = parse(path, read_text(path, MAX_SEED_BYTES), yaml_ok=yaml_ok)
+    if not isinstance(data, dict):
+        raise SeedError(f"{path}: top level must be {top}, got {type(data).__name__}")
+    check_acyclic(data, path)
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        raise SeedError(f"{path}: {first_error(e)}") from None

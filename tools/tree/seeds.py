@@ -9,19 +9,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from explore_instruct.tools.tree.ei_dir import load_ei_dir
 from explore_instruct.tools.tree.model import DomainTree, Example, Origin, TaskNode
 from explore_instruct.tools.tree.seed_io import (
     MAX_DEPTH,
     MAX_DOMAIN_CHARS,
-    MAX_SEED_BYTES,
     SeedError,
-    check_acyclic,
-    first_error,
-    parse,
-    read_text,
+    read_model,
 )
 
 __all__ = ["domain_tree_from_sentence", "load_seed", "load_seed_file"]
@@ -55,14 +51,7 @@ class SeedNode(BaseModel):
 
 
 def load_seed_file(path: Path) -> DomainTree:
-    data = parse(path, read_text(path, MAX_SEED_BYTES), yaml_ok=True)
-    if not isinstance(data, dict):
-        raise SeedError(f"{path}: top level must be a mapping with 'name' (the domain), got {type(data).__name__}")
-    check_acyclic(data, path)
-    try:
-        root = SeedNode.model_validate(data)
-    except ValidationError as e:
-        raise SeedError(f"{path}: {first_error(e)}") from None
+    root = read_model(path, SeedNode, "a mapping with 'name' (the domain)", yaml_ok=True)
 
     tree = DomainTree.from_domain(root.name, root.reason, [Example(**e.model_dump()) for e in root.examples])
     seen_names = {root.name.casefold(): "(root)"}

@@ -12,7 +12,7 @@ import yaml
 from typer.testing import CliRunner
 
 from explore_instruct.agent.cli.main import app
-from explore_instruct.tools.tree import seeds
+from explore_instruct.tools.tree import seed_io, seeds
 from explore_instruct.tools.tree.ei_dir import load_ei_dir, write_ei_dir
 from explore_instruct.tools.tree.model import DomainTree, NodeStatus
 from explore_instruct.tools.tree.seed_io import META_FILENAME, SeedError
@@ -282,7 +282,7 @@ def test_bad_seed_file(tmp_path: Path, name: str, content: str | bytes, needles:
 def test_seed_file_over_the_size_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write(tmp_path, "big.yaml", "name: Domain\nreason: " + "x" * 200 + "\n")
     assert load_seed(path).root.name == "Domain"
-    monkeypatch.setattr(seeds, "MAX_SEED_BYTES", 100)
+    monkeypatch.setattr(seed_io, "MAX_SEED_BYTES", 100)  # every seed reader reads files through seed_io
     message = seed_error(path)
     assert str(path) in message
     assert "100-byte limit" in message
