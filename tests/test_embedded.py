@@ -149,8 +149,7 @@ async def test_reasoning_shape_validates(model: ChatLocalLlama) -> None:
 
     result = await generate_reasoning(
         model,
-        GenerateRequest(task="making an email more polite", parent="rewriting business emails", n=2,
-                        profile="compact"),  # fmt: skip
+        GenerateRequest(task="making an email more polite", parent="rewriting business emails", n=2, profile="compact"),
         model_label="local:smollm2",
     )
     assert result.calls[0].ok, result.calls[0]
