@@ -181,3 +181,43 @@ async def test_a_tasks_batches_are_shown_different_chunks(tmp_path: Path, corpus
     assert len({s for pair in shown for s in pair}) == 6
     cited = {e["sources"][0]["chunk_id"] for e in rows(tmp_path / "run")}
     assert len(cited) > 2  # more than one batch's top k
+
+
+# ---- the real embedded model -----------------------------------------------------------------------------------
+
+
+@pytest.mark.embedded
+async def test_a_flat_run_on_the_embedded_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What every valid flat run shares, whatever SmolLM2 writes: one call per chunk, and whatever is kept cites
+    its own task's chunk with a verified quote (how many quotes pass is measured in the README, not asserted)."""
+    real = store.make_embedder
+    monkeypatch.setattr(store, "make_embedder", lambda spec: HashEmbedder() if spec == SPEC else real(spec))
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "daemon.md").write_text(
+        "# Git daemon\n\n## Starting it\n\nRun git daemon with the base path of your repositories. "
+        "It listens on port 9418.\n\n## Exporting\n\nA repository is exported when it holds a file named "
+        "git-daemon-export-ok. Without that file the daemon refuses to serve it.\n",
+        encoding="utf-8",
+    )
+    corpus = tmp_path / "corpus"
+    ingest([docs], corpus, embed=HashEmbedder(), embedder=SPEC)
+    retrieve.forget_corpora()
+    ctx = Context(
+        run_dir=str(tmp_path / "run"), docs=str(corpus), strategy="flat", examples=[1], examples_per_call=1,
+        max_fruitless=1, similarity="exact", seed=7,
+    )  # fmt: skip
+    graph = builder.compile(checkpointer=InMemorySaver())
+    out = await graph.ainvoke({"domain": "Running a git daemon"}, config(), context=ctx)
+    retrieve.forget_corpora()
+    texts = chunks(corpus)
+    assert out["status"] == "done" and out["summary"]["nodes_per_depth"] == {"0": 1, "1": len(texts)}
+    calls = rows(tmp_path / "run", "query_log.jsonl")
+    assert [c["purpose"] for c in calls] == ["generate"] * len(texts)  # no decomposition, one call per chunk
+    state = await graph.aget_state(config())
+    own = {i: n["extra"].get("chunk_id") for i, n in state.values["nodes"].items()}
+    for e in rows(tmp_path / "run"):
+        (src,) = e["sources"]
+        assert src["chunk_id"] == own[e["node_id"]] and supported(src["quote"], texts[src["chunk_id"]])
+    dropped = rows(tmp_path / "run", "dropped.jsonl") if (tmp_path / "run" / "dropped.jsonl").is_file() else []
+    assert all(isinstance(d["rule"], str) and d["rule"] for d in dropped)  # every drop recorded with its rule
