@@ -15,9 +15,11 @@ in a subprocess, and opened in Debian's Chromium (headless, Playwright) as the b
 - Ratios: (task shown - shell) / H cold: what the page's round trips and rendering add to the server's work to
   open a task (goal: <= 3x); task open from the list / H warm is reported too (it is dominated by the round trip).
 
-Measured here (2 shared CPUs at load 2-4, Chromium 13x): before the tables were HTML (Gradio's Dataframe), the
-deep-linked task showed 25.7 s after navigation (shell 5.9 s) and a task from the list took 5.2 s; after, 7.1 s
-(shell 6.0 s) and 1.5 s, with H cold ~1-2 s.
+Measured here (2 shared CPUs at load 2-4, Debian's Chromium, --repeat 2): H cold 1.08 s, warm 0.04 s; shell
+5.35 s, deep-linked task shown 6.42 s (ratio 1.0x), treemap 12.4 s, task from the list 1.42 s, diversity 6.0 s.
+The same bench before the treemap was drawn after the task list: task shown 9.75 s (4.1x). Before the tables were
+HTML (Gradio's Dataframe; the browser test's figures): the deep-linked task showed 25.7 s after navigation (shell
+5.9 s) and a task from the list took 5.2 s.
 """
 
 from __future__ import annotations

@@ -112,7 +112,11 @@ def layout(bench: Workbench) -> dict[str, Any]:
     # on every run or task open; `stats_on` says the reader opened it, so decisions redraw them after the panel.
     stats_on = gr.State(False)
     figures = [stats, stats_plot]
-    run.change(bench.show_run, [run, want], run_out).then(
+
+    def listed(r: str | None, w: str | None) -> tuple[Any, ...]:
+        return bench.show_run(r, w)[1:]  # the treemap comes next, after the task's request has left
+
+    run.change(listed, [run, want], run_out[1:]).then(bench.show_tree, [run], [plot]).then(
         lambda: ("", None, "", None), None, [*figures, verb_line, verb_plot]
     )
     diversity.select(lambda: True, None, [stats_on]).then(bench.show_stats, [run], figures)

@@ -78,6 +78,14 @@ class Workbench:
             gr.Column(visible=view.is_run),
         )
 
+    def show_tree(self, run: str | None) -> Any:
+        """The treemap alone: a run's opening draws it after the task list, so the browser asks for the task before
+        it loads and draws Plotly (1-2 s of its main thread on a busy machine)."""
+        try:
+            return figure(task_rows(self.view(run))) if run else None
+        except Exception:
+            return None
+
     def show_task(self, run: str | None, task: str | None, text: str, below: float | None, page: float) -> Any:
         """The task's header, one page of its examples (HTML: the browser gets only that page), the page line, its
         drops and, in a grounded run, the chunks its examples cite."""
