@@ -5,8 +5,10 @@ same graph Studio serves: `/explore` or plain words, replies as messages) next t
 the task tree as a sunburst that grows as the run goes, the proposals of a review with buttons (approve all,
 reject the ticked ones, rename one) and a download of the dataset. The buttons send the chat commands they
 stand for (`/approve run=...`), so the conversation shows every decision. Runs go on in the background and
-the panel polls them, so a second tab (or another face on the same root) sees the same runs. The Review tab is the
-review workbench (workbench.py, review_tab.py): a run's tree, its tasks' examples and drops, and curation.
+the panel polls them (only while the Chat tab is shown), so a second tab (or another face on the same root) sees the
+same runs. The Documents box (corpora.py) picks a corpus under the seed root or ingests uploads into the session's
+own, and starts a grounded run with `/explore docs=NAME`. The Review tab is the review workbench (workbench.py,
+review_tab.py): a run's tree, its tasks' examples, drops and cited chunks, the diversity figures, and curation.
 
 The operator's caps and output root hold as everywhere (`Limits` from the environment, `--root`). The page
 binds 127.0.0.1 unless told otherwise, sends no analytics, makes no share link and loads nothing from a CDN:
