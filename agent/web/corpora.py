@@ -7,39 +7,31 @@ What a web user may reach is what was made for them, nothing else:
 - Uploads are ingested into `SEED_ROOT/web-uploads/<session>/corpus`, `<session>` being the browser session's
   own random id (a uuid the page made; never a name from the request). Other sessions' upload folders are never
   listed, and a session names only its own.
-- An uploaded file is read only from Gradio's private upload folder of this process (`GRADIO_TEMP_DIR`, set by
-  `app.serve`): a path anywhere else, as a hand-made API call could send, is refused in one line. Files are copied
-  under the session's folder by their bare names, so a name cannot climb out of it.
+- An uploaded file is read only from Gradio's private upload folder of this process, and copied under the
+  session's folder by its bare name (guard.py holds these rules: `uploaded_paths`, `safe_name`).
 - Ingestion skips what it cannot read with one line per file (tools/corpus/ingest.py); nothing here raises.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-import re
 import shutil
-import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from explore_instruct.agent.errors import one_line
 from explore_instruct.agent.runs.limits import Limits
+from explore_instruct.agent.web.guard import safe_name, session_folder, uploaded_paths
 from explore_instruct.tools.corpus.store import MANIFEST
 
 UPLOADS = "web-uploads"
-MAX_FILES = 20
 MAX_LISTED = 100
 
 
-class UploadError(ValueError):
-    """An upload refused; one line."""
-
-
 def session_dir(limits: Limits, session: str) -> Path:
-    """The session's own folder under the seed root (a session id is a uuid this page made, never a path)."""
-    return limits.seeds / UPLOADS / uuid.UUID(session).hex
+    """The session's own folder under the seed root (guard.session_folder: a session id is a uuid, never a path)."""
+    return session_folder(limits.seeds / UPLOADS, session)
 
 
 def list_corpora(limits: Limits, session: str | None) -> list[str]:
@@ -61,29 +53,6 @@ def list_corpora(limits: Limits, session: str | None) -> list[str]:
         if (own / MANIFEST).is_file():
             names.append(str(own.relative_to(root)))
     return names
-
-
-def uploaded_paths(files: list[str] | None, upload_root: Path | None = None) -> list[Path]:
-    """The uploaded files, each inside Gradio's upload folder of this process; anything else is refused."""
-    if not files:
-        raise UploadError("upload: choose one or more documents first")
-    if len(files) > MAX_FILES:
-        raise UploadError(f"upload: at most {MAX_FILES} files at a time")
-    base = upload_root or Path(os.environ.get("GRADIO_TEMP_DIR") or "/nonexistent")
-    base = base.resolve()
-    out = []
-    for name in files:
-        path = Path(str(name)).resolve()
-        if not path.is_relative_to(base) or not path.is_file():
-            raise UploadError(f"upload: {Path(str(name)).name!r} is not a file this page received")
-        out.append(path)
-    return out
-
-
-def safe_name(name: str) -> str:
-    """A bare file name: no folders, no leading dots, only ordinary characters."""
-    base = re.sub(r"[^A-Za-z0-9._ -]", "_", Path(name).name).lstrip(". ") or "document"
-    return base[:120]
 
 
 def ingest_uploads(limits: Limits, session: str, files: list[str] | None, upload_root: Path | None = None) -> str:

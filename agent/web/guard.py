@@ -6,6 +6,11 @@ request (HTTP and websocket) must name a host on the allow-list, port included: 
 the address bound when it is a specific one, and the names the operator adds (`--allow-host`). Starlette's
 TrustedHostMiddleware would do, but it drops the port and cannot read an IPv6 literal (`[::1]:7860`).
 
+What a web user's requests may name on the disk is confined here too: a session's own folder is named by its
+random id (a uuid the page made), never by a path from the request; an uploaded file is read only from Gradio's
+private upload folder of this process (`GRADIO_TEMP_DIR`, set by `app.serve`), so a hand-made API call that names
+another path (or a symlink out of that folder) is refused in one line; and a file is stored under its bare name.
+
 The token comes from `EXPLORE_INSTRUCT_WEB_TOKEN` only (never a flag, so it is not in `ps` or shell history),
 is checked in constant time through Gradio's own login (which also closes the API and file routes), and is never
 printed or logged.
@@ -15,8 +20,11 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
+import uuid
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from starlette.responses import PlainTextResponse
@@ -109,3 +117,41 @@ class HostCheck:
                     await WebSocketClose(code=1008)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+# ---- paths a web user may name
+
+
+class UploadError(ValueError):
+    """An upload refused; one line."""
+
+
+MAX_FILES = 20
+
+
+def session_folder(base: Path, session: str) -> Path:
+    """`base/<hex of the session's uuid>`; anything but a uuid is a ValueError (never a path from the request)."""
+    return base / uuid.UUID(session).hex
+
+
+def uploaded_paths(files: list[str] | None, upload_root: Path | None = None) -> list[Path]:
+    """The uploaded files, each a regular file inside Gradio's upload folder of this process (symlinks resolved);
+    anything else is refused in one line."""
+    if not files:
+        raise UploadError("upload: choose one or more documents first")
+    if len(files) > MAX_FILES:
+        raise UploadError(f"upload: at most {MAX_FILES} files at a time")
+    base = (upload_root or Path(os.environ.get("GRADIO_TEMP_DIR") or "/nonexistent")).resolve()
+    out = []
+    for name in files:
+        path = Path(str(name)).resolve()
+        if not path.is_relative_to(base) or not path.is_file():
+            raise UploadError(f"upload: {Path(str(name)).name!r} is not a file this page received")
+        out.append(path)
+    return out
+
+
+def safe_name(name: str) -> str:
+    """A bare file name: no folders, no leading dots, only ordinary characters."""
+    base = re.sub(r"[^A-Za-z0-9._ -]", "_", Path(name).name).lstrip(". ") or "document"
+    return base[:120]

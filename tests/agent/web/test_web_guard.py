@@ -15,6 +15,8 @@ import pytest
 from support.browser import EXE, free_port, wait_up, web_env
 from typer.testing import CliRunner
 
+from explore_instruct.agent.web import guard
+
 TOKEN = "tok-3f9a1c77e2b54d08"
 
 
@@ -169,3 +171,39 @@ async def test_a_failed_export_empties_the_download_box(tmp_path: Path) -> None:
     files, history = await Web.export(web, "r1", "hf", [], "6d0c5c1e-7b0b-4a57-9f55-0d5bb0a4d3a1")
     assert files is None  # not gr.skip(): the last download (or Gradio's "Error") would stay in the box
     assert history[-1]["content"] == "Error: export: run r1 has no examples yet"
+
+
+# ---- paths a web user may name (no server)
+
+
+def test_only_files_in_the_upload_folder_are_read(tmp_path: Path) -> None:
+    uploads = tmp_path / "gradio"
+    (uploads / "abc").mkdir(parents=True)
+    good = uploads / "abc" / "manual.md"
+    good.write_text("# Manual\n\nText.")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("secret")
+    (uploads / "abc" / "link.md").symlink_to(secret)
+    assert guard.uploaded_paths([str(good)], uploads) == [good.resolve()]
+    for bad in (str(secret), str(uploads / "abc" / "link.md"), str(uploads / "abc" / ".." / ".." / "secret.txt")):
+        with pytest.raises(guard.UploadError, match="is not a file this page received"):
+            guard.uploaded_paths([bad], uploads)
+    with pytest.raises(guard.UploadError, match="choose one or more"):
+        guard.uploaded_paths([], uploads)
+    assert guard.safe_name("../../.bashrc") == "bashrc"
+    assert guard.safe_name("a/b/Report (v2).pdf") == "Report _v2_.pdf"
+    session = "6d0c5c1e-7b0b-4a57-9f55-0d5bb0a4d3a1"
+    assert guard.session_folder(tmp_path, session) == tmp_path / "6d0c5c1e7b0b4a579f550d5bb0a4d3a1"
+    for hostile in ("../../etc", "/etc", "", "6d0c5c1e/../.."):
+        with pytest.raises(ValueError):
+            guard.session_folder(tmp_path, hostile)
+
+
+def test_without_a_private_upload_folder_no_upload_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    doc = tmp_path / "manual.md"
+    doc.write_text("text")
+    monkeypatch.delenv("GRADIO_TEMP_DIR", raising=False)
+    with pytest.raises(guard.UploadError):
+        guard.uploaded_paths([str(doc)])
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))
+    assert guard.uploaded_paths([str(doc)]) == [doc.resolve()]
