@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 import time
 from dataclasses import replace
 from typing import Any
@@ -77,20 +76,18 @@ async def generate_tool_calls(
     model_label: str = "",
 ) -> GenerateResult:
     """Up to `req.n` tool-calling conversations for `req.task` (the no-tool share answered directly)."""
-    rng = random.Random(f"{req.task}|{len(req.demonstrations)}|{req.n}")
-    direct = sum(rng.random() < spec.no_tool_share for _ in range(req.n))
+    direct = toolset.direct_count(req.n, spec.no_tool_share)
     out = GenerateResult([], [])
     if direct:
         await _direct(model, replace(req, n=direct), toolset, out, method, model_label)
     want = req.n - direct
     if want <= 0:
         return out
-    offset = rng.randrange(len(toolset.tools))
     if req.profile == "full" and _binds_tools(model, toolset):
         await _full(model, req, spec, toolset, want, out, method, model_label)
     else:
         for _ in range(want):  # one after another: the embedded model serves one call at a time anyway
-            await _compact_one(model, req, spec, toolset, toolset.next_tool(offset), out, method, model_label)
+            await _compact_one(model, req, spec, toolset, toolset.next_tool(), out, method, model_label)
     return out
 
 

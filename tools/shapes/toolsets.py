@@ -56,6 +56,7 @@ class Toolset:
     server: McpServer | None = None
     skipped: list[str] = field(default_factory=list)  # MCP tools left out, with why
     _turn: int = 0
+    _owed: float = 0.0
 
     @property
     def names(self) -> list[str]:
@@ -76,6 +77,14 @@ class Toolset:
         name = self.names[(self._turn + offset) % len(self.tools)]
         self._turn += 1
         return name
+
+    def direct_count(self, n: int, share: float) -> int:
+        """How many of a batch of n answer without a tool: the share carried over from batch to batch (small
+        batches would otherwise round it away, or draw it by chance), so a run's share is the one asked for."""
+        self._owed += n * share
+        k = min(n, int(self._owed + 1e-9))
+        self._owed -= k
+        return k
 
     @property
     def executable(self) -> bool:
