@@ -142,14 +142,17 @@ def test_a_person_uploads_documents_and_starts_a_grounded_run(page_url: tuple[st
         expect(progress).to_contain_text(": done", timeout=180_000)
         run = page.locator("#progress strong").first.inner_text()
         page.goto(f"{url}?run={run}")
-        pick = page.locator("#wb-task input")
         expect(page.locator("#wb-summary")).to_contain_text(run, timeout=30_000)
+        pick = page.locator("#wb-task input")
         pick.click()
-        page.get_by_role("option").nth(1).click()  # the first subtask
+        pick.fill("[printer_part_1]")
+        page.get_by_role("option", name=re.compile(re.escape("[printer_part_1]"))).first.click()
+        expect(page.locator("#wb-task-info")).to_contain_text("printer_part_1", timeout=30_000)
         page.get_by_role("tab", name="Sources").click()
         sources = page.locator("#wb-sources")
         expect(sources.locator("mark").first).to_be_visible(timeout=20_000)
         expect(sources).to_contain_text("printer-guide.md")
+        page.wait_for_timeout(500)  # the progress overlay of the last event fades
         shot = screenshot(page, tmp_path, "web-grounded-sources", shots_copy())
         assert "Traceback" not in page.content()
     assert browser.left == [], browser.left
