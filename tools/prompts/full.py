@@ -129,7 +129,11 @@ def generate_prompt(
     demonstrations: Sequence[Example],
     n: int,
     flavour: Flavour,
+    more_rules: str = "",
+    item: str = '"instruction": ..., "input": ..., "output": ...',
 ) -> str:
+    """`more_rules` and `item` (the reply's fields) are a shaped generation's (tools/prompts/reasoning.py)."""
+    more = f"\n{more_rules}" if more_rules else ""
     context = (
         f"It is a subtask of: {parent}\nOther subtasks next to it (do not write examples for these):\n"
         f"{_bullets(siblings)}\n"
@@ -144,9 +148,9 @@ Examples of this task so far:
 
 Write {n} new, diverse examples of exactly this task. Do not repeat the examples above or each other.
 {_COMMON_RULES}
-{_FLAVOUR_RULES[flavour]}
+{_FLAVOUR_RULES[flavour]}{more}
 
-Reply with JSON: {{"examples": [{{"instruction": ..., "input": ..., "output": ...}}]}}"""
+Reply with JSON: {{"examples": [{{{item}}}]}}"""
 
 
 REPAIR = (

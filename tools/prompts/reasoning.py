@@ -3,12 +3,13 @@
 The compact profile (small and local models) keeps the compact generation's form (tools/prompts/compact.py): a
 few lines of prompt and one worked batch per flavour, now with a `reasoning` before each `output`, on topics far
 from the paper's domains so a small model copies the form only. The reasoning is written before the answer in the
-JSON, so a model that writes in order thinks first. The full profile is the method's generation prompt with the
-reasoning asked for in words.
+JSON, so a model that writes in order thinks first. The full profile is the method's generation prompt
+(tools/prompts/full.py) with the reasoning asked for in words and in the reply's fields.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 
@@ -107,26 +108,8 @@ def reasoning_messages(
     return REASONING_SYSTEM, [REASONING_SHOTS[flavour]], generate_text(task, parent, done, n)
 
 
-def reasoning_prompt(
-    *,
-    task: str,
-    task_reason: str,
-    parent: str | None,
-    siblings: Sequence[str],
-    demonstrations: Sequence[Example],
-    n: int,
-    flavour: Flavour,
-) -> str:
-    """The method's generation prompt (full profile), asking for the reasoning before each output."""
-    base = generate_prompt(
-        task=task,
-        task_reason=task_reason,
-        parent=parent,
-        siblings=siblings,
-        demonstrations=demonstrations,
-        n=n,
-        flavour=flavour,
-    )
-    body = base.rsplit("\nReply with JSON:", 1)[0].rstrip()
-    reply = 'Reply with JSON: {"examples": [{"instruction": ..., "input": ..., "reasoning": ..., "output": ...}]}'
-    return f"{body}\n{_RULES}\n\n{reply}"
+# The method's generation prompt (full profile) with the reasoning asked for in words and in the reply's fields;
+# a partial of it, so that `generate.messages_for` gives both the same request.
+reasoning_prompt = functools.partial(
+    generate_prompt, more_rules=_RULES, item='"instruction": ..., "input": ..., "reasoning": ..., "output": ...'
+)

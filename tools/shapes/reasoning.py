@@ -1,10 +1,10 @@
 """The `reasoning` shape for single examples: instruction, input, the thinking that leads to the answer, the answer.
 
-One structured call per batch, as the method's generation (tools/generation/generate.py), with a `reasoning` field
-before `output`: a model that writes the JSON in order thinks before it answers, and the embedded model's grammar
-holds that order too. Each example passes the generation's filters on instruction/input/output, then the reasoning
-rules (`check_reasoning`, tools/quality/degeneracy.py), which the multi-turn and tool-calling shapes apply to each
-assistant turn as well.
+One structured call per batch through the method's generation path (`sift`, tools/generation/generate.py), with a
+`reasoning` field before `output`: a model that writes the JSON in order thinks before it answers, and the
+embedded model's grammar holds that order too. Each example passes the generation's filters on
+instruction/input/output, then the reasoning rules (`check_reasoning`, tools/quality/degeneracy.py), which the
+multi-turn and tool-calling shapes apply to each assistant turn as well.
 """
 
 from __future__ import annotations
@@ -16,12 +16,18 @@ from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel, Field, create_model
 
 from explore_instruct.tools.generation.decompose import Skip
-from explore_instruct.tools.generation.generate import GenerateRequest, GenerateResult
+from explore_instruct.tools.generation.generate import (
+    After,
+    GenerateRequest,
+    GenerateResult,
+    messages_for,
+    not_copied,
+    sift,
+)
 from explore_instruct.tools.llm.local import STRING_CAPS, ChatLocalLlama, grammar_schema
-from explore_instruct.tools.llm.structured import Method, call_structured
-from explore_instruct.tools.prompts.full import SYSTEM, Flavour
+from explore_instruct.tools.llm.structured import Method
+from explore_instruct.tools.prompts.full import Flavour
 from explore_instruct.tools.prompts.reasoning import reasoning_messages, reasoning_prompt, reasoning_shot_examples
-from explore_instruct.tools.quality import filters
 from explore_instruct.tools.quality.degeneracy import Thresholds, degenerate_reasoning
 from explore_instruct.tools.quality.filters import DEFAULT_QUALITY
 from explore_instruct.tools.tree.model import Example
@@ -70,61 +76,32 @@ def check_reasoning(
     return degenerate_reasoning(reasoning, output, quality, math=math, truncated=truncated)
 
 
-def _texts(examples: list[Example] | list[ReasonedSpec]) -> set[str]:
-    return {" ".join(t.lower().split()) for e in examples for t in (e.instruction, e.output) if t.strip()}
+def _reasoned(model: BaseChatModel, req: GenerateRequest) -> After:
+    """The `sift` rule after the filters: the reasoning rules on an example that passed them, against its filtered
+    output; what is kept carries its reasoning and shape."""
+    local = isinstance(model, ChatLocalLlama)
+
+    def after(spec: Any, example: Example, cut: bool) -> Skip | dict[str, Any]:
+        reasoning = spec.reasoning.strip()
+        # The embedded model's grammar ends the reasoning at its own cap, as it does the output.
+        thought_cut = cut or (local and len(spec.reasoning) >= _local_cap("reasoning"))
+        bad = check_reasoning(reasoning, example.output, req.flavour, req.quality, truncated=thought_cut)
+        if bad is not None:
+            return Skip("example", bad[0], bad[1], spec.model_dump())
+        return {"reasoning": reasoning, "shape": "reasoning"}
+
+    return after
 
 
 async def generate_reasoning(
     model: BaseChatModel, req: GenerateRequest, *, method: Method = "auto", model_label: str = ""
 ) -> GenerateResult:
-    """One call for up to `req.n` examples with reasoning, through the generation's filters and the reasoning
-    rules; each kept example has `reasoning` and `shape: reasoning`."""
-    if req.profile == "compact":
-        system, shots, prompt = reasoning_messages(req.task, req.parent, list(req.demonstrations), req.n, req.flavour)
-    else:
-        system, shots = SYSTEM, []
-        prompt = reasoning_prompt(
-            task=req.task,
-            task_reason=req.task_reason,
-            parent=req.parent,
-            siblings=list(req.siblings),
-            demonstrations=list(req.demonstrations),
-            n=req.n,
-            flavour=req.flavour,
-        )
-    result = await call_structured(
-        model,
-        reasoning_batch_schema(req.n),
-        prompt,
-        system=system,
-        shots=shots,
-        method=method,
-        purpose="generate",
-        model_label=model_label,
-    )
-    if result.value is None:
-        return GenerateResult([], [], [result.record])
-    kept: list[Example] = []
-    skipped: list[Skip] = []
-    shown = _texts(reasoning_shot_examples(req.flavour)) if req.profile == "compact" else set()
-    cut = "length" in result.record.finish_reasons
-    local = isinstance(model, ChatLocalLlama)
-    for spec in result.value.examples[: req.n]:  # type: ignore[attr-defined]
-        item = spec.model_dump()
-        if shown & _texts([spec]):
-            skipped.append(Skip("example", "copied_worked_example", "", item))
-            continue
-        truncated = cut or (local and len(spec.output) >= STRING_CAPS["output"])
-        plain = Example(instruction=spec.instruction, input=spec.input, output=spec.output)
-        verdict = filters.check(plain, req.flavour, req.quality, truncated=truncated)
-        if verdict.example is None:
-            skipped.append(Skip("example", verdict.rule or "filtered", verdict.detail, item))
-            continue
-        reasoning = spec.reasoning.strip()
-        thought_cut = cut or (local and len(spec.reasoning) >= _local_cap("reasoning"))
-        bad = check_reasoning(reasoning, verdict.example.output, req.flavour, req.quality, truncated=thought_cut)
-        if bad is not None:
-            skipped.append(Skip("example", bad[0], bad[1], item))
-            continue
-        kept.append(verdict.example.model_copy(update={"reasoning": reasoning, "shape": "reasoning"}))
-    return GenerateResult(kept, skipped, [result.record])
+    """One call for up to `req.n` examples with reasoning, through the generation's path (`generate.sift`: a copy of
+    a worked example skipped, then the filters) and then the reasoning rules; each kept example has `reasoning`
+    and `shape: reasoning`."""
+    messages = messages_for(req, reasoning_messages, reasoning_prompt)
+    shown = reasoning_shot_examples(req.flavour) if req.profile == "compact" else []
+    return await sift(
+        model, req, reasoning_batch_schema(req.n), messages, not_copied(shown), after=_reasoned(model, req),
+        method=method, model_label=model_label,
+    )  # fmt: skip

@@ -9,9 +9,11 @@ import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.messages import BaseMessage
 from pydantic import Field
+from support.openai_server import Reply, ScriptedOpenAIServer
 
 from explore_instruct.tools.generation.generate import GenerateRequest
-from explore_instruct.tools.prompts.full import Flavour
+from explore_instruct.tools.llm.models import ModelSpec, make_chat_model
+from explore_instruct.tools.prompts.full import Flavour, generate_prompt
 from explore_instruct.tools.prompts.reasoning import REASONING_SHOTS, reasoning_prompt, reasoning_shot_examples
 from explore_instruct.tools.quality.degeneracy import Thresholds, degenerate_reasoning
 from explore_instruct.tools.shapes.base import parse_shape
@@ -138,10 +140,29 @@ async def test_the_compact_profile_shows_one_worked_batch_and_drops_a_copy_of_it
             assert len(spec.reasoning) < 300 and check_reasoning(spec.reasoning, spec.output, flavour) is None
 
 
-def test_the_full_prompt_asks_for_reasoning_in_the_reply() -> None:
-    text = reasoning_prompt(task="t", task_reason="", parent=None, siblings=[], demonstrations=[], n=3,
-                            flavour=Flavour.GENERIC)  # fmt: skip
-    assert text.count("Reply with JSON") == 1 and text.endswith('"reasoning": ..., "output": ...}]}')
+async def test_a_reasoning_cut_at_the_length_limit_is_dropped(openai_server: ScriptedOpenAIServer) -> None:
+    """Over the real openai client: function calling hands back the arguments of a reply the server cut at its
+    length limit, so the examples arrive and the one whose reasoning stops mid-sentence is dropped for it."""
+    whole = reasoned(1)
+    cut = reasoned(2, reasoning="The note gives an order. A polite version asks, names the time and")
+    openai_server.script([Reply(tool_calls=[{"arguments": batch(whole, cut)}], finish_reason="length")])
+    model = make_chat_model(ModelSpec(model="openai:gpt-4o-mini", base_url=openai_server.base_url))
+    req = GenerateRequest(task="polite notes", n=2, profile="full")
+    result = await generate_reasoning(model, req, method="function_calling")
+    assert result.calls[0].finish_reasons == ["length"] and openai_server.request_count == 1
+    assert [e.instruction for e in result.examples] == [whole["instruction"]]
+    assert [s.rule for s in result.skipped] == ["cut_off_reasoning"]
+
+
+def test_the_full_prompt_is_the_plain_one_with_the_reasoning_asked_for() -> None:
+    kw: dict[str, Any] = {"task": "t", "task_reason": "why", "parent": "root", "siblings": ["s"],
+                          "demonstrations": [], "n": 3}  # fmt: skip
+    for flavour in Flavour:
+        text = reasoning_prompt(**kw, flavour=flavour)
+        assert text.count("Reply with JSON") == 1 and text.endswith('"reasoning": ..., "output": ...}]}')
+        rules = text.index("Each example also has a")
+        plain = generate_prompt(**kw, flavour=flavour)
+        assert text[:rules] == plain[: plain.index("\n\nReply with JSON")] + "\n"  # the method's prompt, then ours
 
 
 async def test_dispatch_sends_each_shape_to_its_generator_and_stamps_it() -> None:
