@@ -37,8 +37,8 @@ CLICK_JS = """() => {
 }"""
 HEAD = f"<script>({CLICK_JS})();</script>"  # a script in the page's head: Gradio 6's `js=` did not run it
 CSS = (
-    ".wb-hidden { display: none !important; }\n.wb-chunk blockquote { white-space: pre-wrap; margin: 4px 0 12px 8px; }"
-    + tables.CSS
+    ".wb-hidden { display: none !important; }\n.wb-chunk { margin-bottom: 14px; }\n"
+    ".wb-chunk blockquote { white-space: pre-wrap; margin: 4px 0 0 8px; }" + tables.CSS
 )
 
 
@@ -169,6 +169,7 @@ def layout(bench: Workbench) -> dict[str, Any]:
         after(button.click(on_task(action), [run, task, note], [msg, note]))
 
     after(refresh.click(lambda: "", None, [msg]))
+
     verbs.click(bench.verbs, [run], [verb_line, verb_plot])
     export.click(bench.export, [run, fmt, session], [files, msg])
 

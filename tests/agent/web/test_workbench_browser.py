@@ -119,6 +119,12 @@ def test_a_reviewer_curates_a_run_in_the_browser(served: tuple[str, Path, float]
         page.get_by_role("tab", name="Diversity").click()
         expect(page.locator("#wb-stats")).to_contain_text("all", timeout=30_000)
         before = all_row(page)
+        page.locator("#wb-verbs").click()  # spaCy's count, or one line naming what to install where it is missing
+        expect(page.locator("#wb-verb-line")).to_contain_text(
+            re.compile(r"Verb-noun: \d+ unique pairs|spaCy"), timeout=60_000
+        )
+        if "Verb-noun:" in page.locator("#wb-verb-line").inner_text():
+            expect(page.locator("#wb-verb-plot .js-plotly-plot")).to_be_visible(timeout=30_000)
         page.get_by_role("tab", name="Examples").click()
         pick_task(page, "Subtask 0.0 of t0")
         expect(info).to_contain_text("Subtask 0.0 of t0", timeout=20_000)
