@@ -91,7 +91,8 @@ def figure(rows: list[list[Any]], scores: dict[int, int]) -> Any:
             row=1, col=3,
         )  # fmt: skip
     else:
-        fig.add_annotation(text="not judged", showarrow=False, x=0.5, y=0.5, xref="x3 domain", yref="y3 domain")
+        left, right = fig.layout.xaxis3.domain  # paper coordinates: Gradio's plotly.js places no "x3 domain" refs
+        fig.add_annotation(text="not judged", showarrow=False, x=(left + right) / 2, y=0.5, xref="paper", yref="paper")
     fig.update_layout(height=340, margin={"t": 40, "l": 40, "r": 10, "b": 40}, font=FONT, barmode="group",
                       legend={"orientation": "h", "y": -0.2})  # fmt: skip
     return fig
