@@ -78,7 +78,8 @@ def figure(rows: list[list[Any]], scores: dict[int, int]) -> Any:
     )
     fig.add_trace(
         go.Bar(x=[f"depth {r[0]}" for r in depths], y=[r[2] for r in depths], name="examples",
-               text=[f"{r[1]} tasks" for r in depths], textposition="auto", marker_color="#0072B2"),
+               text=[f"{r[1]} task{'s' if r[1] != 1 else ''}" for r in depths], textposition="auto",
+               marker_color="#0072B2"),
         row=1, col=1,
     )  # fmt: skip
     labels = [f"depth {r[0]}" if r[0] != "all" else "all" for r in rows]
