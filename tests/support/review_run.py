@@ -1,7 +1,8 @@
 """Constructed run directories for the review workbench's tests: any size, judge verdicts, drops, a pruned task.
 
-No LLM: the tree, examples.jsonl, dropped.jsonl and run.json are written the way the graph writes them
-(`RunStore`), so the workbench reads them as it reads a real run.
+`make_review_run` needs no LLM: the tree, examples.jsonl, dropped.jsonl and run.json are written the way the graph
+writes them (`RunStore`), so the workbench reads them as it reads a real run. `explore_with_server` makes a real
+run of any size with `explore-instruct run` against the local OpenAI-compatible test server.
 """
 
 from __future__ import annotations
