@@ -15,9 +15,11 @@ from explore_instruct.graphs.grounding import corpus_root, flat_tree
 from explore_instruct.graphs.ledger import commit, kept_updates
 from explore_instruct.graphs.routing import stop_reason
 from explore_instruct.graphs.state import State, merge_by_id
-from explore_instruct.graphs.view import node_state, store_of, tree_of
+from explore_instruct.graphs.view import DEMO_POOL, node_state, store_of, tree_of
 from explore_instruct.tools.dataset.runstore import EXAMPLES, RUN_META, TREE_DIR, RunStore
-from explore_instruct.tools.tree.model import DomainTree, NodeStatus
+from explore_instruct.tools.shapes.base import ShapeSpec, normal_shape
+from explore_instruct.tools.shapes.params import shape_spec
+from explore_instruct.tools.tree.model import DomainTree, Example, NodeStatus
 from explore_instruct.tools.tree.seeds import domain_tree_from_sentence
 from explore_instruct.tools.tree.seeds import load_seed as load_seed_tree
 
@@ -61,7 +63,17 @@ def _seeded(state: State, ctx: Context, tree: DomainTree) -> dict[str, Any]:
     if ctx.strategy == "flat":  # the root is no chunk: only the chunks' tasks are enriched
         nodes[tree.root_id]["enrich_done"] = True
     partial: State = {"nodes": nodes, "root_id": tree.root_id, "run_dir": run_dir}  # type: ignore[typeddict-item]
-    seeds = [(n.id, n.examples) for n in tree.preorder() if n.examples]
+    spec = shape_spec(ctx)
+    seeds: list[tuple[str, list[Example]]] = []
+    for n in tree.preorder():
+        # A shaped run's data is all of its shape: a seed example without it (a preset's plain pairs) only shows
+        # the task, as the plain examples of a proposal do (graphs/proposals.py); it is neither data nor quota.
+        fits = [spec.label == "single" or has_shape(e, spec) for e in n.examples]
+        own = [e for e, fit in zip(n.examples, fits, strict=True) if fit]
+        shown = [e.model_dump() for e, fit in zip(n.examples, fits, strict=True) if not fit]
+        nodes[n.id]["examples"] = shown[:DEMO_POOL]
+        if own:
+            seeds.append((n.id, own))
     # Seeds are a person's data: kept as they are (the reference never filters them), but indexed so that
     # generated examples are compared with them.
     update, kept, _ = commit(partial, store, seeds, "seed", ctx, check=False)
@@ -83,6 +95,28 @@ def _seeded(state: State, ctx: Context, tree: DomainTree) -> dict[str, Any]:
 
 
 load_seed = seed_node()
+
+
+def has_shape(example: Example, spec: ShapeSpec) -> bool:
+    """Whether a seed example is already of the run's shape (a person may seed a conversation run with
+    conversations): its `shape` field says so, else its parts do (`messages` for a conversation, `reasoning` on
+    the example or on every assistant answer)."""
+    extra = example.model_extra or {}
+    if "shape" in extra:
+        try:
+            return normal_shape(str(extra["shape"])) == spec.label
+        except ValueError:
+            return False
+    messages = extra.get("messages")
+    messages = messages if isinstance(messages, list) else []
+    if spec.conversation != bool(messages):
+        return False
+    if not spec.reasoning:
+        return True
+    if not spec.conversation:
+        return bool(extra.get("reasoning"))
+    answers = [m for m in messages if isinstance(m, dict) and m.get("role") == "assistant" and m.get("content")]
+    return bool(answers) and all(m.get("reasoning") for m in answers)
 
 
 def budget_gate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:

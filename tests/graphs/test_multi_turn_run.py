@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,13 @@ from support.scripted import Script
 
 from explore_instruct.graphs.context import Context
 from explore_instruct.graphs.explore import builder
+from explore_instruct.tools.dataset.card import read_run_meta, render_card
 from explore_instruct.tools.dataset.diversity import diversity_of
+from explore_instruct.tools.dataset.export import rows_for
+from explore_instruct.tools.dataset.sampling import load_run, sample
+from explore_instruct.tools.tree.ei_dir import write_ei_dir
+from explore_instruct.tools.tree.model import DomainTree, Example
+from explore_instruct.tools.tree.presets import preset
 
 
 class ConversationScript(Script):
@@ -45,9 +52,11 @@ class ConversationChat(FakeListChatModel):
     """Answers the last user message with the script (the compact profile's worked turns come before it)."""
 
     responses: list[str] = Field(default_factory=lambda: [""])
+    asked: list[str] = Field(default_factory=list)  # every prompt answered, in order
 
     def _call(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> str:
-        return ConversationScript().reply(str(messages[-1].content))
+        self.asked.append(str(messages[-1].content))
+        return ConversationScript().reply(self.asked[-1])
 
 
 def rows(path: Path) -> list[dict[str, Any]]:
@@ -84,3 +93,81 @@ async def test_a_multi_turn_run_writes_conversations(tmp_path: Path) -> None:
     report, _, _ = diversity_of(tmp_path / "run", verbs=False, embeddings=False)
     assert report["overall"]["instructions"] == 6
     assert report["all_turns"]["user_turns"] == 18 and report["all_turns"]["conversations"] == 6
+
+
+async def test_a_preset_in_a_multi_turn_run_only_shows_its_plain_examples(tmp_path: Path) -> None:
+    """The preset's single pairs are demonstrations only: every task gets its full quota of conversations, and
+    neither the run's ledger nor its snapshot nor an export holds a single-turn row."""
+    model = ConversationChat()
+    ctx = Context(
+        chat_model=model,
+        run_dir=str(tmp_path / "run"),
+        similarity="exact",
+        prompt_profile="compact",
+        min_relevance=None,
+        min_root_relevance=None,
+        max_depth=1,
+        breadth=[6],
+        examples=[2],
+        examples_per_call=2,
+        shape="multi_turn",
+        turns=3,
+    )
+    seed = preset("rewriting")
+    graph = builder.compile(checkpointer=InMemorySaver())
+    out = await graph.ainvoke({"seed": str(seed.path)}, {"configurable": {"thread_id": "t"}}, context=ctx)
+    tasks = list(seed.tree().preorder())
+    plain = {e.instruction for t in tasks for e in t.examples}
+    examples = rows(tmp_path / "run" / "examples.jsonl")
+    per_task = Counter(e["node_id"] for e in examples)
+    assert {t.id for t in tasks} <= set(per_task) and set(per_task.values()) == {2}, "two conversations per task"
+    assert out["summary"]["shortfall"] == {} and out["summary"]["examples"] == len(examples)
+    assert all(e["shape"] == "multi_turn" and len(e["messages"]) == 6 for e in examples)
+    assert not plain & {e["instruction"] for e in examples}
+    asked = [p for p in model.asked if "Write a conversation of" in p]
+    assert any(instruction in p for p in asked for instruction in plain), "the seed's pairs show the tasks"
+    loaded = load_run(tmp_path / "run")
+    drawn = sample(loaded, None).examples
+    assert len(drawn) == len(examples) and all("messages" in (s.example.model_extra or {}) for s in drawn)
+    exported = rows_for("messages", drawn)
+    assert all([m["role"] for m in r["messages"]] == ["user", "assistant"] * 3 for r in exported)
+    card = render_card(loaded, sample(loaded, None), fmt="messages", files=["data.jsonl"],
+                       run_meta=read_run_meta(tmp_path / "run"))  # fmt: skip
+    assert "seed examples: only those already of the `multi_turn` shape are data here" in card
+
+
+async def test_a_seed_conversation_counts_in_a_multi_turn_run(tmp_path: Path) -> None:
+    """A seed example already of the run's shape is data and counts toward its task's quota; a plain one beside
+    it does not."""
+    conversation = {
+        "instruction": "Draft a note asking my team for status updates.",
+        "input": "",
+        "output": "Shorter: 'Status by Friday, please.'",
+        "messages": [
+            {"role": "user", "content": "Draft a note asking my team for status updates."},
+            {"role": "assistant", "content": "Hi all, please send me your status updates by Friday. Thanks!"},
+            {"role": "user", "content": "Make it shorter."},
+            {"role": "assistant", "content": "Shorter: 'Status by Friday, please.'"},
+        ],
+    }
+    plain = {"instruction": "Write a thank-you email to a colleague.", "input": "", "output": "Thank you, Sam!"}
+    tree = DomainTree.from_domain("Email writing for work")  # a tree directory (a run's) keeps extra fields
+    tree.root.examples = [Example.model_validate(conversation), Example.model_validate(plain)]
+    seed = tmp_path / "seed"
+    write_ei_dir(tree, seed)
+    ctx = Context(
+        chat_model=ConversationChat(),
+        run_dir=str(tmp_path / "run"),
+        similarity="exact",
+        prompt_profile="compact",
+        max_depth=0,
+        examples=[3],
+        examples_per_call=2,
+        shape="multi_turn",
+        turns=3,
+    )
+    graph = builder.compile(checkpointer=InMemorySaver())
+    await graph.ainvoke({"seed": str(seed)}, {"configurable": {"thread_id": "t"}}, context=ctx)
+    examples = rows(tmp_path / "run" / "examples.jsonl")
+    assert len(examples) == 3 and examples[0]["messages"] == conversation["messages"]
+    assert all("messages" in e for e in examples) and plain["instruction"] not in {e["instruction"] for e in examples}

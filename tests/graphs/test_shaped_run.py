@@ -4,6 +4,7 @@ kept example carries its reasoning; a degenerate reasoning is a recorded drop, r
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,9 @@ from support.scripted import Script, parse_generate
 
 from explore_instruct.graphs.context import Context
 from explore_instruct.graphs.explore import builder
+from explore_instruct.graphs.lifecycle import has_shape
+from explore_instruct.tools.shapes.base import parse_shape
+from explore_instruct.tools.tree.model import Example
 
 
 class ReasoningScript(Script):
@@ -58,6 +62,50 @@ async def test_a_reasoning_run_writes_examples_with_reasoning(tmp_path: Path) ->
     assert dropped, "the empty reasonings are recorded drops"
     generate = [p for p in model.prompts if parse_generate(p)]
     assert generate and all('"reasoning": ...' in p for p in generate)
+
+
+SEED = """name: Email writing for work
+examples:
+  - instruction: Write a two-line reminder about tomorrow's stand-up.
+    output: Reminder - stand-up at 9:30 tomorrow. Bring one blocker.
+children:
+  - name: Declining a meeting politely
+    examples:
+      - instruction: Decline a meeting invitation because of a deadline.
+        output: Thank you for the invite; I have to miss it to meet a deadline.
+"""
+
+
+async def test_a_seed_in_a_reasoning_run_only_shows_its_plain_examples(tmp_path: Path) -> None:
+    """A seed's pairs carry no reasoning: they show each task (they reach the prompts) but are not data, so every
+    task still gets its full quota, all with reasoning."""
+    seed = tmp_path / "seed.yaml"
+    seed.write_text(SEED, encoding="utf-8")
+    model = ReasoningScript().chat_model()
+    ctx = Context(
+        chat_model=model,
+        run_dir=str(tmp_path / "run"),
+        similarity="exact",
+        prompt_profile="full",
+        max_depth=1,
+        breadth=[1],
+        examples=[2],
+        examples_per_call=2,
+        shape="reasoning",
+    )
+    graph = builder.compile(checkpointer=InMemorySaver())
+    out = await graph.ainvoke({"seed": str(seed)}, {"configurable": {"thread_id": "t"}}, context=ctx)
+    examples = rows(tmp_path / "run" / "examples.jsonl")
+    per_task = Counter(e["node_id"] for e in examples)
+    assert {"email_writing_for_work", "declining_a_meeting_politely"} <= set(per_task)
+    assert set(per_task.values()) == {2} and out["summary"]["shortfall"] == {}
+    assert all(e["shape"] == "reasoning" and e["reasoning"] for e in examples)
+    assert not {e["instruction"] for e in examples} & {
+        "Write a two-line reminder about tomorrow's stand-up.",
+        "Decline a meeting invitation because of a deadline.",
+    }
+    generate = [p for p in model.prompts if parse_generate(p)]
+    assert any("Decline a meeting invitation because of a deadline." in p for p in generate), "shown as a demo"
 
 
 @pytest.mark.parametrize("shape", ["single"])
@@ -120,3 +168,26 @@ WEATHER = {
         "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
     },
 }
+
+
+CHAT = [{"role": "user", "content": "Hi?"}, {"role": "assistant", "content": "Hello.", "reasoning": "Greet back."}]
+
+
+@pytest.mark.parametrize(
+    ("extra", "shape", "fits"),
+    [
+        ({}, "reasoning", False),
+        ({"reasoning": "Think of the reader first."}, "reasoning", True),
+        ({"messages": CHAT}, "multi_turn", True),
+        ({"messages": []}, "multi_turn", False),
+        ({"messages": CHAT}, "reasoning,multi_turn", True),
+        ({"messages": [{**CHAT[1], "reasoning": ""}]}, "reasoning,multi_turn", False),
+        ({"messages": CHAT, "shape": "tool_calls"}, "multi_turn", False),  # its own label decides
+        ({"messages": CHAT, "shape": "multi_turn, reasoning"}, "reasoning,multi_turn", True),
+        ({"shape": "sonnet"}, "multi_turn", False),
+        ({"reasoning": "Think."}, "multi_turn", False),
+    ],
+)
+def test_has_shape_tells_a_seed_example_of_the_runs_shape(extra: dict[str, Any], shape: str, fits: bool) -> None:
+    example = Example.model_validate({"instruction": "Hi?", "output": "Hello.", **extra})
+    assert has_shape(example, parse_shape(shape)) is fits

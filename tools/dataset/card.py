@@ -143,6 +143,7 @@ def render_card(
         "",
         f"- format: `{fmt}`; files: {', '.join(f'`{f}`' for f in files)}",
         *shape_lines(result.examples, fmt, include_reasoning=include_reasoning),
+        *seed_shape_lines(run_meta),
         "- every example carries `id`, `node_id`, `depth` and `task_path` (task names from the root to its task)"
         + (" (not in `openai`, whose rows hold messages and tools only)" if fmt == "openai" else ""),
         f"- source: {'a run' if loaded.run_dir else 'an Explore-Instruct tree directory'} "
@@ -225,6 +226,20 @@ def render_card(
         lines += [f"| {_md(k)} | {_md(json.dumps(v, ensure_ascii=False))} |" for k, v in params.items()]
     lines.append("")
     return mask_secrets("\n".join(lines))
+
+
+def seed_shape_lines(run_meta: dict[str, Any] | None) -> list[str]:
+    """What a shaped run did with its seed's examples: only those already of its shape are data (graphs/lifecycle.py),
+    so a reader of a multi-turn set does not look for a preset's single pairs in it."""
+    meta = run_meta or {}
+    context, given = meta.get("context"), meta.get("input")
+    shape = context.get("shape", "single") if isinstance(context, dict) else "single"
+    if shape == "single" or not (isinstance(given, dict) and given.get("seed")):
+        return []
+    return [
+        f"- seed examples: only those already of the `{_md(shape)}` shape are data here; the seed's others (a "
+        "preset's single pairs) only showed the model each task, as demonstrations, and counted toward no quota"
+    ]
 
 
 def quality_section(result: SampleResult) -> list[str]:
