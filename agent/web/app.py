@@ -44,7 +44,7 @@ from explore_instruct.agent.chat.graph import builder  # noqa: E402
 from explore_instruct.agent.errors import one_line  # noqa: E402
 from explore_instruct.agent.web import corpora, review_tab  # noqa: E402
 from explore_instruct.agent.web.guard import HostCheck, allowed_hosts, check_token, token  # noqa: E402
-from explore_instruct.agent.web.panel import FORMATS, Panel, numbers_of  # noqa: E402
+from explore_instruct.agent.web.panel import FORMATS, REASONING_HELP, Panel, numbers_of  # noqa: E402
 from explore_instruct.agent.web.workbench import Workbench  # noqa: E402
 
 TITLE = "explore-instruct"
@@ -73,16 +73,18 @@ class Web:
         self.workbench = Workbench(self.panel)
 
     async def talk(self, thread: str, text: str) -> tuple[str, str | None]:
-        """The chat graph's reply to `text` and the run it is about; failures are replies, never tracebacks."""
+        """The chat graph's reply to `text` and the run it is about; failures are replies, never tracebacks. A
+        reply names files relative to the output or seed root (a run's `web/examples.jsonl`), never by the
+        server's own path."""
         try:
             config: Any = {"configurable": {"thread_id": thread}}
             said: Any = {"messages": [("user", text)]}
             state = await self.graph.ainvoke(said, config, context=self.ctx)
             reply = state["messages"][-1]
             content = reply.content if isinstance(reply, AIMessage) else ""
-            return str(content), state.get("last_run")
+            return self.panel.hide(str(content)), state.get("last_run")
         except Exception as e:
-            return f"Error: {one_line(e)}", None
+            return self.panel.hide(f"Error: {one_line(e)}"), None
 
     # ---- handlers (Gradio passes component values in, takes updates out)
 
@@ -112,17 +114,21 @@ class Web:
         said = await self.say(f"/rename {numbers[0]} {name.strip()} run={run}", history, thread, run)
         return (*said, "")
 
-    async def export(self, run: str | None, fmt: str, history: list[Any], thread: str) -> tuple[Any, ...]:
-        """The run's dataset as files for this session only; a failure empties the download box (an old file or
-        Gradio's "Error" left there would pass for this export)."""
+    async def export(
+        self, run: str | None, fmt: str, reasoning: bool, history: list[Any], thread: str
+    ) -> tuple[Any, ...]:
+        """The run's dataset as files for this session only (the `export` operation: the format, and the
+        reasoning in <think> tags where the format has no field for it); a failure empties the download box (an
+        old file or Gradio's "Error" left there would pass for this export)."""
         if not run:
             note = {"role": "assistant", "content": "Choose a run first."}
             return None, [*history, note]
         try:
-            files = await self.panel.export(run, fmt, thread)
+            files = await self.panel.export(run, fmt, thread, include_reasoning=bool(reasoning))
         except Exception as e:
-            return None, [*history, {"role": "assistant", "content": f"Error: {one_line(e)}"}]
-        note = {"role": "assistant", "content": f"Exported `{run}` as {fmt}: download it on the right."}
+            return None, [*history, {"role": "assistant", "content": self.panel.hide(f"Error: {one_line(e)}")}]
+        how = f"{fmt} with the reasoning" if reasoning else fmt
+        note = {"role": "assistant", "content": f"Exported `{run}` as {how}: download it on the right."}
         return files, [*history, note]
 
     async def tick(self, run: str | None, shown: list[str], runs_shown: list[str]) -> tuple[Any, ...]:
@@ -208,6 +214,9 @@ class Web:
                                 rename = gr.Button("Rename", elem_id="rename")
                             with gr.Row():
                                 fmt = gr.Dropdown(list(FORMATS), value="jsonl", label="Format", elem_id="format")
+                                reasoning = gr.Checkbox(
+                                    label="Include reasoning", info=REASONING_HELP, elem_id="include-reasoning"
+                                )
                                 export = gr.Button("Export dataset", elem_id="export")
                             files = gr.File(label="Download", interactive=False, elem_id="download")
                             limits = self.panel.background.runs.limits
@@ -218,7 +227,7 @@ class Web:
                     approve.click(self.approve, [chat, thread, run], talk_out)
                     reject.click(self.reject, [proposals, chat, thread, run], talk_out)
                     rename.click(self.rename, [which, new_name, chat, thread, run], [*talk_out, new_name])
-                    export.click(self.export, [run, fmt, chat, thread], [files, chat])
+                    export.click(self.export, [run, fmt, reasoning, chat, thread], [files, chat])
                     timer = gr.Timer(1.0)
                     tick_out = [progress, picture, proposals, which, review, shown, run, runs_shown]
                     timer.tick(self.tick, [run, shown, runs_shown], tick_out, show_progress="hidden")

@@ -10,6 +10,7 @@ What a web user may reach is what was made for them, nothing else:
 - An uploaded file is read only from Gradio's private upload folder of this process, and copied under the
   session's folder by its bare name (guard.py holds these rules: `uploaded_paths`, `safe_name`).
 - Ingestion skips what it cannot read with one line per file (tools/corpus/ingest.py); nothing here raises.
+- Corpora and documents are named relative to the seed root (or by their bare names), errors too (names.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 from explore_instruct.agent.errors import one_line
 from explore_instruct.agent.runs.limits import Limits
+from explore_instruct.agent.web import names
 from explore_instruct.agent.web.guard import safe_name, session_folder, uploaded_paths
 from explore_instruct.tools.corpus.store import MANIFEST
 
@@ -103,9 +105,9 @@ def layout(limits: Limits, say: Say, chat: Any, thread: Any, run: Any, box: Any)
         try:
             line = await asyncio.to_thread(ingest_uploads, limits, session, files)
         except Exception as e:
-            return gr.skip(), f"Error: {one_line(e)}"
-        names = list_corpora(limits, session)
-        return gr.Dropdown(choices=names, value=names[-1] if names else None), line
+            return gr.skip(), names.hide(f"Error: {one_line(e)}", [limits.seeds, limits.root])
+        listed = list_corpora(limits, session)
+        return gr.Dropdown(choices=listed, value=listed[-1] if listed else None), line
 
     async def explored(name: str | None, history: list[Any], session: str, current: str | None) -> tuple[Any, ...]:
         if not name or name not in list_corpora(limits, session):

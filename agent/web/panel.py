@@ -2,7 +2,8 @@
 sunburst PNG (the one `stats --plots` draws), and the export a person downloads.
 
 Everything reads the run directories and the background registry through `Background`, so every browser tab
-(and every other face on the same root) sees the same runs.
+(and every other face on the same root) sees the same runs. An export is the catalogue's `export` operation (its
+formats, its `include_reasoning`), as on every face. What the page shows names no server path (`hide`).
 """
 
 from __future__ import annotations
@@ -18,10 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from explore_instruct.agent.errors import one_line
+from explore_instruct.agent.operations.catalogue import CATALOGUE
+from explore_instruct.agent.operations.runner import runner_of
 from explore_instruct.agent.runs.background import Background
+from explore_instruct.agent.web import names
+from explore_instruct.tools.dataset.export import FORMATS as FORMATS  # the `export` operation's own list
 from explore_instruct.tools.dataset.runstore import TREE_DIR
 
-FORMATS = ("jsonl", "alpaca", "sharegpt", "messages", "hf")
+REASONING_HELP = CATALOGUE["export"].args.model_fields["include_reasoning"].description
 SESSION_FILES_S = 86_400  # a session's export copies older than this go at its next export
 
 
@@ -79,6 +84,12 @@ class Panel:
     def run_ids(self, limit: int = 50) -> list[str]:
         return [p.name for p in self.background.runs.run_dirs(limit)]
 
+    def hide(self, text: str) -> str:
+        """`text` as the page may show it: paths under the seed or output root by their relative names, any other
+        absolute path by its bare name (names.py)."""
+        limits = self.background.runs.limits
+        return names.hide(text, [limits.seeds, limits.root])
+
     async def status(self, run: str) -> dict[str, Any]:
         return await self.background.status(run)
 
@@ -109,13 +120,15 @@ class Panel:
         self._drawn[run] = (stamp, path)
         return path
 
-    async def export(self, run: str, fmt: str, session: str) -> list[str]:
+    async def export(self, run: str, fmt: str, session: str, *, include_reasoning: bool = False) -> list[str]:
         """The run's examples (all of them) as files for one browser session to download.
 
-        The export is written in the run directory as on every face; the browser gets copies in the session's own
-        folder (a directory, the `hf` format, as a zip), so the page never hands Gradio a path inside the output
-        root, and one session's downloads are not another's."""
-        result = await self.background.runs.export(run, fmt)
+        The export is the catalogue's `export` operation (its argument model checks the format), written in the
+        run directory as on every face; the browser gets copies in the session's own folder (a directory, the
+        `hf` format, as a zip), so the page never hands Gradio a path inside the output root, and one session's
+        downloads are not another's."""
+        asked = {"run": run, "format": fmt, "include_reasoning": include_reasoning}
+        result = await CATALOGUE["export"](runner_of(self.background), asked)
         return await asyncio.to_thread(self._copy_out, result["run_id"], session, [Path(f) for f in result["files"]])
 
     def _copy_out(self, run_id: str, session: str, written: list[Path]) -> list[str]:
@@ -148,5 +161,10 @@ class Panel:
             info = await self.status(run)
             picture = await asyncio.to_thread(self.sunburst, run)
         except Exception as e:
-            return f"**{run}**: cannot read it", None, [], f"Error: {one_line(e)}"
-        return progress_text(info), picture, proposal_labels(info) if info.get("status") == "review" else [], ""
+            return f"**{run}**: cannot read it", None, [], self.hide(f"Error: {one_line(e)}")
+        return (
+            self.hide(progress_text(info)),
+            picture,
+            proposal_labels(info) if info.get("status") == "review" else [],
+            "",
+        )

@@ -12,7 +12,7 @@ from typing import Any
 import gradio as gr
 
 from explore_instruct.agent.web import tables
-from explore_instruct.agent.web.panel import FORMATS
+from explore_instruct.agent.web.panel import FORMATS, REASONING_HELP
 from explore_instruct.agent.web.tree_view import stamp
 from explore_instruct.agent.web.workbench import Workbench, _score, who_of
 
@@ -95,6 +95,7 @@ def layout(bench: Workbench) -> dict[str, Any]:
                     unpin = gr.Button("Unpin task", elem_id="wb-unpin")
                 with gr.Row():
                     fmt = gr.Dropdown(list(FORMATS), value="jsonl", label="Format", elem_id="wb-format")
+                    reasoning = gr.Checkbox(label="Include reasoning", info=REASONING_HELP, elem_id="wb-reasoning")
                     export = gr.Button("Export reviewed dataset", elem_id="wb-export")
                 files = gr.File(label="Download", interactive=False, elem_id="wb-download")
             msg = gr.Markdown(elem_id="wb-msg")
@@ -171,7 +172,7 @@ def layout(bench: Workbench) -> dict[str, Any]:
     after(refresh.click(lambda: "", None, [msg]))
 
     verbs.click(bench.verbs, [run], [verb_line, verb_plot])
-    export.click(bench.export, [run, fmt, session], [files, msg])
+    export.click(bench.export, [run, fmt, session, reasoning], [files, msg])
 
     timer = gr.Timer(LIVE_S, active=False)
     live.change(lambda on: gr.Timer(active=bool(on)), [live], [timer])

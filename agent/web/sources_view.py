@@ -5,7 +5,8 @@ checks a task against its documents: so each chunk its examples cite is shown on
 heading path, its whole text with every quote cited from it highlighted, and how many examples cite it. The text
 comes from the run's own corpus (`docs` in run.json, or the corpus ingested into the run directory), opened
 read-only through `retrieve.open_corpus`; only chunks the run's examples cite are read, so the page shows nothing
-of the corpus the run did not already quote from. A run without sources gets one line saying so.
+of the corpus the run did not already quote from. A run without sources gets one line saying so. A document is
+named relative to its corpus's folder (names.doc_name), and a line about the corpus names no server path either.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from explore_instruct.agent.errors import one_line
-from explore_instruct.agent.web import tables
+from explore_instruct.agent.web import names, tables
 from explore_instruct.agent.web.tree_view import RunView
 from explore_instruct.tools.dataset.provenance import run_docs
 
@@ -58,7 +59,8 @@ def chunk_texts(run_dir: Path, ids: list[str]) -> tuple[dict[str, Any], str]:
         store = open_corpus(docs, *_server(run_dir))
         return {c.chunk_id: c for c in store.chunks(ids)}, ""
     except Exception as e:
-        return {}, f"The run's corpus cannot be read ({one_line(e)}); the citations are shown without their chunks."
+        why = names.hide(one_line(e), [Path(docs).parent, run_dir.parent])
+        return {}, f"The run's corpus cannot be read ({why}); the citations are shown without their chunks."
 
 
 def _quoted(text: str, quotes: list[str]) -> str:
@@ -82,11 +84,13 @@ def panel(view: RunView, task: str) -> str:
         return f'<p class="wb-empty">{tables.text(line)}</p>'
     shown = list(chunks)[:MAX_CHUNKS]
     stored, note = chunk_texts(view.source, shown) if view.is_run else ({}, "")
+    corpus = run_docs(view.source) if view.is_run else None
     blocks = [f'<p class="wb-empty">{tables.text(note)}</p>'] if note else []
     for cid in shown:
         entry, chunk = chunks[cid], stored.get(cid)
         page = chunk.page if chunk is not None else entry["page"]
-        where = [entry["doc"] or (chunk.doc if chunk else ""), f"page {page}" if page is not None else ""]
+        doc = entry["doc"] or (chunk.doc if chunk else "")
+        where = [names.doc_name(doc, corpus) if doc else "", f"page {page}" if page is not None else ""]
         heading = " › ".join(chunk.headings) if chunk is not None and chunk.headings else ""
         head = " · ".join(x for x in [*where, heading] if x)
         count = f"cited by {entry['examples']} example{'s' if entry['examples'] != 1 else ''}"

@@ -22,7 +22,7 @@ import gradio as gr
 
 from explore_instruct.agent.errors import one_line
 from explore_instruct.agent.web import diversity_view as dv
-from explore_instruct.agent.web import sources_view, tables
+from explore_instruct.agent.web import names, sources_view, tables
 from explore_instruct.agent.web import task_view as tv
 from explore_instruct.agent.web.panel import Panel
 from explore_instruct.agent.web.tree_view import RunView, figure, legend, open_view, stamp, task_choices, task_rows
@@ -37,6 +37,11 @@ class Workbench:
         self._views: dict[Path, tuple[tuple[float, ...], RunView]] = {}
         self._stats: dict[Path, tuple[tuple[float, ...], tuple[str, Any]]] = {}
         self._lock = threading.Lock()
+
+    def error(self, e: Exception) -> str:
+        """An error as the page shows it: one line, naming no server path (names.hide, as Panel.hide)."""
+        limits = self.panel.background.runs.limits
+        return names.hide(f"Error: {one_line(e)}", [limits.seeds, limits.root])
 
     def path_of(self, run: str) -> Path:
         return self.panel.background.runs.limits.existing_run(run)
@@ -62,7 +67,7 @@ class Workbench:
         try:
             view = self.view(run)
         except Exception as e:
-            return None, f"Error: {one_line(e)}", gr.Dropdown(choices=[], value=None), gr.Column(visible=False)
+            return None, self.error(e), gr.Dropdown(choices=[], value=None), gr.Column(visible=False)
         rows = task_rows(view)
         task = want if want in view.raw.tree.nodes else view.raw.tree.root_id
         summary = view.decisions.summary()
@@ -103,7 +108,7 @@ class Workbench:
                 sources_view.panel(view, task),
             )
         except Exception as e:
-            return f"Error: {one_line(e)}", "", "", "", ""
+            return self.error(e), "", "", "", ""
 
     def show_stats(self, run: str | None) -> tuple[str, Any]:
         """The diversity table and figures of the curated set, computed once per change of the run's files."""
@@ -119,7 +124,7 @@ class Workbench:
             rows = dv.quick_stats(view)
             shown = (tables.table(dv.STATS_COLUMNS, rows), dv.figure(rows, dv.score_counts(view)))
         except Exception as e:
-            return f"Error: {tables.text(one_line(e))}", None
+            return tables.text(self.error(e)), None
         self._stats[path] = (now, shown)
         return shown
 
@@ -129,7 +134,7 @@ class Workbench:
         try:
             return dv.verb_noun(self.view(run))
         except Exception as e:
-            return f"Error: {one_line(e)}", None
+            return self.error(e), None
 
     def pick(self, run: str | None, task: str | None, evt: gr.EventData) -> tuple[str, str, str, str]:
         """A click on an example's row (tables.ROW_CLICK_JS) fills the editor with its whole current text."""
@@ -154,7 +159,7 @@ class Workbench:
         try:
             result = curate(self.path_of(run), action, targets, who=who, **kw)
         except Exception as e:
-            return f"Error: {one_line(e)}"
+            return self.error(e)
         done, same = result["recorded"], result["unchanged"]
         line = f"{action}: recorded {len(done)}" + (
             f" ({', '.join(done[:5])}{'…' if len(done) > 5 else ''})" if done else ""
@@ -165,14 +170,16 @@ class Workbench:
             line += f"; the filter matched {result['matched']}"
         return line
 
-    async def export(self, run: str | None, fmt: str, session: str) -> tuple[Any, str]:
+    async def export(self, run: str | None, fmt: str, session: str, reasoning: bool = False) -> tuple[Any, str]:
+        """The curated run through the `export` operation (Panel.export), as on the Chat tab."""
         if not run:
             return None, "Choose a run first."
         try:
-            files = await self.panel.export(run, fmt, session or str(uuid.uuid4()))
+            files = await self.panel.export(run, fmt, session or str(uuid.uuid4()), include_reasoning=bool(reasoning))
         except Exception as e:
-            return None, f"Error: {one_line(e)}"
-        return files, f"Exported {run} as {fmt}, with the review applied."
+            return None, self.error(e)
+        how = f"{fmt} with the reasoning" if reasoning else fmt
+        return files, f"Exported {run} as {how}, with the review applied."
 
 
 def _score(value: float | None) -> int | None:

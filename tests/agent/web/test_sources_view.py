@@ -51,3 +51,15 @@ def test_a_corpus_that_cannot_be_read_leaves_the_quotes(grounded: Path, tmp_path
     task = next(n.id for n in view.raw.tree.preorder() if n.depth == 1)
     html = sources_view.panel(view, task)
     assert "cannot be read" in html and "<mark>" in html and "<blockquote>" in html
+
+
+def test_documents_are_named_without_the_server_path(grounded: Path) -> None:
+    """A cited document is shown relative to its corpus's folder: the page never shows where the server keeps it."""
+    view = tree_view.open_view(grounded)
+    task = next(n.id for n in view.raw.tree.preorder() if n.depth == 1)
+    docs = {str(entry["doc"]) for entry in sources_view.cited(view, task).values()}
+    assert docs and all(Path(d).is_absolute() for d in docs)  # what the examples record: the server's paths
+    html = sources_view.panel(view, task)
+    for doc in docs:
+        assert doc not in html and Path(doc).name in html
+    assert str(grounded.parent.parent) not in html

@@ -8,6 +8,7 @@ the same run. Never `playwright install`: the browser is /usr/bin/chromium (`apt
 
 from __future__ import annotations
 
+import json
 import re
 import zipfile
 from collections.abc import Iterator
@@ -82,6 +83,23 @@ def test_a_person_explores_reviews_and_downloads_in_the_browser(page_url: tuple[
                 n.endswith((".parquet", ".arrow", ".json")) for n in z.namelist()
             )
         assert "Error" not in page.locator("#download").inner_text()
+
+        # `openai` with the reasoning asked for: the `export` operation's formats and choice, as on every face
+        page.locator("#format input").click()
+        page.get_by_role("option", name="openai", exact=True).click()
+        page.locator("#include-reasoning input").check()
+        page.locator("#export").click()
+        expect(page.locator("#chat")).to_contain_text("Exported web as openai with the reasoning", timeout=20_000)
+        chat_file = page.locator("#download a[href$='/web-openai.jsonl']").first
+        expect(chat_file).to_be_visible(timeout=20_000)
+        with page.expect_download() as download:
+            chat_file.click()
+        saved = tmp_path / "openai.jsonl"
+        download.value.save_as(saved)
+        rows = [json.loads(line) for line in saved.read_text().splitlines()]
+        assert len(rows) == 6 and all(r["messages"][-1]["role"] == "assistant" for r in rows)
+        # the chat's replies and the run's status name files relative to the output root, never the server's path
+        assert str(root) not in page.locator("body").inner_text()
         shot = screenshot(page, tmp_path, "web-run-done", shots_copy())
 
         other = browser.page()  # a second tab: its own conversation, the same runs
@@ -140,6 +158,9 @@ def test_a_person_uploads_documents_and_starts_a_grounded_run(page_url: tuple[st
             if ": done" in progress.inner_text():
                 break
         expect(progress).to_contain_text(": done", timeout=180_000)
+        hidden = [str(root), str(tmp_path), str(root.parent)]  # the server's folders: never on the page
+        shown = page.locator("body").inner_text()
+        assert not [h for h in hidden if h in shown], shown
         run = page.locator("#progress strong").first.inner_text()
         page.goto(f"{url}?run={run}")
         expect(page.locator("#wb-summary")).to_contain_text(run, timeout=30_000)
@@ -151,7 +172,9 @@ def test_a_person_uploads_documents_and_starts_a_grounded_run(page_url: tuple[st
         page.get_by_role("tab", name="Sources").click()
         sources = page.locator("#wb-sources")
         expect(sources.locator("mark").first).to_be_visible(timeout=20_000)
-        expect(sources).to_contain_text("printer-guide.md")
+        expect(sources).to_contain_text("files/printer-guide.md")  # relative to the session's folder
+        shown = page.locator("body").inner_text()
+        assert not [h for h in hidden if h in shown] and "web-uploads/" not in sources.inner_text(), shown
         page.wait_for_timeout(500)  # the progress overlay of the last event fades
         shot = screenshot(page, tmp_path, "web-grounded-sources", shots_copy())
         assert "Traceback" not in page.content()

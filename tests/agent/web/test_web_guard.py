@@ -118,15 +118,22 @@ def test_a_host_other_machines_reach_without_a_token_warns(monkeypatch: pytest.M
 
 
 class Exports:
-    """A stand-in for `Runs.export`: what the run directory holds after an export, or a failure."""
+    """A stand-in for `Runs.export` (the `export` operation's runner calls it): what the run directory holds
+    after an export, or a failure."""
 
     def __init__(self, written: list[Path] | Exception) -> None:
-        self.written = written
+        from explore_instruct.agent.runs.limits import Limits
 
-    async def export(self, run: str, fmt: str) -> dict[str, object]:
+        self.written = written
+        self.limits = Limits(output_root="/srv/explore-instruct/runs")
+
+    async def export(
+        self, run: str, fmt: str, n: int | None = None, seed: int = 0, *, include_reasoning: bool = False
+    ) -> dict[str, object]:
         if isinstance(self.written, Exception):
             raise self.written
-        return {"run_id": run, "files": [str(p) for p in self.written]}
+        files = [str(p) for p in self.written]
+        return {"run_id": run, "format": fmt, "examples": 1, "shortfall": 0, "summary": "1 example", "files": files}
 
 
 def panel_for(tmp_path: Path, exports: Exports) -> object:
@@ -167,10 +174,11 @@ async def test_a_failed_export_empties_the_download_box(tmp_path: Path) -> None:
 
     from explore_instruct.agent.web.app import Web
 
-    web: Any = SimpleNamespace(panel=panel_for(tmp_path, Exports(ValueError("export: run r1 has no examples yet"))))
-    files, history = await Web.export(web, "r1", "hf", [], "6d0c5c1e-7b0b-4a57-9f55-0d5bb0a4d3a1")
+    failed = ValueError("export: run r1 has no examples yet in /srv/explore-instruct/runs/r1")
+    web: Any = SimpleNamespace(panel=panel_for(tmp_path, Exports(failed)))
+    files, history = await Web.export(web, "r1", "hf", False, [], "6d0c5c1e-7b0b-4a57-9f55-0d5bb0a4d3a1")
     assert files is None  # not gr.skip(): the last download (or Gradio's "Error") would stay in the box
-    assert history[-1]["content"] == "Error: export: run r1 has no examples yet"
+    assert history[-1]["content"] == "Error: export: run r1 has no examples yet in r1"  # no server path
 
 
 # ---- paths a web user may name (no server)
