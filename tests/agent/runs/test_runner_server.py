@@ -201,7 +201,7 @@ BAD_INPUTS = {
     "unknown config key": (["--domain", DOMAIN, "--config", "{bad_config}"], "unknown parameter 'breadht'"),
     "missing seed file": (["--seed", "no/such/seed.yaml"], "no such file"),
     "bad breadth": (["--domain", DOMAIN, "--breadth", "two,three"], "'two'"),
-    "bad strategy": (["--domain", DOMAIN, "--strategy", "random"], "strategy: 'random' is not dfs or bfs"),
+    "bad strategy": (["--domain", DOMAIN, "--strategy", "random"], "strategy: 'random' is not dfs, bfs or flat"),
     "bad similarity": (["--domain", DOMAIN, "--similarity", "fuzzy"], "similarity: 'fuzzy' is not"),
     "missing api key": (["--domain", DOMAIN, "--model", "openai:gpt-4o-mini"], "OPENAI_API_KEY"),
 }
