@@ -1,9 +1,10 @@
 """A scripted judge: answers the judge's and the re-solver's prompts (tools/prompts/judge.py) deterministically.
 
 Each example's score is a pure function of its instruction (a share `low_share` scores 2, the rest 5), so two
-runs judge alike. `broken` lists the judge calls (1-based, in arrival order) that get an unusable reply (and
-its repair too), and `looping` those whose reasons loop, to exercise `judge_failed`. Math problems are solved
-from an answer map or by echoing the example's own boxed answer.
+runs judge alike; an example whose block in the prompt shows `bad_text` anywhere (a conversation's middle turn,
+say) scores 1, so a test can tell what the judge was shown. `broken` lists the judge calls (1-based, in arrival
+order) that get an unusable reply (and its repair too), and `looping` those whose reasons loop, to exercise
+`judge_failed`. Math problems are solved from an answer map or by echoing the example's own boxed answer.
 """
 
 from __future__ import annotations
@@ -30,6 +31,13 @@ def low_score(instruction: str, low_share: float) -> bool:
     return roll < low_share
 
 
+def _blocks(prompt: str) -> list[tuple[str, str, str]]:
+    """(number, instruction, the block's whole text) for each example of a judge prompt."""
+    found = list(_BLOCK.finditer(prompt))
+    ends = [m.start() for m in found[1:]] + [len(prompt)]
+    return [(m[1], m[2], prompt[m.start() : end]) for m, end in zip(found, ends, strict=True)]
+
+
 class ScriptedJudge(BaseChatModel):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -38,6 +46,7 @@ class ScriptedJudge(BaseChatModel):
     looping: frozenset[int] = frozenset()  # calls whose reasons (and repair's) loop as SmolLM2's did: "1.1.1..."
     answers: dict[str, str] = Field(default_factory=dict)  # problem instruction -> the solver's answer
     unfaithful_share: float = 0.0  # grounded runs: share of examples the faithfulness check finds unsupported
+    bad_text: str | None = None  # an example whose block shows this scores 1
     _calls: list[str] = PrivateAttr(default_factory=list)
     _order: dict[str, int] = PrivateAttr(default_factory=dict)  # judge prompt -> its call number
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
@@ -69,8 +78,8 @@ class ScriptedJudge(BaseChatModel):
                 return '{"verdicts": [{"id": 1, "score": 9, "reason": "out of range"}]}' if repair else "no JSON here"
             reason = "1." * 150 if n in self.looping else "Scripted verdict on the instruction."
             verdicts = [
-                {"id": int(i), "score": 2 if low_score(ins.strip(), self.low_share) else 5, "reason": reason}
-                for i, ins in _BLOCK.findall(prompt)
+                {"id": int(i), "score": self._score(ins.strip(), block), "reason": reason}
+                for i, ins, block in _blocks(prompt)
             ]  # fmt: skip
             return json.dumps({"verdicts": verdicts})
         if "supported by its source?" in prompt:  # tools/quality/faithful.py: a share `unfaithful_share` is not
@@ -90,6 +99,11 @@ class ScriptedJudge(BaseChatModel):
             ]
             return json.dumps({"solutions": solutions})
         raise ValueError(f"ScriptedJudge: not a judge or solve prompt: {prompt[:80]!r}")
+
+    def _score(self, instruction: str, block: str) -> int:
+        if self.bad_text and self.bad_text in block:
+            return 1
+        return 2 if low_score(instruction, self.low_share) else 5
 
     def responder(self, request: dict[str, Any]) -> dict[str, Any]:
         """The same replies over HTTP (ScriptedOpenAIServer): the request's user turns become the messages."""
