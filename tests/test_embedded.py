@@ -142,6 +142,29 @@ async def test_the_judge_on_the_embedded_model_scores_or_records_each_example(mo
         assert all(v.failed for v in result.judged) and call.error_kind
 
 
+async def test_the_embedded_judge_reads_whole_conversations(model: ChatLocalLlama) -> None:
+    """Conversations judged on the embedded model: every turn is in its prompt (the bound keeps it in the window)
+    and each is scored 1-5 or recorded as not judged; no score is asserted (SmolLM2 cannot judge)."""
+    from explore_instruct.tools.prompts.full import Flavour
+    from explore_instruct.tools.prompts.judge import judge_prompt
+    from explore_instruct.tools.quality.judge import judge
+
+    turns = [
+        ("Make this note formal: heating broken again.", "I write to report that the heating has failed."),
+        ("Why open like that?", "It states the purpose first."),
+        ("Shorter, please.", "Heating failed; please fix."),
+    ]
+    messages = [{"role": r, "content": c} for u, a in turns for r, c in (("user", u), ("assistant", a))]
+    bad_middle = [*messages[:3], {**messages[3], "content": "No."}, *messages[4:]]
+    examples = [Example(instruction=turns[0][0], output=turns[-1][1], messages=m) for m in (messages, bad_middle)]
+    assert "Why open like that?" in judge_prompt("rewriting text", examples, Flavour.GENERIC)
+    result = await judge(model, "rewriting text", examples, model_label="local:smollm2")
+    (call,) = result.calls
+    assert call.input_tokens > 0 and len(result.judged) == 2
+    for verdict in result.judged:
+        assert verdict.failed or (verdict.score is not None and 1 <= verdict.score <= 5 and verdict.reason)
+
+
 async def test_reasoning_shape_validates(model: ChatLocalLlama) -> None:
     """The reasoning shape on the embedded model: one structured call whose examples each carry a reasoning; only
     the structure is asserted (a seed does not pin the content across machines)."""
