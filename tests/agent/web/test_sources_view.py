@@ -51,6 +51,7 @@ def test_a_corpus_that_cannot_be_read_leaves_the_quotes(grounded: Path, tmp_path
     task = next(n.id for n in view.raw.tree.preorder() if n.depth == 1)
     html = sources_view.panel(view, task)
     assert "cannot be read" in html and "<mark>" in html and "<blockquote>" in html
+    assert str(tmp_path) not in html and str(grounded.parent) not in html  # the reason names no server path
 
 
 def test_documents_are_named_without_the_server_path(grounded: Path) -> None:
