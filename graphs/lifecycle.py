@@ -68,7 +68,7 @@ def _seeded(state: State, ctx: Context, tree: DomainTree) -> dict[str, Any]:
     for n in tree.preorder():
         # A shaped run's data is all of its shape: a seed example without it (a preset's plain pairs) only shows
         # the task, as the plain examples of a proposal do (graphs/proposals.py); it is neither data nor quota.
-        fits = [spec.label == "single" or has_shape(e, spec) for e in n.examples]
+        fits = [is_data(e, spec) for e in n.examples]
         own = [e for e, fit in zip(n.examples, fits, strict=True) if fit]
         shown = [e.model_dump() for e, fit in zip(n.examples, fits, strict=True) if not fit]
         nodes[n.id]["examples"] = shown[:DEMO_POOL]
@@ -95,6 +95,12 @@ def _seeded(state: State, ctx: Context, tree: DomainTree) -> dict[str, Any]:
 
 
 load_seed = seed_node()
+
+
+def is_data(example: Example, spec: ShapeSpec) -> bool:
+    """Whether a seed example is committed as data (and counts toward its task's quota) in a run of `spec`:
+    every one in a single run, only those of the shape in a shaped run (the plan counts seeds by it too)."""
+    return spec.label == "single" or has_shape(example, spec)
 
 
 def has_shape(example: Example, spec: ShapeSpec) -> bool:

@@ -10,32 +10,39 @@ saw, calibration included. Nothing here prints: the faces show what it returns.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from explore_instruct.graphs.context import Context
+from explore_instruct.graphs.lifecycle import is_data
 from explore_instruct.tools.plan.estimate import Plan, make_plan
 from explore_instruct.tools.plan.inputs import Measured, Params
 from explore_instruct.tools.plan.measure import measure
 from explore_instruct.tools.plan.render import render
+from explore_instruct.tools.shapes.params import shape_spec
 from explore_instruct.tools.tree.seeds import load_seed
 
 
-def seed_shape(seed: str | None) -> tuple[dict[int, int] | None, dict[int, float] | None]:
-    """A seed's tasks per depth and mean examples per task at each depth (None, None for a domain)."""
+def seed_shape(seed: str | None, ctx: Context | None = None) -> tuple[dict[int, int] | None, dict[int, float] | None]:
+    """A seed's tasks per depth and mean examples per task at each depth (None, None for a domain); with `ctx`, only
+    the examples its run keeps as data (a shaped run shows the others as demonstrations: graphs/lifecycle.py)."""
     if not seed:
         return None, None
     tree = load_seed(seed)
     tasks = tree.nodes_per_depth()
-    examples = tree.examples_per_depth()
+    spec = shape_spec(ctx) if ctx is not None else None
+    examples: Counter[int] = Counter()
+    for n in tree.preorder():
+        examples[n.depth] += sum(1 for e in n.examples if spec is None or is_data(e, spec))
     return {int(d): n for d, n in tasks.items()}, {int(d): examples.get(d, 0) / n for d, n in tasks.items() if n}
 
 
 def plan_for(ctx: Context, *, seed: str | None = None, calibrate: str | None = None) -> Plan:
     """The plan of a run of `ctx` (from `seed` when given); `calibrate`: a run directory to measure the model on."""
     measured = measure(calibrate) if calibrate else Measured()
-    seeded, seed_examples = seed_shape(seed)
+    seeded, seed_examples = seed_shape(seed, ctx)
     params, levels = flat_shape(ctx, Params.of(ctx.public()))
     return make_plan(params, seeded=seeded, seed_examples=seed_examples, measured=measured, levels=levels)
 
