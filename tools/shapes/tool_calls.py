@@ -80,14 +80,14 @@ async def generate_tool_calls(
     out = GenerateResult([], [])
     if direct:
         await _direct(model, replace(req, n=direct), toolset, out, method, model_label)
+    answered = len(out.examples)
     want = req.n - direct
-    if want <= 0:
-        return out
-    if req.profile == "full" and _binds_tools(model, toolset):
+    if want > 0 and req.profile == "full" and _binds_tools(model, toolset):
         await _full(model, req, spec, toolset, want, out, method, model_label)
-    else:
+    elif want > 0:
         for _ in range(want):  # one after another: the embedded model serves one call at a time anyway
             await _compact_one(model, req, spec, toolset, toolset.next_tool(), out, method, model_label)
+    toolset.kept(direct=answered, tool=len(out.examples) - answered)
     return out
 
 

@@ -56,7 +56,8 @@ class Toolset:
     server: McpServer | None = None
     skipped: list[str] = field(default_factory=list)  # MCP tools left out, with why
     _turn: int = 0
-    _owed: float = 0.0
+    _kept_direct: int = 0
+    _kept_tool: int = 0
 
     @property
     def names(self) -> list[str]:
@@ -79,12 +80,15 @@ class Toolset:
         return name
 
     def direct_count(self, n: int, share: float) -> int:
-        """How many of a batch of n answer without a tool: the share carried over from batch to batch (small
-        batches would otherwise round it away, or draw it by chance), so a run's share is the one asked for."""
-        self._owed += n * share
-        k = min(n, int(self._owed + 1e-9))
-        self._owed -= k
-        return k
+        """How many of a batch of n answer without a tool, so that the KEPT examples of the run hold the share asked
+        for: counted against what was kept so far (`kept`), since tool slots fail more often than direct ones (a
+        real server refuses bad arguments) and a share of slots would leave a larger share of kept examples."""
+        due = share * (self._kept_tool + self._kept_direct + n) - self._kept_direct
+        return max(0, min(n, int(due + 1e-9)))
+
+    def kept(self, *, direct: int, tool: int) -> None:
+        self._kept_direct += direct
+        self._kept_tool += tool
 
     @property
     def executable(self) -> bool:

@@ -80,15 +80,27 @@ async def test_the_no_tool_share_answers_directly(time_tools: Toolset) -> None:
     none = await generate_tool_calls(ToolScriptModel(), req, spec(1.0), time_tools)
     assert none.examples and all(check_record(e.model_dump(), time_tools) == [] for e in none.examples)
     assert all(len(e.model_dump()["messages"]) == 2 for e in none.examples)
-    some = await generate_tool_calls(ToolScriptModel(), req, spec(0.5), time_tools)
-    direct = sum(not check_record(e.model_dump(), time_tools) for e in some.examples)
+    half = Toolset(time_tools.tools, source=time_tools.source)  # a run of its own: the share counts its examples
+    some = await generate_tool_calls(ToolScriptModel(), req, spec(0.5), half)
+    direct = sum(not check_record(e.model_dump(), half) for e in some.examples)
     assert (direct, len(some.examples)) == (4, 8)
 
 
 def test_the_no_tool_share_holds_over_small_batches(time_tools: Toolset) -> None:
-    """Batches of 3 at 0.2 would round to no direct answer at all; carried over, 10 batches give 6 of 30."""
-    counts = [time_tools.direct_count(3, 0.2) for _ in range(10)]
+    """Batches of 3 at 0.2 would round to no direct answer at all; counted against what was kept, 10 batches give 6
+    of 30, and tool slots that fail (a server refusing arguments) do not inflate the direct share."""
+    counts = []
+    for _ in range(10):
+        counts.append(time_tools.direct_count(3, 0.2))
+        time_tools.kept(direct=counts[-1], tool=3 - counts[-1])
     assert sum(counts) == 6 and set(counts) <= {0, 1}
+    failing = Toolset(time_tools.tools)
+    direct = 0
+    for _ in range(10):  # every tool slot fails: direct answers stop once they are a fifth of what was kept
+        k = failing.direct_count(3, 0.2)
+        direct += k
+        failing.kept(direct=k, tool=0)
+    assert direct == 0
 
 
 async def test_wrong_argument_types_are_dropped(time_tools: Toolset) -> None:
