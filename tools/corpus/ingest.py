@@ -10,6 +10,17 @@ parsed or embedded); a changed file replaces its chunks. Chunks are written in b
 embedder is fastest on full batches) and a document enters the manifest only once all its chunks are in, so a
 killed ingest, run again, finishes without doubling anything (see store.py).
 
+Documents are named relative to the folder they were ingested from, never by their absolute path: a file
+argument by its name in its own folder (`guide.md`), a folder argument by the path below that folder
+(`sub/guide.md`), a glob's matches by their path below the glob's literal folder (`docs/**/*.md` names
+`docs/a/x.md` as `a/x.md`). That name is `doc` in the chunks, the manifest, every example's `sources`, the exports
+and the card, so none of them shows the ingesting machine's layout and a moved corpus names what it holds. Two
+files reaching the same name in one call keep the first (the other is a recorded skip); across calls a name is
+one document (ingesting another folder with a file of that name replaces it). Where a document was read is kept
+only in the manifest (`source`, to check a stored twin by hash); a file met again under a new name keeps its
+chunks, renamed, and so does a corpus from before this rule (absolute names) when its files are ingested again.
+Until then an old corpus loads and shows its absolute names as they are.
+
 Folders are walked recursively, following symlinks to folders but never one that leads back to a folder
 already walked (a loop is a recorded skip). Hidden files and folders (`.git`, `.venv`) inside a folder are not
 walked, as git and most tools do not; a hidden file named on its own is read.
@@ -20,6 +31,7 @@ from __future__ import annotations
 import errno
 import glob
 import hashlib
+import itertools
 import os
 import sys
 import time
@@ -64,12 +76,21 @@ class IngestReport(BaseModel):
 
 def collect(paths: Iterable[str | Path], report: IngestReport, exclude: Path | None = None) -> list[str]:
     """The files named by `paths` (files, folders walked recursively, glob patterns), absolute, in order, once."""
-    files: list[str] = []
+    return [path for path, _ in collect_named(paths, report, exclude)]
+
+
+def collect_named(
+    paths: Iterable[str | Path], report: IngestReport, exclude: Path | None = None
+) -> list[tuple[str, str]]:
+    """(absolute path, corpus name) of each file `paths` names, in order, once; a second file reaching a name
+    already taken in this call is a recorded skip (the corpus could hold only one of them)."""
+    named: dict[str, str] = {}  # absolute path -> name
+    taken: dict[str, str] = {}  # name -> absolute path
     for arg in map(str, paths):
         if os.path.lexists(arg):
-            matches = [arg]
+            matches, base = [arg], None
         elif any(c in arg for c in "*?["):
-            matches = sorted(glob.glob(arg, recursive=True))
+            matches, base = sorted(glob.glob(arg, recursive=True)), _glob_base(arg)
             if not matches:
                 report.skip(arg, "no file matches this pattern")
         else:
@@ -77,10 +98,31 @@ def collect(paths: Iterable[str | Path], report: IngestReport, exclude: Path | N
             continue
         for match in matches:
             if os.path.isdir(match):
-                files.extend(_walk(match, report, exclude))
+                top = os.path.abspath(match)
+                found = [(f, os.path.relpath(f, base or top)) for f in _walk(match, report, exclude)]
             else:
-                files.append(os.path.abspath(match))
-    return list(dict.fromkeys(files))
+                full = os.path.abspath(match)
+                found = [(full, os.path.relpath(full, base) if base else os.path.basename(full))]
+            for full, name in found:
+                name = name.replace(os.sep, "/")
+                if full in named:
+                    continue
+                if name in taken:
+                    report.skip(
+                        full,
+                        f"another document in this ingest is named {name} ({taken[name]}); ingest them "
+                        "from a common parent folder or into separate corpora",
+                    )
+                    continue
+                named[full], taken[name] = name, full
+    return list(named.items())
+
+
+def _glob_base(pattern: str) -> str:
+    """The folder a glob's matches are named from: its components before the first wildcard, absolute."""
+    parts = Path(pattern).parts
+    fixed = [p for p in itertools.takewhile(lambda p: not any(c in p for c in "*?["), parts)]
+    return os.path.abspath(os.path.join(*fixed)) if fixed else os.path.abspath(".")
 
 
 def _walk(root: str, report: IngestReport, exclude: Path | None) -> list[str]:
@@ -156,8 +198,23 @@ def read_file(path: str, max_bytes: int) -> tuple[Format, bytes] | str:
     return fmt, data
 
 
-def _holds(path: str, sha256: str) -> bool:
+def _where(entry: DocEntry) -> str | None:
+    """Where a stored document was last read: its recorded source, else its name when that is absolute (a corpus
+    from before documents were named relative to their folder)."""
+    return entry.source or (entry.path if os.path.isabs(entry.path) else None)
+
+
+def _same_file(stored: str | None, path: str) -> bool:
+    try:
+        return stored is not None and os.path.samefile(stored, path)
+    except OSError:
+        return False
+
+
+def _holds(path: str | None, sha256: str) -> bool:
     """Whether the file at `path` has this sha256 now (a stored twin may have moved or changed since)."""
+    if path is None:
+        return False
     try:
         with open(path, "rb") as f:
             return hashlib.file_digest(f, "sha256").hexdigest() == sha256
@@ -192,7 +249,7 @@ def ingest(
     out = Path(out_dir)
     report = IngestReport()
     clock = time.perf_counter()
-    files = collect(paths, report, exclude=out)
+    files = collect_named(paths, report, exclude=out)
     with CorpusStore(
         out, embedder=embedder, embed=embed, chroma_host=chroma_host, chroma_port=chroma_port, writable=True
     ) as store:
@@ -207,28 +264,40 @@ def ingest(
         report.seconds["open"] = time.perf_counter() - clock
         writer = _Writer(store, report)
         # Chunk ids come from the content, so two documents with the same bytes must never both be stored:
-        # `shas` maps each stored (or about to be stored) sha256 to its one path; `seen` are the paths whose
+        # `shas` maps each stored (or about to be stored) sha256 to its one name; `seen` are the names whose
         # bytes this call has read, so their sha256 is known to be current.
         shas = {e.sha256: e.path for e in store.documents.values()}
         seen: set[str] = set()
         bar = tqdm(files, disable=not progress, file=sys.stderr, unit="file", desc="ingest", dynamic_ncols=True)
-        for path in bar:
+        for path, name in bar:
             got = read_file(path, max_bytes)
             if isinstance(got, str):
                 report.skip(path, got)
                 continue
             fmt, data = got
             sha = hashlib.sha256(data).hexdigest()
-            seen.add(path)
-            old = store.documents.get(path)
+            seen.add(name)
+            old = store.documents.get(name)
             if old is not None and old.sha256 == sha:
+                store.set_source(name, path)  # the folder may have moved: where to look for it next time
                 report.documents.append(DocumentReport(**old.model_dump()))
                 report.reused += 1
                 continue
-            if old is not None and shas.get(old.sha256) == path:
-                del shas[old.sha256]  # that content is no longer at this path
+            if old is not None and shas.get(old.sha256) == name:
+                del shas[old.sha256]  # that content is no longer at this name
             twin = shas.get(sha)
-            if twin is not None and (twin in seen or _holds(twin, sha)):
+            if twin is not None and twin not in seen and _same_file(_where(store.documents[twin]), path):
+                # this very file, stored under another name (an older corpus's absolute one, or ingested from
+                # another folder): its chunks are kept and renamed, nothing is parsed or embedded again
+                writer.flush()
+                if old is not None:
+                    store.forget([name])
+                store.rename(twin, name, source=path)
+                shas[sha] = name
+                report.documents.append(DocumentReport(**store.documents[name].model_dump()))
+                report.reused += 1
+                continue
+            if twin is not None and (twin in seen or _holds(_where(store.documents[twin]), sha)):
                 report.skip(path, f"same content as {twin}")  # one copy is enough
                 continue
             if twin is not None:  # moved here, or changed there since: its old entry goes (re-read if still named)
@@ -237,7 +306,7 @@ def ingest(
             started = time.perf_counter()
             try:
                 parsed = parse_bytes(data, fmt)
-                chunks = chunk_document(parsed, path, sha, chunk_size, chunk_overlap)
+                chunks = chunk_document(parsed, name, sha, chunk_size, chunk_overlap)
             except ParseError as e:
                 reason = str(e)
             except Exception as e:  # a parser's surprise on odd input: still one line, and the others go on
@@ -248,12 +317,12 @@ def ingest(
             if reason:
                 if old is not None:  # the file changed into something unreadable: its old text is gone
                     writer.flush()
-                    store.forget([path])
+                    store.forget([name])
                     reason += "; its earlier chunks were removed"
                 report.skip(path, reason)
                 continue
-            shas[sha] = path
-            entry = DocEntry(path=path, sha256=sha, format=fmt, pages=parsed.pages, chunks=len(chunks))
+            shas[sha] = name
+            entry = DocEntry(path=name, source=path, sha256=sha, format=fmt, pages=parsed.pages, chunks=len(chunks))
             report.documents.append(DocumentReport(**entry.model_dump()))
             writer.add(entry, chunks)
             bar.set_postfix(chunks=report.embedded + writer.pending, refresh=False)

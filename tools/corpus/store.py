@@ -42,7 +42,10 @@ class CorpusError(ValueError):
 
 
 class DocEntry(BaseModel):
-    path: str
+    path: str  # the document's name in the corpus: relative to the folder it was ingested from (ingest.py)
+    # Where it was last read (absolute), so a re-ingest can check a stored twin by hash; kept in the manifest only,
+    # never in chunks, sources, exports or the card. None in corpora from before it was recorded.
+    source: str | None = None
     sha256: str
     format: str
     pages: int | None = None
@@ -271,6 +274,33 @@ class CorpusStore:
         for entry, _ in batch:
             self.documents[entry.path] = entry
         self._save()
+
+    def rename(self, old: str, new: str, source: str | None = None) -> None:
+        """Give a stored document a new name, its chunks kept (no embedding). Chunks are relabelled first, the
+        manifest last: a kill in between leaves chunks no entry owns and an entry without its chunks, which
+        `reconcile` deletes and forgets, so the document is ingested anew, never doubled."""
+        entry = self.documents[old]
+        ids, metas = [], []
+        offset = 0
+        while True:
+            got = self.collection.get(where={"doc": old}, include=["metadatas"], limit=_PAGE, offset=offset)
+            ids += got["ids"]
+            metas += [{**dict(m or {}), "doc": new} for m in got["metadatas"] or []]
+            if len(got["ids"]) < _PAGE:
+                break
+            offset += _PAGE
+        for s in range(0, len(ids), _PAGE):
+            self.collection.update(ids=ids[s : s + _PAGE], metadatas=metas[s : s + _PAGE])
+        del self.documents[old]
+        self.documents[new] = entry.model_copy(update={"path": new, "source": source or entry.source})
+        self._save()
+
+    def set_source(self, name: str, source: str) -> None:
+        """Record where a stored document was read this time (saved only when it changed)."""
+        entry = self.documents[name]
+        if entry.source != source:
+            entry.source = source
+            self._save()
 
     def _save(self) -> None:
         write_text_atomic(self.dir / MANIFEST, json.dumps(self.manifest.model_dump(), ensure_ascii=False, indent=1))
