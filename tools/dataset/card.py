@@ -80,7 +80,10 @@ def _no_userinfo(value: Any) -> Any:
 def public_params(context: dict[str, Any]) -> dict[str, Any]:
     """Run parameters fit to publish: no credential-like keys, no user:password in URLs, no local paths."""
     skip = {"run_dir", "runs_root", "chat_model"}
-    return {k: _no_userinfo(v) for k, v in context.items() if k not in skip and not _SECRET_KEY.search(k)}
+    params = {k: _no_userinfo(v) for k, v in context.items() if k not in skip and not _SECRET_KEY.search(k)}
+    if isinstance(params.get("docs"), str):  # the corpus by its folder's name, not where it lies on this machine
+        params["docs"] = Path(params["docs"]).name or params["docs"]
+    return params
 
 
 def mask_secrets(text: str) -> str:
