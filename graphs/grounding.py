@@ -70,10 +70,11 @@ async def task_passages(ctx: Context, name: str, reason: str = "", batch: str | 
         if own is not None:
             return own
     turn = rotation_index(batch)
+    k = 1 if ctx.profile == "compact" else ctx.retrieve_k  # compact: one text a call (tools/prompts/grounded.py)
     if not turn:
-        return await asyncio.to_thread(passages, store, task_query(name, reason), ctx.retrieve_k)
+        return await asyncio.to_thread(passages, store, task_query(name, reason), k)
     pool = await asyncio.to_thread(passages, store, task_query(name, reason), ctx.retrieve_k * ROTATION_POOL)
-    return rotated(pool, ctx.retrieve_k, turn)
+    return rotated(pool, k, turn)
 
 
 ROTATION_POOL = 3  # a task's batches take turns over its 3k chunks ranked by MMR

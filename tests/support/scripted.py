@@ -84,13 +84,15 @@ def parse_generate(prompt: str) -> GenerateAsk | None:
 
 
 _SOURCES = re.compile(r"^Sources:\n(?P<items>(?:\[\d+\] .*\n?)*)", re.M)
+_ONE_TEXT = re.compile(r"^Text: (?P<text>.+)$", re.M)
 
 
 def parse_sources(prompt: str) -> list[str]:
     """The numbered source passages of a grounded prompt (tools/prompts/grounded.py), in order."""
     m = _SOURCES.search(prompt)
     if not m:
-        return []
+        one = _ONE_TEXT.search(prompt)  # the compact profile's single text
+        return [one["text"]] if one else []
     return [re.sub(r"^\[\d+\] ", "", line) for line in m["items"].splitlines() if line.strip()]
 
 
@@ -130,7 +132,9 @@ class Script:
             n = j % len(sources)
             first = re.split(r"(?<=[.!?])\s", sources[n].strip(), maxsplit=1)[0]
             quote = first if self.quotes == "copy" else f"The manual never says this about {gen.task} at all."
-            out.append({**self._example(gen.task, h, j), "source": n + 1, "quote": quote})
+            example = self._example(gen.task, h, j)  # an answer that uses its quote (answer_ignores_quote)
+            example["output"] = f"{example['output']} {quote}"
+            out.append({**example, "source": n + 1, "quote": quote})
         return out
 
     # ---- replies ----------------------------------------------------------------------------------

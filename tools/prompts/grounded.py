@@ -1,10 +1,11 @@
 """Prompts of a grounded run: the task with its retrieved chunks, and a quote copied from one of them.
 
-Grounding gives the model one more job, so it is kept to the smallest form a 135M model can do: the sources are
-numbered passages, each example names the passage it rests on (`source`) and copies one sentence of it, word for
-word (`quote`). Copying a span is within a small model's reach where paraphrasing faithfully is not, and the
-copy is checked (tools/corpus/quotes.py). The user turn keeps the layout of the ordinary prompts ("Task:",
-"Write N new examples"), so the compact profile's worked turn and the test model read it the same way.
+Copying a span is within a small model's reach where paraphrasing faithfully is not, and the copy is checked
+(tools/corpus/quotes.py). The full profile shows numbered sources: each example names the one it rests on
+(`source`) and copies one sentence of it (`quote`). The compact profile gives a 135M model one job it can do: ONE
+text, no numbers, "copy a sentence, then ask what it answers and answer with it" (its schema puts `quote` first,
+tools/generation/grounded.py). Both keep the layout of the ordinary prompts ("Task:", "Write N new examples"), so
+the worked turn and the test model read them the same way.
 """
 
 from __future__ import annotations
@@ -18,14 +19,19 @@ from explore_instruct.tools.prompts.compact import Shots
 SHOW_CHARS = 700  # of each passage in a prompt (a quote is checked against the whole chunk)
 SOURCES_HEADER = "Sources:"
 
-SYSTEM_COMPACT = (
-    "You write requests that a user sends to an AI assistant, each with a good answer taken from the sources. "
-    "Reply with JSON."
-)
 SYSTEM_FULL = (
     "You are helping build an instruction-tuning dataset grounded in a user's documents. Every answer must be "
     "supported by the numbered sources shown: name the source it rests on and copy, word for word, one sentence "
     "of that source that supports it. Do not use facts the sources do not state. Reply with JSON only."
+)
+SYSTEM_ONE_TEXT = (
+    "You turn a text into questions a user asks an AI assistant, each answered by one sentence of the text. "
+    "Reply with JSON."
+)
+TEXT_HEADER = "Text:"
+RULE_ONE_TEXT = (
+    'For each example first copy one sentence of the text word for word as "quote", then write an "instruction" '
+    'that this sentence answers, and an "output" that answers it with the sentence.'
 )
 RULE = (
     'For each example give "source" (the number of the source it uses) and "quote" '
@@ -54,53 +60,56 @@ def grounded_generate_text(
     return "\n".join(lines)
 
 
-def _shot() -> tuple[str, str]:
-    shown: list[Passage] = [
-        Passage(
-            chunk_id="shot:0",
-            doc="plants.md",
-            page=None,
-            headings=[],
-            text="A snake plant needs water every two to three weeks. Let the soil dry out completely between "
-            "waterings, because wet roots rot.",
-            score=1.0,
-        ),
-        Passage(
-            chunk_id="shot:1",
-            doc="plants.md",
-            page=None,
-            headings=[],
-            text="Ferns and pothos grow well in low light. Both like the humid air of a bathroom.",
-            score=1.0,
-        ),
-    ]
+def one_text_prompt(task: str, parent: str | None, passage: Passage | None, done: Sequence[str], n: int) -> str:
+    """The compact profile's user turn: the task, one text (no number to cite), what is already written."""
+    lines = [f"Task: {task}"]
+    if parent:
+        lines.append(f"Part of: {parent}")
+    text = " ".join(passage["text"].split())[:SHOW_CHARS] if passage else ""
+    lines.append(f"{TEXT_HEADER} {text}")
+    if done:
+        lines.append("Already written (do not repeat):\n" + "\n".join(f"- {d}" for d in done))
+    lines.append(f"Write {n} new examples. {RULE_ONE_TEXT}")
+    return "\n".join(lines)
+
+
+PLANTS = (
+    "A snake plant needs water every two to three weeks. Let the soil dry out completely between waterings, "
+    "because wet roots rot. It grows well in low light."
+)
+
+
+def _one_text_shot() -> tuple[str, str]:
+    """The compact worked turn: one text, each example's quote first (the order the schema holds the model to)."""
+    shown = Passage(chunk_id="shot:0", doc="plants.md", page=None, headings=[], text=PLANTS, score=1.0)
     reply = {
         "examples": [
             {
+                "quote": "A snake plant needs water every two to three weeks.",
                 "instruction": "How often should I water my snake plant?",
                 "input": "",
-                "output": "Every two to three weeks. Wait until the soil is completely dry, since wet roots rot.",
-                "source": 1,
-                "quote": "Let the soil dry out completely between waterings, because wet roots rot.",
+                "output": "A snake plant needs water every two to three weeks.",
             },
             {
-                "instruction": "Which plants can I keep in a dark bathroom?",
+                "quote": "Let the soil dry out completely between waterings, because wet roots rot.",
+                "instruction": "Why should the soil of my snake plant dry out before I water it again?",
                 "input": "",
-                "output": "Ferns and pothos: they grow in low light and like a bathroom's humid air.",
-                "source": 2,
-                "quote": "Ferns and pothos grow well in low light.",
+                "output": "Because wet roots rot: let the soil dry out completely between waterings.",
             },
         ]
     }
-    return grounded_generate_text("caring for house plants", "gardening", shown, [], 2), json.dumps(reply)
+    return one_text_prompt("caring for house plants", "gardening", shown, [], 2), json.dumps(reply)
 
 
 def grounded_generate_messages(
     task: str, parent: str | None, passages: Sequence[Passage], done: Sequence[str], n: int, compact: bool
 ) -> tuple[str, Shots, str]:
-    """(system, worked turns, prompt) of one grounded generation; the compact profile gets one worked turn."""
-    prompt = grounded_generate_text(task, parent, passages, done, n)
-    return (SYSTEM_COMPACT, [_shot()], prompt) if compact else (SYSTEM_FULL, [], prompt)
+    """(system, worked turns, prompt) of one grounded generation. The compact profile is shown the first passage
+    only, with one worked turn; the full profile all of them, numbered."""
+    if compact:
+        prompt = one_text_prompt(task, parent, passages[0] if passages else None, done, n)
+        return SYSTEM_ONE_TEXT, [_one_text_shot()], prompt
+    return SYSTEM_FULL, [], grounded_generate_text(task, parent, passages, done, n)
 
 
 def grounding_lines(passages: Sequence[Passage], show: int = 300) -> str:
