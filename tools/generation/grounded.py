@@ -8,8 +8,8 @@ the prompt and the citation in each example. Two shapes, by prompt profile:
 - compact: ONE chunk a call (graphs/grounding.py rotates a task's batches over its retrieved pool, so a task still
   cites several) and a schema whose first field is the `quote`. On SmolLM2-135M three numbered chunks gave made-up
   quotes and one chunk's sentence paired with another chunk's number; a single text leaves no number to get wrong,
-  and grammar-constrained decoding writes fields in schema order, so the model copies the sentence first and then
-  writes the question it answers and the answer, with the sentence already in its context.
+  and grammar-constrained decoding writes fields in schema order, so the model copies the sentence first, then
+  the answer it gives, then the question, each with what it rests on already in its context.
 
 Gates, in order: a quote that is not a span of its chunk drops the example as `unsupported_quote`, a source number
 that was not shown as `unknown_source` (full only), and an output that shares too little with its own quote as
@@ -47,12 +47,14 @@ class GroundedSpec(ExampleSpec):
 
 
 class QuoteFirstSpec(BaseModel):
-    """The compact profile's example: the copied sentence first, then the question it answers and the answer."""
+    """The compact profile's example, in the order a small model can ground it: the copied sentence, the answer it
+    gives (written right after the sentence, so it reuses it), then the question that answer answers (instruction
+    backtranslation, Li et al. 2023). Quote, question, answer let SmolLM2 drift off the sentence (README)."""
 
     quote: str = Field(min_length=1, description="One sentence copied word for word from the text")
-    instruction: str = Field(min_length=8, description="A question or task that this sentence answers")
+    output: str = Field(min_length=1, description="An answer that says what this sentence says")
+    instruction: str = Field(min_length=8, description="The question or task that this answer answers")
     input: str = Field(description="Material the instruction works on, or empty")
-    output: str = Field(min_length=1, description="The answer, using the sentence")
 
 
 @functools.lru_cache(maxsize=64)

@@ -3,7 +3,7 @@
 Copying a span is within a small model's reach where paraphrasing faithfully is not, and the copy is checked
 (tools/corpus/quotes.py). The full profile shows numbered sources: each example names the one it rests on
 (`source`) and copies one sentence of it (`quote`). The compact profile gives a 135M model one job it can do: ONE
-text, no numbers, "copy a sentence, then ask what it answers and answer with it" (its schema puts `quote` first,
+text, no numbers, "copy a sentence, say what it says, then the question it answers" (its schema puts `quote` first,
 tools/generation/grounded.py). Both keep the layout of the ordinary prompts ("Task:", "Write N new examples"), so
 the worked turn and the test model read them the same way.
 """
@@ -30,8 +30,8 @@ SYSTEM_ONE_TEXT = (
 )
 TEXT_HEADER = "Text:"
 RULE_ONE_TEXT = (
-    'For each example first copy one sentence of the text word for word as "quote", then write an "instruction" '
-    'that this sentence answers, and an "output" that answers it with the sentence.'
+    'For each example first copy one sentence of the text word for word as "quote", then write an "output" that '
+    'says what this sentence says, then the "instruction": a question from a user that this output answers.'
 )
 RULE = (
     'For each example give "source" (the number of the source it uses) and "quote" '
@@ -86,15 +86,15 @@ def _one_text_shot() -> tuple[str, str]:
         "examples": [
             {
                 "quote": "A snake plant needs water every two to three weeks.",
+                "output": "A snake plant needs water every two to three weeks.",
                 "instruction": "How often should I water my snake plant?",
                 "input": "",
-                "output": "A snake plant needs water every two to three weeks.",
             },
             {
                 "quote": "Let the soil dry out completely between waterings, because wet roots rot.",
+                "output": "Because wet roots rot: let the soil dry out completely between waterings.",
                 "instruction": "Why should the soil of my snake plant dry out before I water it again?",
                 "input": "",
-                "output": "Because wet roots rot: let the soil dry out completely between waterings.",
             },
         ]
     }

@@ -33,7 +33,7 @@ QUOTE = "Late payments incur a fee of two percent per month."
 def test_the_compact_schema_puts_the_quote_first_and_has_no_source() -> None:
     schema = grounded_schema(2, compact=True).model_json_schema()
     item = schema["$defs"]["QuoteFirstSpec"]
-    assert list(item["properties"]) == ["quote", "instruction", "input", "output"]
+    assert list(item["properties"]) == ["quote", "output", "instruction", "input"]
     assert schema["properties"]["examples"]["minItems"] == schema["properties"]["examples"]["maxItems"] == 2
     full = grounded_schema(2).model_json_schema()["$defs"]["GroundedSpec"]
     assert list(full["properties"]) == ["instruction", "input", "output", "source", "quote"]  # full unchanged

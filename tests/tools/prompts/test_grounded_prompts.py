@@ -22,7 +22,7 @@ def test_the_compact_prompt_shows_one_text_without_numbers_and_asks_for_the_quot
     assert "Beta" not in prompt and "[1]" not in prompt and "source" not in prompt.lower()
     assert prompt.startswith("Task: Use alpha\nPart of: Greek\n")
     assert "- Done one?" in prompt and "Write 3 new examples." in prompt
-    assert prompt.index('"quote"') < prompt.index('"instruction"') < prompt.index('"output"')
+    assert prompt.index('"quote"') < prompt.index('"output"') < prompt.index('"instruction"')
     assert len(system) < 200  # a small model's system turn stays short
 
 
@@ -31,7 +31,7 @@ def test_the_compact_worked_turn_writes_the_quote_first_and_answers_with_it() ->
     [(shown, reply)] = shots
     text = next(line for line in shown.splitlines() if line.startswith(TEXT_HEADER))
     for example in json.loads(reply)["examples"]:
-        assert list(example) == ["quote", "instruction", "input", "output"]
+        assert list(example) == ["quote", "output", "instruction", "input"]
         assert example["quote"] in text  # copied word for word
         assert "source" not in example
 
