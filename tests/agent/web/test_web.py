@@ -172,7 +172,7 @@ def test_a_person_uploads_documents_and_starts_a_grounded_run(page_url: tuple[st
         page.get_by_role("tab", name="Sources").click()
         sources = page.locator("#wb-sources")
         expect(sources.locator("mark").first).to_be_visible(timeout=20_000)
-        expect(sources).to_contain_text("files/printer-guide.md")  # relative to the session's folder
+        expect(sources).to_contain_text("printer-guide.md")  # named as ingested: relative to the uploads folder
         shown = page.locator("body").inner_text()
         assert not [h for h in hidden if h in shown] and "web-uploads/" not in sources.inner_text(), shown
         page.wait_for_timeout(500)  # the progress overlay of the last event fades
