@@ -62,17 +62,22 @@ def grounded_schema(n: int, compact: bool = False, sentences: tuple[str, ...] = 
     """The reply's schema: n examples; compact ones quote first, the quote held to `sentences` when given."""
     counts: dict[str, Any] = {"minItems": n, "maxItems": n}
     spec: type[BaseModel] = QuoteFirstSpec if compact else GroundedSpec
-    if compact and sentences:  # the grammar holds the quote to them; validation stays a free string (quote gate)
-        held: dict[str, Any] = {GRAMMAR_PATTERN: "^(" + "|".join(map(_literal, sentences)) + ")$"}
-        quote = QuoteFirstSpec.model_fields["quote"]
+    if compact and sentences:  # patterns only the grammar sees; validation stays free strings (the gates check)
+        one_of = "(" + "|".join(map(_literal, sentences)) + ")"
+        held: dict[str, Any] = {GRAMMAR_PATTERN: f"^{one_of}$"}
+        opens: dict[str, Any] = {GRAMMAR_PATTERN: f"^{one_of}{_TAIL}$"}
+        fields = QuoteFirstSpec.model_fields
         spec = create_model(
             "QuoteFirstSpec", __base__=QuoteFirstSpec,
-            quote=(str, Field(min_length=1, description=quote.description, json_schema_extra=held)),
+            quote=(str, Field(min_length=1, description=fields["quote"].description, json_schema_extra=held)),
+            output=(str, Field(min_length=1, description=fields["output"].description, json_schema_extra=opens)),
         )  # fmt: skip
     return create_model("GroundedBatch", examples=(list[spec], Field(min_length=1, json_schema_extra=counts)))
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+# The output opens with a sentence of the text, then may go on a little (the support gate checks it is the quote's).
+_TAIL = "[a-zA-Z0-9 ,.;:!?()'/-]{0,160}"
 _PLAIN = re.compile(r"[A-Za-z0-9 ,.;:!?()'/-]+")  # llama.cpp's schema-to-grammar refuses enums with quotes, backticks
 
 
@@ -85,9 +90,11 @@ def _literal(sentence: str) -> str:
 def copyable(text: str, show: int = SHOW_CHARS) -> tuple[str, ...]:
     """The plain sentences of the part of `text` a compact prompt shows: what the grammar holds its quote to.
 
-    SmolLM2-135M shown one text still wrote quotes of its own (README); a quote chosen among the text's sentences
-    is a copy by construction, and the support gate then asks whether the answer uses it. A text with no plain
-    sentence (code, a table) leaves the quote a free string, checked by the quote gate as in the full profile."""
+    SmolLM2-135M shown one text still wrote quotes of its own, and with the quote held it still wrote answers that
+    ignore it (README). So the embedded model's grammar holds the quote to these sentences and makes the output open
+    with one of them (an extractive answer, which the support gate checks is the quote's); the instruction is then
+    written for that answer. A text with no plain sentence (code, a table) leaves both free strings, checked by the
+    gates as in the full profile."""
     shown = " ".join(text.split())[:show]
     found = (s for s in _SENTENCE_END.split(shown) if len(s) >= MIN_CHARS and _PLAIN.fullmatch(s))
     return tuple(dict.fromkeys(s for s in found if supported(s, text)))

@@ -81,7 +81,7 @@ async def test_the_full_profile_runs_the_same_support_gate_after_its_quote_gate(
     assert [s.rule for s in out.skipped] == ["answer_ignores_quote"]
 
 
-def test_the_compact_quote_is_held_by_the_grammar_to_the_shown_texts_plain_sentences() -> None:
+def test_the_grammar_holds_the_compact_quote_to_the_texts_plain_sentences_and_opens_the_output_with_one() -> None:
     text = (
         "Run git daemon (as root?) with a base path. It listens on port 9418. Short one. "
         'The file "git-daemon-export-ok" marks a repository as exported. ' + "Padding words go here. " * 40
@@ -94,6 +94,9 @@ def test_the_compact_quote_is_held_by_the_grammar_to_the_shown_texts_plain_sente
     pattern = schema["$defs"]["QuoteFirstSpec"]["properties"]["quote"]["pattern"]
     assert all(re.fullmatch(pattern, s) for s in sentences)
     assert not re.fullmatch(pattern, "Run git daemon as root with a base path.")
+    opens = schema["$defs"]["QuoteFirstSpec"]["properties"]["output"]["pattern"]
+    assert re.fullmatch(opens, "It listens on port 9418. So open that port.")  # an extractive answer, then more
+    assert not re.fullmatch(opens, "Here is how to run it: It listens on port 9418.")
     assert "pattern" not in grounded_schema(1, True, sentences).model_json_schema()["$defs"]["QuoteFirstSpec"][
         "properties"]["quote"]  # fmt: skip  # other models: a free string, checked by the quote gate
     llama_grammar = pytest.importorskip("llama_cpp.llama_grammar")
