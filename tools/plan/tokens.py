@@ -113,11 +113,15 @@ def shape_scale(shape: str, turns: int) -> float:
 def shape_calls(shape: str, turns: int, profile: str) -> float | None:
     """Calls per example of a conversation shape, None where one call writes a batch (single, reasoning): the
     compact multi-turn call writes a whole conversation; the full profile's opening, assistant and user-simulator
-    calls are 2 x turns - 1; a tool-calling example is the call's arguments, its (simulated) result and the answer."""
+    calls are 2 x turns - 1; a compact tool-calling example is one call for the request, arguments and simulated
+    result and one for the answer (tools/shapes/tool_calls.py), the full profile's up to three (native call, result,
+    answer)."""
     words = set(shape.split(","))
     if "multi_turn" in words:
         return 1.0 if profile == "compact" else 2.0 * turns - 1
-    return 3.0 if "tool_calls" in words else None
+    if "tool_calls" in words:
+        return 2.0 if profile == "compact" else 3.0
+    return None
 
 
 def generate_tokens(s: Shape, depth: int, n: int, siblings: int, demos: int) -> tuple[float, float]:

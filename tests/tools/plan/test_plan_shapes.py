@@ -43,4 +43,4 @@ def test_the_factors() -> None:
     assert shape_scale("multi_turn", 4) == 4.0 and shape_scale("reasoning,tool_calls", 3) == 3.0
     assert shape_calls("single", 3, "full") is None and shape_calls("reasoning", 3, "compact") is None
     assert shape_calls("multi_turn", 3, "compact") == 1.0 and shape_calls("reasoning,multi_turn", 3, "full") == 5.0
-    assert shape_calls("tool_calls", 3, "full") == 3.0
+    assert shape_calls("tool_calls", 3, "full") == 3.0 and shape_calls("tool_calls", 3, "compact") == 2.0
