@@ -32,8 +32,10 @@ def test_a_grounded_plan_prices_the_retrieved_chunks_in_every_prompt(profile: st
     assert grounded.grounded and not bare.grounded
     assert calls == bare_calls  # a corpus changes what a call carries, not how many calls there are
     _, _, six = plan(6)
-    # Three more chunks: each enrich prompt shows SHOW_CHARS of each, each decomposition 300 characters.
-    least = (calls["enrich"] * 3 * SHOW_CHARS + calls["decompose"] * 3 * 300) / CHARS_PER_TOKEN
+    # Three more chunks: each full enrich prompt shows SHOW_CHARS of each (a compact one shows one chunk whatever
+    # retrieve_k is), each decomposition 300 characters.
+    shown = 3 if profile == "full" else 0
+    least = (calls["enrich"] * shown * SHOW_CHARS + calls["decompose"] * 3 * 300) / CHARS_PER_TOKEN
     assert least <= six["input"] - three["input"] <= 1.05 * least  # the chunks, and their numbers
     assert six["output"] == three["output"]
     assert three["output"] > bare_tokens["output"]  # every example also names its source and copies a quote
