@@ -248,11 +248,31 @@ def curated(loaded: LoadedTree) -> LoadedTree:
                 extra = dict(example.model_extra or {})
                 extra["curation"] = {"edited": sorted(decided.fields), "by": decided.decided_by, "notes": decided.notes}
                 example = Example(**{**example.model_dump(), **extra, **decided.fields})
+                example = _edit_turns(example, decided.fields)
             kept_ids.append(eid)
             kept.append(example)
         node.examples = kept
         ids[node.id] = kept_ids
     return LoadedTree(tree=tree, ids=ids, source=loaded.source, run_dir=loaded.run_dir, curation=state.summary())
+
+
+def _edit_turns(example: Example, fields: dict[str, str]) -> Example:
+    """A conversation (multi_turn, tool_calls) is exported from its `messages`, so an edit of its instruction or
+    output is also made to the turn it names: the first user turn, the final assistant answer. (A conversation has
+    no input: an edit of it stays on the example's `input` field, which no chat export reads.)"""
+    messages = (example.model_extra or {}).get("messages")
+    if not isinstance(messages, list) or not messages or not ({"instruction", "output"} & fields.keys()):
+        return example
+    turns = [dict(m) if isinstance(m, dict) else m for m in messages]
+    if "instruction" in fields:
+        first = next((m for m in turns if isinstance(m, dict) and m.get("role") == "user"), None)
+        if first is not None:
+            first["content"] = fields["instruction"]
+    if "output" in fields:
+        last = next((m for m in reversed(turns) if isinstance(m, dict) and m.get("role") == "assistant"), None)
+        if last is not None:
+            last["content"] = fields["output"]
+    return Example(**{**example.model_dump(), "messages": turns})
 
 
 def load_tree_source(path: Path) -> LoadedTree:

@@ -14,7 +14,8 @@ from explore_instruct.agent.cli.main import app
 from explore_instruct.tools.dataset import curation
 from explore_instruct.tools.dataset.curate import CurationError, curate
 from explore_instruct.tools.dataset.curation import CURATION, Decision, replay
-from explore_instruct.tools.dataset.sampling import load_run, sample
+from explore_instruct.tools.dataset.sampling import curated, load_run, sample
+from explore_instruct.tools.tree.model import Example
 
 runner = CliRunner()
 
@@ -150,3 +151,23 @@ def test_review_cli_and_export_honour_the_log(tmp_path: Path) -> None:
     log = [json.loads(line) for line in (run / CURATION).read_text().splitlines()]
     assert [(d["action"], d["target"], d["who"]) for d in log] == [("reject", ids[0], "ann"), ("edit", ids[1], "bob")]
     assert log[0]["note"] == "wrong" and log[0]["at"].endswith("Z")
+
+
+def test_an_edit_of_a_conversation_reaches_the_turns_its_export_is_made_from(tmp_path: Path) -> None:
+    run = make_run(tmp_path)
+    raw = load_run(run, curated_view=False)
+    node_id, ids = next((n, i) for n, i in raw.ids.items() if i)
+    node = raw.tree.nodes[node_id]
+    first = node.examples[0]
+    turns = [
+        {"role": "user", "content": first.instruction},
+        {"role": "assistant", "content": "A first answer."},
+        {"role": "user", "content": "Shorter, please."},
+        {"role": "assistant", "content": first.output},
+    ]
+    node.examples[0] = Example(**first.model_dump(), messages=turns)
+    curate(run, "edit", [ids[0]], fields={"instruction": "Write a haiku about the sea.", "output": "Salt wind."})
+    edited = curated(raw).tree.nodes[node_id].examples[0]
+    got = [t["content"] for t in (edited.model_extra or {})["messages"]]
+    assert got == ["Write a haiku about the sea.", "A first answer.", "Shorter, please.", "Salt wind."]
+    assert edited.instruction == "Write a haiku about the sea." and turns[0]["content"] == first.instruction
