@@ -124,6 +124,22 @@ def overlap(a: str, b: str, limit: float = 0.0) -> float:
     return rouge_l_over(a, b, limit)
 
 
+def repetition(text: str, t: Thresholds) -> tuple[str, str] | None:
+    """The first of the three repetition measures `text` fails — (rule, detail) with rule repeated_lines,
+    repeated_ngrams or repeated_substring — or None; one home for outputs, inputs and reasonings alike."""
+    share = repeated_line_share(text)
+    if share > t.repeated_lines:
+        return "repeated_lines", f"{share:.2f} of its sentences repeat"
+    for n, limit in ((2, t.top_ngram), (3, t.top_ngram * 0.9), (4, t.top_ngram * 0.8)):
+        share = top_ngram_share(text, n)
+        if share > limit:
+            return "repeated_ngrams", f"its commonest {n}-gram covers {share:.2f}"
+    share = longest_repeat_share(text, t.repeated_substring)
+    if share > t.repeated_substring:
+        return "repeated_substring", f"a repeated stretch of {share:.2f} of it"
+    return None
+
+
 def degenerate(
     example: Example, t: Thresholds = Thresholds(), *, truncated: bool = False, rewriting: bool = False
 ) -> tuple[str, str] | None:
@@ -136,16 +152,9 @@ def degenerate(
     if inp and _META_INPUT.match(inp):
         return "meta_input", inp[:60]
     for field, text in (("output", out), ("input", inp)):
-        share = repeated_line_share(text)
-        if share > t.repeated_lines:
-            return "repeated_lines", f"{field}: {share:.2f} of its sentences repeat"
-        for n, limit in ((2, t.top_ngram), (3, t.top_ngram * 0.9), (4, t.top_ngram * 0.8)):
-            share = top_ngram_share(text, n)
-            if share > limit:
-                return "repeated_ngrams", f"{field}: its commonest {n}-gram covers {share:.2f}"
-        share = longest_repeat_share(text, t.repeated_substring)
-        if share > t.repeated_substring:
-            return "repeated_substring", f"{field}: a repeated stretch of {share:.2f} of it"
+        loop = repetition(text, t)
+        if loop is not None:
+            return loop[0], f"{field}: {loop[1]}"
     if truncated and out and not _TERMINAL.search(out):
         return "cut_off_output", out[-40:]
     score = overlap(out, ins, t.copy_overlap)
@@ -202,16 +211,9 @@ def degenerate_reasoning(
     words = _words(reasoning)
     if len(words) < MIN_REASONING_WORDS:
         return "empty_reasoning", f"{len(words)} words"
-    share = repeated_line_share(reasoning)
-    if share > t.repeated_lines:
-        return "looping_reasoning", f"{share:.2f} of its sentences repeat"
-    for n, limit in ((2, t.top_ngram), (3, t.top_ngram * 0.9), (4, t.top_ngram * 0.8)):
-        share = top_ngram_share(reasoning, n)
-        if share > limit:
-            return "looping_reasoning", f"its commonest {n}-gram covers {share:.2f}"
-    share = longest_repeat_share(reasoning, t.repeated_substring)
-    if share > t.repeated_substring:
-        return "looping_reasoning", f"a repeated stretch of {share:.2f} of it"
+    loop = repetition(reasoning, t)
+    if loop is not None:
+        return "looping_reasoning", loop[1]
     if truncated and not _TERMINAL.search(reasoning):
         return "cut_off_reasoning", reasoning[-40:]
     if _norm(reasoning) == _norm(output):
