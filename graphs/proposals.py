@@ -98,7 +98,7 @@ async def run_proposal(task: ProposeTask, ctx: Context) -> dict[str, Any]:
     if not result.subtasks:
         proposals.append({"target": target, "origin": origin, "empty": True})
     update: dict[str, Any] = {
-        "nodes": {target: {"extend_calls": task["extend_calls"] + 1}},
+        "nodes": {target: {"extend_calls": task["extend_calls"] + 1, "asked": args["k"]}},
         "proposals": proposals,
     }
     calls = result.calls
@@ -264,7 +264,13 @@ def similarity_check(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     for target, n in accepted.items():
         old = state["nodes"][target]
         fruitless = 0 if n else old.get("fruitless", 0) + 1
-        widened = {"new_children": old.get("new_children", 0) + n, "fruitless": fruitless}
+        # `short`: the call added fewer tasks than it asked for; a lookahead that came back short is tried once more
+        # before the cursor descends (routing.route).
+        widened = {
+            "new_children": old.get("new_children", 0) + n,
+            "fruitless": fruitless,
+            "short": n < old.get("asked", 0),
+        }
         new_nodes[target] = {**new_nodes.get(target, {}), **widened}
     merged: State = {**state, "nodes": merge_by_id(state["nodes"], new_nodes)}
     update, kept, dropped = commit(merged, store, to_commit, "x", ctx)

@@ -1,7 +1,8 @@
 """Which transition comes next: small pure functions of the state and the context, each unit-tested.
 
 `route` is the cursor's decision at `choose` (the paper's DFS made explicit):
-- **lookahead** while the cursor's task is shallower than K and has room for more children;
+- **lookahead** while the cursor's task is shallower than K and has room for more children (once more when
+  the first came back short, see `wants_lookahead`);
 - **descend** into the next child nobody has entered yet;
 - **backtracking** to the parent once the cursor's subtree is done (the parent may then widen);
 - **plan_enrich** when the cursor is back at the root with nothing left to visit;
@@ -71,6 +72,23 @@ def stop_reason(state: State, ctx: Context) -> tuple[str, str] | None:
     return None
 
 
+def wants_lookahead(cursor: dict[str, Any], kids: list[dict[str, Any]]) -> bool:
+    """Whether the cursor's task (which still has room) should be decomposed (again) before the cursor moves.
+
+    - never decomposed yet: the first lookahead;
+    - decomposed, but no child accepted (empty reply, all pruned or rejected): retried until `max_fruitless`,
+      otherwise one bad decomposition of the root would end the whole exploration;
+    - the one lookahead came back short (fewer tasks than asked: names cut off, off the domain, too similar):
+      one second try before descending. A small model's single draw often loses half its proposals to the name
+      rules, and backtracking widens a task only once per child it has; a task left with one child makes a thin
+      branch (issue 23). Once a child is entered, widening is backtracking's job.
+    """
+    if not cursor.get("extended") or not kids:
+        return True
+    fresh = not any(k.get("entered") for k in kids)
+    return fresh and bool(cursor.get("short")) and cursor.get("extend_calls", 0) < 2
+
+
 def route(state: State, ctx: Context) -> Transition:
     if stop_reason(state, ctx):
         return "budget_gate"
@@ -82,9 +100,7 @@ def route(state: State, ctx: Context) -> Transition:
     assert cursor_id is not None, "DFS needs a cursor (load_seed puts it on the root)"
     cursor = state["nodes"][cursor_id]
     kids = accepted_children(state, cursor_id)
-    # A lookahead that added nothing (empty reply, all pruned or rejected) is retried until max_fruitless;
-    # otherwise one bad decomposition of the root would end the whole exploration.
-    if (not cursor.get("extended") or not kids) and cursor["depth"] < ctx.max_depth and room(cursor, len(kids), ctx):
+    if cursor["depth"] < ctx.max_depth and room(cursor, len(kids), ctx) and wants_lookahead(cursor, kids):
         return "lookahead"
     if any(not k.get("entered") for k in kids):
         return "descend"

@@ -189,15 +189,17 @@ async def test_pruned_proposals_are_recorded_but_never_explored_or_enriched(tmp_
     assert snap.values["status"] == "done"
     nodes = snap.values["nodes"]
     pruned = {k: v for k, v in nodes.items() if v["status"] == "pruned"}
-    # The root proposes "Writing part 2" (it has one child) on lookahead and again when widened: both pruned.
-    assert sorted(pruned) == ["writing_part_2_0", "writing_part_2_1"]
+    # The root proposes "Writing part 2" (it has one child) on lookahead, on the second try a lookahead that came
+    # back short gets, and again when widened: all three pruned.
+    assert sorted(pruned) == ["writing_part_2_0", "writing_part_2_1", "writing_part_2_2"]
+    assert [v[0] for v in visits(snap)][1:4] == ["lookahead", "lookahead", "descend"]
     for node in pruned.values():
         assert node["name"] == "Writing part 2"
         assert node["parent"] == "writing_help_for_work"
         assert node["status_reason"] == "similar to 'writing part 2' (score 1.00)"
         assert node["children"] == []
-    assert snap.values["summary"]["tasks_pruned"] == 2
-    assert snap.values["stats"]["tasks_pruned"] == 2
+    assert snap.values["summary"]["tasks_pruned"] == 3
+    assert snap.values["stats"]["tasks_pruned"] == 3
 
     records = read_examples(ctx.run_dir)  # type: ignore[arg-type]
     assert not [r for r in records if r["node_id"] in pruned]

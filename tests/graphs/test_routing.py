@@ -59,6 +59,20 @@ def test_route_retries_a_lookahead_that_added_nothing_until_fruitless() -> None:
     assert route(state("r", {**tried, "fruitless": CTX.max_fruitless}), CTX) == "plan_enrich"
 
 
+def test_route_tries_a_short_lookahead_once_more_before_descending() -> None:
+    short = node("p", 1, "r", ("a",), extended=True, short=True, extend_calls=1, new_children=1)
+    s = state("p", node("r", 0, None, ("p",), extended=True), short, node("a", 2, "p"))
+    assert route(s, CTX) == "lookahead"  # 1 of 2 accepted: a second try
+    again = {**short, "extend_calls": 2}
+    assert route(state("p", node("r", 0, None, ("p",), extended=True), again, node("a", 2, "p")), CTX) == "descend"
+    full = {**short, "short": False}  # it got what it asked for: widening is backtracking's job
+    assert route(state("p", node("r", 0, None, ("p",), extended=True), full, node("a", 2, "p")), CTX) == "descend"
+    entered = state("p", node("r", 0, None, ("p",), extended=True), short, node("a", 2, "p", entered=True))
+    assert route(entered, CTX) == "backtracking"  # a child was visited: no second lookahead
+    at_k = {**short, "depth": 2}  # no lookahead at depth K, short or not
+    assert route(state("p", node("r", 0, None, ("p",), extended=True), at_k, node("a", 3, "p")), CTX) == "descend"
+
+
 def test_route_descends_into_a_child_nobody_entered() -> None:
     s = state("r", node("r", 0, None, ("a",), extended=True), node("a", 1, "r"))
     assert route(s, CTX) == "descend"
