@@ -44,7 +44,8 @@ from explore_instruct.tools.shapes.tool_checks import (
     normalise,
     object_model,
 )
-from explore_instruct.tools.shapes.toolsets import Toolset, ToolsetError
+from explore_instruct.tools.shapes.tool_schemas import ToolsetError
+from explore_instruct.tools.shapes.toolsets import Toolset
 
 MAX_CALLS_PER_TURN = 3
 

@@ -12,15 +12,8 @@ import pytest
 from jsonschema.validators import validator_for
 from support.mcp_servers import EMPTY_SERVER, git_sandbox, git_server, served_http, time_server
 
-from explore_instruct.tools.shapes.toolsets import (
-    TOOLS_FILE,
-    McpServer,
-    ToolsetError,
-    check_tools,
-    load_toolset,
-    save_toolset,
-    toolset_from_saved,
-)
+from explore_instruct.tools.shapes.tool_schemas import ToolsetError, check_tools
+from explore_instruct.tools.shapes.toolsets import TOOLS_FILE, McpServer, load_toolset, save_toolset, toolset_from_saved
 
 WEATHER = {
     "type": "function",
