@@ -135,14 +135,14 @@ def _pair_tokens(s: Shape, depth: int, n: int, siblings: int, demos: int) -> tup
     """(prompt, completion) tokens of one enrich call asking for `n` single examples."""
     ctx = s.ctx
     parent = s.name() if depth else None
-    if ctx.grounded:  # the task's chunks in the prompt; each example names its source and copies a quote
+    if ctx.grounded:  # the task's chunks in the prompt; each example copies a quote (full: and names its source)
         from explore_instruct.tools.prompts.grounded import grounded_generate_messages
 
+        compact = ctx.profile == "compact"
         done = [s.example.instruction] * demos
-        system, shots, prompt = grounded_generate_messages(
-            s.name(), parent, s.chunks(), done, n, compact=ctx.profile == "compact"
-        )
-        example = s.example.model_dump() | {"source": 1, "quote": _text(120, "quote")}
+        system, shots, prompt = grounded_generate_messages(s.name(), parent, s.chunks(), done, n, compact=compact)
+        # The compact schema has no source number: one text is shown (tools/generation/grounded.py).
+        example = s.example.model_dump() | ({} if compact else {"source": 1}) | {"quote": _text(120, "quote")}
         return _messages(system, shots, prompt), _tokens(json.dumps({"examples": [example] * n}))
     if ctx.profile == "compact":
         system, shots, prompt = generate_messages(s.name(), parent, s.examples(demos), n, ctx.flavour)

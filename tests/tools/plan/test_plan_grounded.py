@@ -9,11 +9,12 @@ import pytest
 
 from explore_instruct.tools.corpus.chunk import CHUNK_SIZE
 from explore_instruct.tools.plan.estimate import make_plan
-from explore_instruct.tools.plan.inputs import Params
-from explore_instruct.tools.plan.tokens import CHARS_PER_TOKEN, CHUNK_CHARS
+from explore_instruct.tools.plan.inputs import Measured, Params
+from explore_instruct.tools.plan.tokens import CHARS_PER_TOKEN, CHUNK_CHARS, Shape, generate_tokens
 from explore_instruct.tools.prompts.grounded import SHOW_CHARS
 
 SHAPE = {"max_depth": 2, "breadth": [3, 2], "subtasks_per_call": 2, "examples": [12], "examples_per_call": 4}
+GROUNDED = {"docs": "/corpus", "retrieve_k": 3}
 
 
 def test_the_plan_knows_the_chunk_size_ingestion_cuts() -> None:
@@ -39,6 +40,18 @@ def test_a_grounded_plan_prices_the_retrieved_chunks_in_every_prompt(profile: st
     assert least <= six["input"] - three["input"] <= 1.05 * least  # the chunks, and their numbers
     assert six["output"] == three["output"]
     assert three["output"] > bare_tokens["output"]  # every example also names its source and copies a quote
+
+
+def test_a_compact_grounded_example_is_priced_without_a_source_number() -> None:
+    def added(profile: str) -> float:
+        """Completion tokens a corpus adds to one enrich call of 4 examples in the profile."""
+        shapes = [Shape(Params.of({**SHAPE, "prompt_profile": profile, **g}), Measured()) for g in ({}, GROUNDED)]
+        bare, grounded = (generate_tokens(s, 1, 4, 2, 2)[1] for s in shapes)
+        return grounded - bare
+
+    # Both copy a quote; only the full schema adds `"source": 1, ` (13 characters) to each of the 4 examples.
+    assert added("full") - added("compact") == pytest.approx(4 * 13 / CHARS_PER_TOKEN)
+    assert added("compact") > 0
 
 
 def test_a_flat_run_is_planned_as_one_task_per_chunk_and_no_decomposition(tmp_path: Path) -> None:
