@@ -91,6 +91,7 @@ async def run_proposal(task: ProposeTask, ctx: Context) -> dict[str, Any]:
             "reason": s.reason,
             "examples": [e.model_dump() for e in s.examples],
             **({"relevance": scores[s.name]} if s.name in scores else {}),
+            **({"proposed_as": s.proposed_as} if s.proposed_as else {}),
             **grounded.get(s.name, {}),
         }
         for s in result.subtasks
@@ -242,7 +243,9 @@ def similarity_check(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
                 row |= {"relevance": p["relevance"]} if "relevance" in p else {}
                 near = {"nearest_id": match.nearest_id, "nearest": match.nearest_text, "score": round(match.score, 4)}
                 store.append_jsonl(DROPPED, [row | near])
-        scored = {"meta_extra": {"relevance": p["relevance"]}} if "relevance" in p else None
+        # What the tree keeps beside the name: relevance scores, and the name as written when a cut-off was trimmed.
+        meta = {key: p[key] for key in ("relevance", "proposed_as") if key in p}
+        scored = {"meta_extra": meta} if meta else None
         node = tree.add_child(
             target, p["name"], reason=p["reason"], origin=Origin(p["origin"]), status=status, status_reason=why,
             extra=scored,

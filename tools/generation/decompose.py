@@ -21,11 +21,12 @@ from explore_instruct.tools.quality import filters
 from explore_instruct.tools.quality.degeneracy import Thresholds
 from explore_instruct.tools.quality.filters import DEFAULT_QUALITY
 from explore_instruct.tools.tree.model import Example, slugify
-from explore_instruct.tools.tree.names import MAX_WORDS, name_rule
+from explore_instruct.tools.tree.names import MAX_WORDS, name_rule, trim_cut_off
 
 MAX_CHILDREN = 12
-# 2-8 short words of letters (a hyphen may join two): what the embedded model's grammar lets it write as a name.
-NAME_SHAPE = rf"^[A-Za-z][a-z]{{1,13}}( [A-Za-z][a-z-]{{0,12}}){{1,{MAX_WORDS - 1}}}$"
+# 2-8 short words of letters: what the embedded model's grammar lets it write as a name. No hyphens: the name rules
+# count "on-boarding" as two words, so a hyphen let the grammar write names the rules then call too long.
+NAME_SHAPE = rf"^[A-Za-z][a-z]{{1,13}}( [A-Za-z][a-z]{{0,12}}){{1,{MAX_WORDS - 1}}}$"
 
 
 class ExampleSpec(BaseModel):
@@ -64,9 +65,7 @@ class NamedSubtask(BaseModel):
         # Only the embedded model's grammar reads this: 2-8 short letter-only words, the shape of a task name, so
         # a small model cannot write `task1`, a sentence or run-together junk. Validation does not enforce it (a
         # remote model's "3D modelling" stays valid); the name rules judge every name afterwards.
-        json_schema_extra={
-            "x-grammar-pattern": rf"^[A-Za-z][a-z]{{1,13}}( [A-Za-z][a-z-]{{0,12}}){{1,{MAX_WORDS - 1}}}$"
-        },
+        json_schema_extra={"x-grammar-pattern": NAME_SHAPE},
     )
     reason: str = Field(min_length=3, description="One line: why it is a distinct part of the task")
 
@@ -103,6 +102,7 @@ class ProposedSubtask:
     name: str
     reason: str
     examples: list[Example]
+    proposed_as: str = ""  # the name as the model wrote it, when a cut-off tail was trimmed (tree.names.trim_cut_off)
 
 
 @dataclass
@@ -173,9 +173,11 @@ async def decompose(
     subtasks: list[ProposedSubtask] = []
     skipped: list[Skip] = []
     for spec in result.value.subtasks:  # type: ignore[attr-defined]
-        name = " ".join(spec.name.split())
-        key = slugify(name)
+        name = proposed = " ".join(spec.name.split())
         rule = "empty_name" if not name else name_rule(name, target=req.target, root=req.root)
+        if rule == "name_cut_off" and name_rule(trim_cut_off(name), target=req.target, root=req.root) is None:
+            name, rule = trim_cut_off(name), None  # kept without its dangling tail; the tree records `proposed_as`
+        key = slugify(name)
         if rule is None and key in taken:
             rule = "duplicate_name"
         if rule is None and len(subtasks) >= k:
@@ -194,5 +196,6 @@ async def decompose(
             skipped.append(Skip("subtask", "no_valid_examples", name, {"name": name}))
             continue
         taken.add(key)
-        subtasks.append(ProposedSubtask(name=name, reason=" ".join(spec.reason.split()), examples=kept))
+        trimmed = proposed if proposed != name else ""
+        subtasks.append(ProposedSubtask(name, " ".join(spec.reason.split()), kept, proposed_as=trimmed))
     return DecomposeResult(subtasks, skipped, result.record)

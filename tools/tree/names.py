@@ -29,6 +29,20 @@ _DANGLING = frozenset(
 )  # fmt: skip
 
 
+_DANGLING_TAIL = re.compile(rf"(?:[\s_-]+(?:{'|'.join(sorted(_DANGLING))}))+\W*$", re.I)
+
+
+def trim_cut_off(name: str) -> str:
+    """The name without the words it was cut off on ("send a reply to support tickets for" -> "send a reply to
+    support tickets"); the same name when it does not end on one.
+
+    The embedded model's grammar ends a name at `MAX_WORDS` words, and SmolLM2 often reaches that mid-phrase: in
+    the bare-sentence runs of issue 23 most cut-off names read well without their last word or two. The caller
+    checks the trimmed name against every rule again and records the name as proposed.
+    """
+    return _DANGLING_TAIL.sub("", name).strip()
+
+
 def name_rule(name: str, *, target: str = "", root: str = "") -> str | None:
     """The rule a proposed name breaks, or None when it may become a task."""
     words = [w for w in re.split(r"[\s_-]+", name) if w]  # "grammar-fixes" and "text_simplification": two words

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from pydantic import Field
 
 from explore_instruct.tools.generation.decompose import (
     MAX_CHILDREN,
+    NAME_SHAPE,
     DecomposeRequest,
     decompose,
     proposal_schema,
@@ -193,6 +195,28 @@ async def test_decompose_normalises_names_and_reasons() -> None:
     result = await decompose(model, DecomposeRequest(target="Email rewriting", k=1), method="prompt")
     assert result.subtasks[0].name == "Polite declines"
     assert result.subtasks[0].reason == "Saying no nicely"
+
+
+async def test_a_cut_off_name_is_kept_without_its_tail_and_its_proposed_form_recorded() -> None:
+    reply = proposal(
+        subtask("send a reply to customer support tickets for"),
+        subtask("help with the"),  # trimmed to one word: still dropped
+        subtask("Formal tone"),
+    )
+    model = ScriptedChat(responses=[reply])
+    result = await decompose(model, DecomposeRequest(target="Email rewriting", k=3), method="prompt")
+    assert [(s.name, s.proposed_as) for s in result.subtasks] == [
+        ("send a reply to customer support tickets", "send a reply to customer support tickets for"),
+        ("Formal tone", ""),
+    ]
+    assert [(k.rule, k.detail) for k in result.skipped] == [("name_cut_off", "help with the")]
+
+
+def test_the_name_grammar_writes_only_what_the_name_rules_accept_as_to_length() -> None:
+    # A hyphen let the grammar write 8 words that the rules count as 9 ("on-boarding"): letters and spaces only.
+    assert re.fullmatch(NAME_SHAPE.strip("^$"), "help them create a new personal brand onboarding")
+    assert not re.fullmatch(NAME_SHAPE.strip("^$"), "help them create a new personal brand on-boarding")
+    assert not re.fullmatch(NAME_SHAPE.strip("^$"), "one two three four five six seven eight nine")
 
 
 async def test_decompose_math_examples_get_boxed() -> None:

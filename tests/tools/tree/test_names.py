@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from explore_instruct.tools.tree.names import name_rule
+from explore_instruct.tools.tree.names import name_rule, trim_cut_off
 
 TARGET, ROOT = "rewriting business emails", "Assistance for text editing"
 
@@ -58,3 +58,18 @@ def test_good_names_pass(name: str) -> None:
 
 def test_target_and_root_are_optional() -> None:
     assert name_rule("rewriting business emails") is None
+
+
+@pytest.mark.parametrize(
+    ("name", "trimmed"),
+    [
+        ("send a response to customer support tickets for", "send a response to customer support tickets"),
+        ("creating a response with some humor about the", "creating a response with some humor"),
+        ("get help with customer-to-a", "get help with customer"),
+        ("Writing to", "Writing"),  # the caller's rules then call it too short
+        ("planning a trip", "planning a trip"),
+        ("Task planning for teams", "Task planning for teams"),
+    ],
+)
+def test_a_cut_off_name_loses_its_dangling_tail_only(name: str, trimmed: str) -> None:
+    assert trim_cut_off(name) == trimmed
