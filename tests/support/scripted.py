@@ -237,10 +237,13 @@ class ScriptedChatModel(BaseChatModel):
         with self._lock:
             return len(self._prompts)
 
-    def _answer(self, messages: list[BaseMessage]) -> ChatResult:
-        prompt = _first_task_prompt(messages)
+    def _record(self, prompt: str) -> None:
         with self._lock:
             self._prompts.append(prompt)
+
+    def _answer(self, messages: list[BaseMessage]) -> ChatResult:
+        prompt = _first_task_prompt(messages)
+        self._record(prompt)
         text = self.script.reply(prompt)
         message = AIMessage(
             content=text,

@@ -12,18 +12,16 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Sequence
 from typing import Any
 
-from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import Runnable
-from pydantic import ConfigDict, Field, PrivateAttr
+from pydantic import Field
 
-from support.scripted import Script
+from support.scripted import ScriptedChatModel
 
 _TOOL = re.compile(r"^Tool: (?P<name>[\w-]+): ", re.M)
 _PARAM = re.compile(r"^- (?P<key>[\w-]+) \((?P<kind>[^,]+(?:, [^,()]+)*?), (?P<need>required|optional)\)", re.M)
@@ -39,28 +37,19 @@ def value_for(kind: str) -> Any:
     return {"integer": 2, "number": 1.5, "boolean": True, "array": ["a"], "object": {}}.get(kind, "Europe/London")
 
 
-class ToolScriptModel(BaseChatModel):
-    """Answers the tool_calls prompts as a well-behaved model would, except where a switch says otherwise."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+class ToolScriptModel(ScriptedChatModel):
+    """Answers the tool_calls prompts as a well-behaved model would, except where a switch says otherwise; its
+    script, prompt log and lock are `ScriptedChatModel`'s."""
 
     arguments: dict[str, dict[str, Any]] = Field(default_factory=dict)  # per tool: the arguments to give
     invalid: frozenset[str] = frozenset()  # tools whose arguments come back with the wrong types
     unknown_tool: bool = False  # native calls name a tool that is not in the set
     no_calls: bool = False  # native replies answer in text and call nothing
     ignore_result: bool = False  # answers say nothing of the result
-    script: Script = Field(default_factory=Script)
-    _prompts: list[str] = PrivateAttr(default_factory=list)
-    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     @property
     def _llm_type(self) -> str:
         return "tool-scripted"
-
-    @property
-    def prompts(self) -> list[str]:
-        with self._lock:
-            return list(self._prompts)
 
     def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Runnable[Any, BaseMessage]:
         return self.bind(tools=list(tools), **kwargs)
@@ -77,10 +66,9 @@ class ToolScriptModel(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         last = messages[-1]
-        with self._lock:
-            self._prompts.append(str(last.content))
+        self._record(str(last.content))
         if isinstance(last, ToolMessage):
-            message = AIMessage(content=self._answer(str(last.content)))
+            message = AIMessage(content=self._answer_result(str(last.content)))
         elif kwargs.get("tools"):
             message = self._native_call(str(last.content), kwargs["tools"])
         else:  # a repair request ("Your last reply could not be used") gets the same reply again: a stubborn model
@@ -91,6 +79,15 @@ class ToolScriptModel(BaseChatModel):
         message.response_metadata = {"finish_reason": "stop"}
         return ChatResult(generations=[ChatGeneration(message=message)])
 
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        return self._generate(messages, stop, None, **kwargs)
+
     # ---- the compact profile's prompts (JSON replies) ----------------------------------------------
 
     def _reply(self, prompt: str) -> str:
@@ -99,7 +96,7 @@ class ToolScriptModel(BaseChatModel):
             return json.dumps(self._call(tool.group("name"), prompt))
         returned = _RETURNED.search(prompt)
         if returned:
-            answer = self._answer(returned.group("r"))
+            answer = self._answer_result(returned.group("r"))
             if '"reasoning"' in prompt:  # the schema of a reasoning,tool_calls answer
                 return json.dumps(
                     {"reasoning": "The user asked for this; the tool's result has the facts.", "answer": answer}
@@ -136,7 +133,7 @@ class ToolScriptModel(BaseChatModel):
             reply["result"] = f"{name} says: 14:05 on Saturday, all clear."
         return reply
 
-    def _answer(self, result: str) -> str:
+    def _answer_result(self, result: str) -> str:
         if self.ignore_result:
             return "I could not say anything useful about that, sorry about it."
         words = re.findall(r"[A-Za-z0-9/:+-]{3,}", result)[:8]
