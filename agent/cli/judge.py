@@ -21,7 +21,7 @@ JUDGEMENTS = "judgements.jsonl"
 
 def collect(source: Path) -> tuple[Any, list[Any], list[dict[str, Any]] | None]:
     """(tree or None, items to judge, dataset rows or None) of a source."""
-    from explore_instruct.tools.dataset.export import read_dataset
+    from explore_instruct.tools.dataset.read_back import read_dataset
     from explore_instruct.tools.dataset.sampling import load_tree_source
     from explore_instruct.tools.quality.judge import Item
     from explore_instruct.tools.tree.model import Example

@@ -203,7 +203,7 @@ def analyse(path: Path, *, verbs: bool = True) -> Analysis:
 
     A file exported by us carries `task_path`, which rebuilds the tree, so it gets the tree-shaped stats too.
     """
-    from explore_instruct.tools.dataset.export import read_dataset
+    from explore_instruct.tools.dataset.read_back import read_dataset
 
     if not path.exists():
         raise CoverageError(f"{path}: no such file or directory")

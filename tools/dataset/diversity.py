@@ -49,7 +49,7 @@ class Source:
 
     @classmethod
     def open(cls, path: Path) -> Source:
-        from explore_instruct.tools.dataset.export import read_dataset
+        from explore_instruct.tools.dataset.read_back import read_dataset
         from explore_instruct.tools.dataset.sampling import load_tree_source
 
         if path.is_dir() and not (path / "state.json").is_file():

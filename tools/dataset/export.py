@@ -1,6 +1,6 @@
 """Write sampled examples as training data (Alpaca, JSONL, ShareGPT, chat `messages`, OpenAI fine-tuning JSONL, HF
-`datasets`); read it back. What each format makes of a shape (reasoning, conversations, tool calls) is
-tools/dataset/export_chat.py's.
+`datasets`). What each format makes of a shape (reasoning, conversations, tool calls) is
+tools/dataset/export_chat.py's; reading a file back is tools/dataset/read_back.py's.
 
 Every file lands whole or not at all (temp file + rename), nothing is overwritten without `force`, and
 every path written is checked to stay inside the chosen output directory, so neither `..` nor a planted
@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any, Literal, cast, get_args
 
 from explore_instruct.tools.dataset.export_chat import ShapeExportError, alpaca_fields, chat_rows
-from explore_instruct.tools.dataset.export_chat import prompt_text as prompt_text  # where it was defined before
 from explore_instruct.tools.dataset.sampling import SampledExample
 from explore_instruct.tools.fileio import _umask_mode, write_text_atomic
 
@@ -234,70 +233,3 @@ def push_to_hub(examples: list[SampledExample], repo_id: str, *, card: str | Non
             path_or_fileobj=card.encode("utf-8"), path_in_repo=CARD, repo_id=repo_id, repo_type="dataset"
         )
     return f"https://huggingface.co/datasets/{repo_id}"
-
-
-# ---- reading back (for stats on any dataset file, and for round trips) ------------------------
-
-
-def _from_chat(turns: Any, role_key: str, text_key: str, user: str, bot: str) -> tuple[str, str] | None:
-    if not isinstance(turns, list):
-        return None
-    first_user = next((t.get(text_key) for t in turns if isinstance(t, dict) and t.get(role_key) == user), None)
-    first_bot = next((t.get(text_key) for t in turns if isinstance(t, dict) and t.get(role_key) == bot), "")
-    if not isinstance(first_user, str):
-        return None
-    return first_user, first_bot if isinstance(first_bot, str) else ""
-
-
-def normalise_row(row: Any, where: str) -> dict[str, Any]:
-    """Any of our formats (or a plain Alpaca/ShareGPT/messages row) as an Alpaca row plus whatever metadata it had."""
-    if not isinstance(row, dict):
-        raise ExportError(f"{where}: each example must be an object")
-    # A conversation's turns ride along (diversity over all user turns: tools/dataset/turns.py).
-    meta = {k: row[k] for k in ("id", "node_id", "depth", "task_path", "messages", "conversations") if k in row}
-    if isinstance(row.get("instruction"), str):
-        inp, output = row.get("input") or "", row.get("output") or ""
-        return {"instruction": row["instruction"], "input": str(inp), "output": str(output), **meta}
-    chat = _from_chat(row.get("messages"), "role", "content", "user", "assistant") or _from_chat(
-        row.get("conversations"), "from", "value", "human", "gpt"
-    )
-    if chat is None:
-        raise ExportError(f"{where}: no 'instruction', 'messages' or 'conversations' with a user turn")
-    return {"instruction": chat[0], "input": "", "output": chat[1], **meta}
-
-
-def read_dataset(path: Path) -> list[dict[str, Any]]:
-    """Rows of a .json (list) / .jsonl file or a `datasets` directory, as Alpaca rows with metadata kept."""
-    if path.is_dir():
-        try:
-            import datasets
-        except ImportError:
-            raise ExportError(f"{path}: reading a saved dataset needs `datasets`") from None
-        try:
-            ds = datasets.load_from_disk(str(path))
-        except (FileNotFoundError, ValueError) as e:
-            raise ExportError(f"{path}: not a saved Hugging Face dataset ({str(e).splitlines()[0]})") from None
-        if isinstance(ds, datasets.DatasetDict):
-            ds = ds["train"] if "train" in ds else next(iter(ds.values()))
-        return [normalise_row(r, f"{path}: row {i}") for i, r in enumerate(ds)]
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as e:
-        raise ExportError(f"{path}: cannot read ({getattr(e, 'strerror', None) or e})") from None
-    if path.suffix.lower() == ".jsonl":
-        rows = []
-        for n, line in enumerate(text.splitlines(), 1):
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError as e:
-                    raise ExportError(f"{path}: line {n}: not JSON ({e.msg})") from None
-    else:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise ExportError(f"{path}: not JSON ({e.msg} at line {e.lineno})") from None
-        if not isinstance(data, list):
-            raise ExportError(f"{path}: a .json dataset must be a list of examples")
-        rows = data
-    return [normalise_row(r, f"{path}: example {i}") for i, r in enumerate(rows)]

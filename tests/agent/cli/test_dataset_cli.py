@@ -10,7 +10,8 @@ from support.dataset_run import SECRET, make_run
 from typer.testing import CliRunner, Result
 
 from explore_instruct.agent.cli.main import EXIT_BAD_INPUT, app
-from explore_instruct.tools.dataset.export import FORMATS, read_dataset
+from explore_instruct.tools.dataset.export import FORMATS
+from explore_instruct.tools.dataset.read_back import read_dataset
 
 EI_DEMO = Path(__file__).parents[2] / "fixtures" / "ei_demo"
 

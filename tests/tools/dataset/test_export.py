@@ -15,11 +15,11 @@ from explore_instruct.tools.dataset.export import (
     FORMATS,
     ExportError,
     check_format,
-    prompt_text,
     push_to_hub,
-    read_dataset,
     write_dataset,
 )
+from explore_instruct.tools.dataset.export_chat import prompt_text
+from explore_instruct.tools.dataset.read_back import read_dataset
 from explore_instruct.tools.dataset.sampling import SampledExample, load_run, sample
 
 

@@ -17,8 +17,9 @@ import jsonschema
 import pytest
 
 from explore_instruct.tools.dataset.card import render_card
-from explore_instruct.tools.dataset.export import ExportError, read_dataset, rows_for, write_dataset
+from explore_instruct.tools.dataset.export import ExportError, rows_for, write_dataset
 from explore_instruct.tools.dataset.export_chat import THINK
+from explore_instruct.tools.dataset.read_back import read_dataset
 from explore_instruct.tools.dataset.sampling import LoadedTree, SampledExample, SampleResult
 from explore_instruct.tools.tree.model import DomainTree, Example
 
