@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from explore_instruct.agent.runs.limits import LimitError, Limits
-from explore_instruct.tools.corpus.store import MANIFEST
+from explore_instruct.tools.corpus.manifest import MANIFEST
 
 
 def confine_docs(limits: Limits, path: str) -> str:

@@ -25,7 +25,7 @@ from explore_instruct.agent.errors import one_line
 from explore_instruct.agent.runs.limits import Limits
 from explore_instruct.agent.web import names
 from explore_instruct.agent.web.guard import safe_name, session_folder, uploaded_paths
-from explore_instruct.tools.corpus.store import MANIFEST
+from explore_instruct.tools.corpus.manifest import MANIFEST
 
 UPLOADS = "web-uploads"
 MAX_LISTED = 100

@@ -28,8 +28,9 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from explore_instruct.tools.corpus.chunk import CHUNK_OVERLAP, CHUNK_SIZE, Chunk, chunk_document
+from explore_instruct.tools.corpus.manifest import CorpusError, DocEntry
 from explore_instruct.tools.corpus.parse import Format, ParseError, format_of, parse_bytes
-from explore_instruct.tools.corpus.store import CorpusError, CorpusStore, DocEntry
+from explore_instruct.tools.corpus.store import CorpusStore
 from explore_instruct.tools.corpus.walk import collect as collect  # re-exported: bench/ingest.py
 from explore_instruct.tools.corpus.walk import collect_named, os_reason
 from explore_instruct.tools.similarity.embeddings import BATCH, DEFAULT_EMBEDDER, Embedder

@@ -17,7 +17,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, TypedDict
 
-from explore_instruct.tools.corpus.store import MANIFEST, CorpusError, CorpusStore, Hit
+from explore_instruct.tools.corpus.manifest import MANIFEST, CorpusError
+from explore_instruct.tools.corpus.store import CorpusStore, Hit
 
 __all__ = ["CorpusError", "Passage", "best_score", "chunk_ids", "open_corpus", "passages", "root_name", "source_of"]
 

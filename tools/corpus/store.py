@@ -25,40 +25,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, Field
 
-from explore_instruct.tools.corpus.chunk import CHUNK_OVERLAP, CHUNK_SIZE, Chunk
+from explore_instruct.tools.corpus.chunk import Chunk
+from explore_instruct.tools.corpus.manifest import MANIFEST, CorpusError, DocEntry, Manifest, read_manifest
 from explore_instruct.tools.fileio import write_text_atomic
 from explore_instruct.tools.similarity.embeddings import BATCH, DEFAULT_EMBEDDER, Embedder, chroma_client, make_embedder
 
-MANIFEST = "corpus.json"
 CHROMA_DIR = "chroma"
 LOCK = ".ingest.lock"
 _PAGE = 5000  # rows per Chroma read or write (its batch limit is ~5k)
-
-
-class CorpusError(ValueError):
-    """A corpus that cannot be opened as asked; one line."""
-
-
-class DocEntry(BaseModel):
-    path: str  # the document's name in the corpus: relative to the folder it was ingested from (ingest.py)
-    # Where it was last read (absolute), so a re-ingest can check a stored twin by hash; kept in the manifest only,
-    # never in chunks, sources, exports or the card. None in corpora from before it was recorded.
-    source: str | None = None
-    sha256: str
-    format: str
-    pages: int | None = None
-    chunks: int
-
-
-class Manifest(BaseModel):
-    version: int = 1
-    embedder: str = DEFAULT_EMBEDDER
-    chunk_size: int = CHUNK_SIZE
-    chunk_overlap: int = CHUNK_OVERLAP
-    chroma_server: str | None = None  # host:port when the chunks are on a Chroma server, else chroma/ here
-    documents: dict[str, DocEntry] = Field(default_factory=dict)  # by path
 
 
 @dataclass(frozen=True)
@@ -119,14 +94,7 @@ class CorpusStore:
         elif not path.is_file():
             raise CorpusError(f"{self.dir}: not a corpus (no {MANIFEST}); make one with `explore-instruct ingest`")
         if path.is_file():
-            try:
-                self.manifest = Manifest.model_validate_json(path.read_text(encoding="utf-8"))
-            except ValueError as e:
-                raise CorpusError(f"{path}: not a corpus manifest ({type(e).__name__})") from None
-            if embedder is not None and self.manifest.embedder != embedder:
-                raise CorpusError(
-                    f"{self.dir}: embedded with {self.manifest.embedder}, not {embedder}; use a new corpus folder"
-                )
+            self.manifest = read_manifest(self.dir, embedder)
         else:
             self.manifest = Manifest(embedder=embedder or DEFAULT_EMBEDDER)
         # Where the chunks live is part of the corpus: a reader that names no server finds the one it was

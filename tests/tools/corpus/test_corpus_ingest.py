@@ -20,7 +20,8 @@ from support.reliability import EXE, cli_env
 from typer.testing import CliRunner
 
 from explore_instruct.tools.corpus.ingest import IngestReport, ingest
-from explore_instruct.tools.corpus.store import MANIFEST, CorpusError, CorpusStore
+from explore_instruct.tools.corpus.manifest import MANIFEST, CorpusError
+from explore_instruct.tools.corpus.store import CorpusStore
 
 SPEC = "test:hash"
 TESTS = Path(__file__).resolve().parents[2]

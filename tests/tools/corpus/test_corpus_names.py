@@ -15,7 +15,8 @@ from pathlib import Path
 from support.corpus import HashEmbedder
 
 from explore_instruct.tools.corpus.ingest import IngestReport, ingest
-from explore_instruct.tools.corpus.store import MANIFEST, CorpusStore
+from explore_instruct.tools.corpus.manifest import MANIFEST
+from explore_instruct.tools.corpus.store import CorpusStore
 
 SPEC = "test:hash"
 
