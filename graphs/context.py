@@ -16,7 +16,7 @@ from pydantic import ConfigDict, Field
 from pydantic.dataclasses import dataclass
 
 from explore_instruct.tools.llm.models import ModelSpec
-from explore_instruct.tools.params import ENV_PREFIX, MAX_CHILDREN, RunParams
+from explore_instruct.tools.params import ENV_PREFIX, MAX_CHILDREN, RunParams, breadth_at, examples_at
 from explore_instruct.tools.prompts.full import PROFILE_SAMPLING, Flavour, Profile, resolve_profile
 from explore_instruct.tools.quality.degeneracy import Thresholds
 from explore_instruct.tools.settings import with_env
@@ -51,12 +51,10 @@ class Context(RunParams):
         return self.filter_threshold or DEFAULT_THRESHOLDS[self.similarity][1]
 
     def breadth_at(self, depth: int) -> int:
-        if depth >= self.max_depth or not self.breadth:
-            return 0
-        return self.breadth[min(depth, len(self.breadth) - 1)]
+        return breadth_at(self.breadth, self.max_depth, depth)
 
     def examples_at(self, depth: int) -> int:
-        return self.examples[min(depth, len(self.examples) - 1)]
+        return examples_at(self.examples, depth)
 
     def quality(self) -> Thresholds | None:
         """The degeneracy thresholds examples are held to, or None when the filters are off."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BeforeValidator, ConfigDict, Field, ValidationError, WrapValidator
@@ -283,6 +283,16 @@ class RunParams(ShapeParams):
         if self.strategy == "flat" and not self.docs:
             raise ValueError("strategy: flat generates from a corpus's chunks; give docs (a corpus) with it")
         check_shape_params(self)
+
+
+def breadth_at(breadth: Sequence[int], max_depth: int, depth: int) -> int:
+    """New children a task at `depth` may get: none at depth K; a list shorter than K repeats its last value."""
+    return 0 if depth >= max_depth or not breadth else breadth[min(depth, len(breadth) - 1)]
+
+
+def examples_at(examples: Sequence[int], depth: int) -> int:
+    """Examples a task at `depth` gets; a list shorter than the tree repeats its last value."""
+    return examples[min(depth, len(examples) - 1)]
 
 
 # ---- reading the definition ---------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from explore_instruct.tools.params import RunParams, default_of
+from explore_instruct.tools.params import RunParams, breadth_at, default_of, examples_at
 from explore_instruct.tools.prompts.full import Flavour
 
 DEFAULT_YIELD = 0.85  # share of the examples asked for that a round keeps
@@ -77,9 +77,7 @@ class Params:
         })  # fmt: skip
 
     def breadth_at(self, depth: int) -> int:
-        if depth >= self.max_depth or not self.breadth:
-            return 0
-        return self.breadth[min(depth, len(self.breadth) - 1)]
+        return breadth_at(self.breadth, self.max_depth, depth)
 
     def examples_at(self, depth: int) -> int:
-        return self.examples[min(depth, len(self.examples) - 1)]
+        return examples_at(self.examples, depth)
