@@ -11,63 +11,34 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
-from support.corpus import HashEmbedder
+from support.corpus import HashEmbedder, chunk_texts, hashed_corpus, write_markdown
+from support.grounded_run import grounded_context
 from support.scripted import Script, parse_decompose, parse_generate, parse_sources
 
 from explore_instruct.graphs.context import Context
 from explore_instruct.graphs.explore import builder
 from explore_instruct.graphs.grounding import rotated, rotation_index
-from explore_instruct.tools.corpus import retrieve, store
-from explore_instruct.tools.corpus.ingest import ingest
 from explore_instruct.tools.corpus.outline import chunk_tasks
 from explore_instruct.tools.corpus.quotes import supported
 from explore_instruct.tools.corpus.retrieve import Passage
 from explore_instruct.tools.corpus.store import CorpusStore
 
-SPEC = "test:hash"
-
 
 @pytest.fixture
 def corpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    real = store.make_embedder
-    monkeypatch.setattr(store, "make_embedder", lambda spec: HashEmbedder() if spec == SPEC else real(spec))
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    for name, title in {"email": "Email writing", "meetings": "Meeting notes"}.items():
-        body = "\n\n".join(
-            f"## {title} section {j}\n\nThe {name} rule number {j} says to keep every {name} short and clear. "
-            f"A good {name} part {j} names its purpose in the first line."
-            for j in range(1, 4)
-        )
-        (docs / f"{name}.md").write_text(f"# {title}\n\n{body}\n", encoding="utf-8")
-    out = tmp_path / "corpus"
-    ingest([docs], out, embed=HashEmbedder(), embedder=SPEC)
-    retrieve.forget_corpora()
-    yield out
-    retrieve.forget_corpora()
+    write_markdown(tmp_path / "docs", {"email": "Email writing", "meetings": "Meeting notes"})
+    with hashed_corpus(tmp_path / "docs", tmp_path / "corpus", monkeypatch) as out:
+        yield out
 
 
 def context(tmp_path: Path, model: Any, corpus: Path, name: str = "run", **kw: Any) -> Context:
-    params: dict[str, Any] = {
-        "chat_model": model,
-        "run_dir": str(tmp_path / name),
-        "similarity": "exact",
-        "prompt_profile": "full",
-        "min_relevance": None,
-        "min_root_relevance": None,
-        "docs": str(corpus),
-        "min_grounding": 0.0,
-        "strategy": "flat",
-        "examples": [2],
-        "examples_per_call": 2,
-        **kw,
-    }
-    return Context(**params)
+    flat = {"strategy": "flat", "examples": [2], "examples_per_call": 2}
+    return cast(Context, grounded_context(tmp_path, model, corpus, name, **{**flat, **kw}))
 
 
 def config() -> dict[str, Any]:
@@ -79,17 +50,11 @@ def rows(run_dir: Path, name: str = "examples.jsonl") -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def chunks(corpus: Path) -> dict[str, str]:
-    with CorpusStore(corpus, embed=HashEmbedder()) as s:
-        got = s.collection.get(include=["documents"])
-        return dict(zip(got["ids"], got["documents"] or [], strict=True))
-
-
 async def test_a_flat_run_makes_a_task_per_chunk_and_cites_each_tasks_own_chunk(tmp_path: Path, corpus: Path) -> None:
     model = Script().chat_model()
     graph = builder.compile(checkpointer=InMemorySaver())
     out = await graph.ainvoke({}, config(), context=context(tmp_path, model, corpus))
-    texts = chunks(corpus)
+    texts = chunk_texts(corpus)
     summary = out["summary"]
     assert summary["nodes_per_depth"] == {"0": 1, "1": len(texts)}  # the root and one task per chunk
     assert summary["shortfall"] == {} and summary["examples"] == 2 * len(texts)
@@ -113,7 +78,7 @@ async def test_a_flat_run_makes_a_task_per_chunk_and_cites_each_tasks_own_chunk(
 async def test_flat_task_names_follow_the_heading_path(tmp_path: Path, corpus: Path) -> None:
     tasks = chunk_tasks(CorpusStore(corpus, embed=HashEmbedder()))
     names = [t.name for t in tasks]
-    assert len(set(names)) == len(names) == len(chunks(corpus))
+    assert len(set(names)) == len(names) == len(chunk_texts(corpus))
     assert "Email writing section 2" in names and "Meeting notes section 3" in names
     assert all(t.reason.startswith("passage ") for t in tasks)
 
@@ -139,7 +104,7 @@ async def test_a_paused_flat_run_resumes_without_losing_or_doubling(tmp_path: Pa
     await graph.ainvoke({"domain": "Writing at work"}, config(), context=context(tmp_path, model, corpus, max_calls=3))
     snap = await graph.aget_state(config())
     assert [i.value["kind"] for i in snap.interrupts] == ["budget"]
-    assert len(rows(tmp_path / "run")) < 2 * len(chunks(corpus))
+    assert len(rows(tmp_path / "run")) < 2 * len(chunk_texts(corpus))
     await graph.ainvoke(Command(resume={}), config(), context=context(tmp_path, model, corpus))
     assert (await graph.aget_state(config())).values["status"] == "done"
     paused = rows(tmp_path / "run")
@@ -148,7 +113,7 @@ async def test_a_paused_flat_run_resumes_without_losing_or_doubling(tmp_path: Pa
         {"domain": "Writing at work"}, config(), context=context(tmp_path, Script().chat_model(), corpus, "whole")
     )
     uninterrupted = rows(tmp_path / "whole")
-    assert len({r["id"] for r in paused}) == len(paused) == len(uninterrupted) == 2 * len(chunks(corpus))
+    assert len({r["id"] for r in paused}) == len(paused) == len(uninterrupted) == 2 * len(chunk_texts(corpus))
     assert Counter(r["node_id"] for r in paused) == Counter(r["node_id"] for r in uninterrupted)
 
 
@@ -190,8 +155,6 @@ async def test_a_tasks_batches_are_shown_different_chunks(tmp_path: Path, corpus
 async def test_a_flat_run_on_the_embedded_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """What every valid flat run shares, whatever SmolLM2 writes: one call per chunk, and whatever is kept cites
     its own task's chunk with a verified quote (how many quotes pass is measured in the README, not asserted)."""
-    real = store.make_embedder
-    monkeypatch.setattr(store, "make_embedder", lambda spec: HashEmbedder() if spec == SPEC else real(spec))
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "daemon.md").write_text(
@@ -200,17 +163,14 @@ async def test_a_flat_run_on_the_embedded_model(tmp_path: Path, monkeypatch: pyt
         "git-daemon-export-ok. Without that file the daemon refuses to serve it.\n",
         encoding="utf-8",
     )
-    corpus = tmp_path / "corpus"
-    ingest([docs], corpus, embed=HashEmbedder(), embedder=SPEC)
-    retrieve.forget_corpora()
-    ctx = Context(
-        run_dir=str(tmp_path / "run"), docs=str(corpus), strategy="flat", examples=[1], examples_per_call=1,
-        max_fruitless=1, similarity="exact", seed=7,
-    )  # fmt: skip
-    graph = builder.compile(checkpointer=InMemorySaver())
-    out = await graph.ainvoke({"domain": "Running a git daemon"}, config(), context=ctx)
-    retrieve.forget_corpora()
-    texts = chunks(corpus)
+    with hashed_corpus(docs, tmp_path / "corpus", monkeypatch) as corpus:
+        ctx = Context(
+            run_dir=str(tmp_path / "run"), docs=str(corpus), strategy="flat", examples=[1], examples_per_call=1,
+            max_fruitless=1, similarity="exact", seed=7,
+        )  # fmt: skip
+        graph = builder.compile(checkpointer=InMemorySaver())
+        out = await graph.ainvoke({"domain": "Running a git daemon"}, config(), context=ctx)
+    texts = chunk_texts(corpus)
     assert out["status"] == "done" and out["summary"]["nodes_per_depth"] == {"0": 1, "1": len(texts)}
     calls = rows(tmp_path / "run", "query_log.jsonl")
     assert [c["purpose"] for c in calls] == ["generate"] * len(texts)  # no decomposition, one call per chunk

@@ -9,71 +9,33 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
-from support.corpus import HashEmbedder
+from support.corpus import SPEC, HashEmbedder, chunk_texts, hashed_corpus, write_markdown
+from support.grounded_run import TOPICS, grounded_context
 from support.scripted import Script, parse_generate, parse_sources
 
 from explore_instruct.graphs.context import Context
 from explore_instruct.graphs.explore import builder
-from explore_instruct.tools.corpus import retrieve, store
-from explore_instruct.tools.corpus.ingest import ingest
 from explore_instruct.tools.corpus.quotes import supported
 from explore_instruct.tools.corpus.store import CorpusStore
 
-SPEC = "test:hash"
 SMALL = {"max_depth": 1, "breadth": [2], "subtasks_per_call": 2, "examples": [2], "examples_per_call": 2}
-TOPICS = {
-    "email": "Email writing for work",
-    "meetings": "Meeting notes",
-}
-
-
-def write_corpus(folder: Path) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, title in TOPICS.items():
-        body = "\n\n".join(
-            f"## {title} section {j}\n\n"
-            f"The {name} rule number {j} says to keep every {name} short and clear for the reader. "
-            f"A good {name} part {j} names its purpose in the first line. Email part {j} helps work writing."
-            for j in range(1, 4)
-        )
-        p = folder / f"{name}.md"
-        p.write_text(f"# {title}\n\n{body}\n", encoding="utf-8")
-        paths.append(p)
-    return paths
 
 
 @pytest.fixture
-def corpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    real = store.make_embedder
-    monkeypatch.setattr(store, "make_embedder", lambda spec: HashEmbedder() if spec == SPEC else real(spec))
-    write_corpus(tmp_path / "docs")
-    out = tmp_path / "corpus"
-    ingest([tmp_path / "docs"], out, embed=HashEmbedder(), embedder=SPEC)
-    retrieve.forget_corpora()
-    yield out
-    retrieve.forget_corpora()
+def corpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    write_markdown(tmp_path / "docs", TOPICS, work=True)
+    with hashed_corpus(tmp_path / "docs", tmp_path / "corpus", monkeypatch) as out:
+        yield out
 
 
 def context(tmp_path: Path, model: Any, corpus: Path, name: str = "run", **kw: Any) -> Context:
-    params: dict[str, Any] = {
-        "chat_model": model,
-        "run_dir": str(tmp_path / name),
-        "similarity": "exact",
-        "prompt_profile": "full",
-        "min_relevance": None,
-        "min_root_relevance": None,
-        "docs": str(corpus),
-        "min_grounding": 0.0,
-        **SMALL,
-        **kw,
-    }
-    return Context(**params)
+    return cast(Context, grounded_context(tmp_path, model, corpus, name, **{**SMALL, **kw}))
 
 
 def config(thread: str = "t") -> dict[str, Any]:
@@ -91,12 +53,6 @@ async def run(inputs: dict[str, Any], ctx: Context, graph: Any = None) -> Any:
     graph = graph or builder.compile(checkpointer=InMemorySaver())
     await graph.ainvoke(inputs, config(), context=ctx)
     return graph
-
-
-def chunk_texts(corpus: Path) -> dict[str, str]:
-    with CorpusStore(corpus, embed=HashEmbedder()) as s:
-        got = s.collection.get(include=["documents"])
-        return dict(zip(got["ids"], got["documents"] or [], strict=True))
 
 
 async def test_every_example_cites_a_verified_quote_of_its_chunk(tmp_path: Path, corpus: Path) -> None:

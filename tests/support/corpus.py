@@ -13,11 +13,15 @@ import io
 import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 DIM = 64
+SPEC = "test:hash"  # the embedder spec a corpus made here records; `hashed_corpus` makes the store resolve it
 
 
 class HashEmbedder:
@@ -37,6 +41,52 @@ class HashEmbedder:
                 out[row, int(hashlib.md5(word.encode()).hexdigest()[:6], 16) % DIM] += 1.0
             out[row, DIM - 1] += 1e-3  # never the zero vector
         return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+def write_markdown(folder: Path, topics: dict[str, str], sections: int = 3, *, work: bool = False) -> list[Path]:
+    """One Markdown document a topic (`name: title`), a `## TITLE section J` heading a section, two rules in each;
+    `work` adds a third sentence tying every section to work email (shared words for grounded retrieval)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, title in topics.items():
+        sections_text = []
+        for j in range(1, sections + 1):
+            text = f"The {name} rule number {j} says to keep every {name} short and clear"
+            text += " for the reader." if work else "."
+            text += f" A good {name} part {j} names its purpose in the first line."
+            text += f" Email part {j} helps work writing." if work else ""
+            sections_text.append(f"## {title} section {j}\n\n{text}")
+        body = "\n\n".join(sections_text)
+        path = folder / f"{name}.md"
+        path.write_text(f"# {title}\n\n{body}\n", encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+@contextmanager
+def hashed_corpus(docs: Path, out: Path, monkeypatch: Any) -> Iterator[Path]:
+    """`docs` ingested into the corpus `out` with `HashEmbedder` (spec `SPEC`), which the store resolves while
+    this lasts; the retrieval cache is cleared on the way in and out."""
+    from explore_instruct.tools.corpus import retrieve, store
+    from explore_instruct.tools.corpus.ingest import ingest
+
+    real = store.make_embedder
+    monkeypatch.setattr(store, "make_embedder", lambda spec: HashEmbedder() if spec == SPEC else real(spec))
+    ingest([docs], out, embed=HashEmbedder(), embedder=SPEC)
+    retrieve.forget_corpora()
+    try:
+        yield out
+    finally:
+        retrieve.forget_corpora()
+
+
+def chunk_texts(corpus: Path) -> dict[str, str]:
+    """Every chunk of a corpus by id."""
+    from explore_instruct.tools.corpus.store import CorpusStore
+
+    with CorpusStore(corpus, embed=HashEmbedder()) as s:
+        got = s.collection.get(include=["documents"])
+        return dict(zip(got["ids"], got["documents"] or [], strict=True))
 
 
 def make_pdf(pages: Sequence[tuple[str | None, str]], password: str | None = None) -> bytes:

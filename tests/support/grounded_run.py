@@ -15,27 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from explore_instruct.tools.similarity.embeddings import Embedder
-from support.corpus import HashEmbedder, make_pdf
+from support.corpus import SPEC, HashEmbedder, make_pdf, write_markdown
 from support.scripted import Script
 
-SPEC = "test:hash"
 TOPICS = {"email": "Email writing for work", "meetings": "Meeting notes"}
 
 
 def write_documents(folder: Path) -> list[Path]:
     """Markdown with a heading per section, and a PDF whose pages carry their own rules."""
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, title in TOPICS.items():
-        body = "\n\n".join(
-            f"## {title} section {j}\n\n"
-            f"The {name} rule number {j} says to keep every {name} short and clear for the reader. "
-            f"A good {name} part {j} names its purpose in the first line. Email part {j} helps work writing."
-            for j in range(1, 4)
-        )
-        path = folder / f"{name}.md"
-        path.write_text(f"# {title}\n\n{body}\n", encoding="utf-8")
-        paths.append(path)
+    paths = write_markdown(folder, TOPICS, work=True)
     pages = [
         (f"Handbook/Page {p}", f"The handbook rule on page {p} says every email to a client is answered in a day. "
          f"Email part {p} keeps work writing polite and short.")
@@ -55,11 +43,29 @@ def make_corpus(root: Path, name: str = "office-manual") -> Path:
     return out
 
 
+def grounded_context(folder: Path, model: Any, corpus: Path, name: str = "run", **kw: Any) -> Any:
+    """The Context of a grounded test run `folder/name` over `corpus` on `model`: exact similarity, the full
+    profile, no relevance or grounding floor (the hashed embedder's scores are not MiniLM's); `kw` overrides."""
+    from explore_instruct.graphs.context import Context
+
+    params: dict[str, Any] = {
+        "chat_model": model,
+        "run_dir": str(folder / name),
+        "similarity": "exact",
+        "prompt_profile": "full",
+        "min_relevance": None,
+        "min_root_relevance": None,
+        "docs": str(corpus),
+        "min_grounding": 0.0,
+        **kw,
+    }
+    return Context(**params)
+
+
 def make_grounded_run(root: Path, name: str = "grounded", corpus: Path | None = None) -> Path:
     """A finished grounded run `root/name` over `corpus` (made under the seed root when not given)."""
     from langgraph.checkpoint.memory import InMemorySaver
 
-    from explore_instruct.graphs.context import Context
     from explore_instruct.graphs.explore import builder
     from explore_instruct.tools.corpus import retrieve, store
 
@@ -71,21 +77,8 @@ def make_grounded_run(root: Path, name: str = "grounded", corpus: Path | None = 
 
     store.make_embedder = embedder
     try:
-        ctx = Context(
-            chat_model=Script().chat_model(),
-            run_dir=str(root / name),
-            similarity="exact",
-            prompt_profile="full",
-            min_relevance=None,
-            min_root_relevance=None,
-            docs=str(corpus),
-            min_grounding=0.0,
-            max_depth=1,
-            breadth=[2],
-            subtasks_per_call=2,
-            examples=[3],
-            examples_per_call=3,
-        )
+        small = {"max_depth": 1, "breadth": [2], "subtasks_per_call": 2, "examples": [3], "examples_per_call": 3}
+        ctx = grounded_context(root, Script().chat_model(), corpus, name, **small)
         config: Any = {"configurable": {"thread_id": name}, "recursion_limit": 10000}
         graph = builder.compile(checkpointer=InMemorySaver())
         asyncio.run(graph.ainvoke({"domain": "Email writing for work"}, config, context=ctx))

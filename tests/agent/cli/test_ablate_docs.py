@@ -8,16 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.corpus import HashEmbedder
+from support.corpus import hashed_corpus, write_markdown
 from support.openai_server import ScriptedOpenAIServer
 from support.reliability import WordScript
 from typer.testing import CliRunner, Result
 
 from explore_instruct.agent.cli.main import app
-from explore_instruct.tools.corpus import retrieve, store
-from explore_instruct.tools.corpus.ingest import ingest
 
-SPEC = "test:hash"
 GROUNDED = {"min_grounding": 0.0, "min_relevance": None, "min_root_relevance": None, "prompt_profile": "full"}
 
 
@@ -37,22 +34,10 @@ def server(openai_server: ScriptedOpenAIServer, monkeypatch: pytest.MonkeyPatch)
 
 @pytest.fixture
 def corpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    real = store.make_embedder
-    monkeypatch.setattr(store, "make_embedder", lambda spec: HashEmbedder() if spec == SPEC else real(spec))
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    for name, title in {"email": "Email writing", "meetings": "Meeting notes", "reports": "Status reports"}.items():
-        body = "\n\n".join(
-            f"## {title} section {j}\n\nThe {name} rule number {j} says to keep every {name} short and clear. "
-            f"A good {name} part {j} names its purpose in the first line."
-            for j in range(1, 3)
-        )
-        (docs / f"{name}.md").write_text(f"# {title}\n\n{body}\n", encoding="utf-8")
-    out = tmp_path / "corpus"
-    ingest([docs], out, embed=HashEmbedder(), embedder=SPEC)
-    retrieve.forget_corpora()
-    yield out
-    retrieve.forget_corpora()
+    topics = {"email": "Email writing", "meetings": "Meeting notes", "reports": "Status reports"}
+    write_markdown(tmp_path / "docs", topics, sections=2)
+    with hashed_corpus(tmp_path / "docs", tmp_path / "corpus", monkeypatch) as out:
+        yield out
 
 
 def ablate(server: ScriptedOpenAIServer, corpus: Path, out: Path) -> dict:
