@@ -13,12 +13,10 @@ from typing import Any
 
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.messages import BaseMessage
-from langgraph.checkpoint.memory import InMemorySaver
 from pydantic import Field
+from support.graph_run import read_rows, run_graph, small_context
 from support.scripted import Script
 
-from explore_instruct.graphs.context import Context
-from explore_instruct.graphs.explore import builder
 from explore_instruct.tools.dataset.card import read_run_meta, render_card
 from explore_instruct.tools.dataset.diversity import diversity_of
 from explore_instruct.tools.dataset.export import rows_for
@@ -59,36 +57,17 @@ class ConversationChat(FakeListChatModel):
         return ConversationScript().reply(self.asked[-1])
 
 
-def rows(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
 async def test_a_multi_turn_run_writes_conversations(tmp_path: Path) -> None:
     model = ConversationChat()
-    ctx = Context(
-        chat_model=model,
-        run_dir=str(tmp_path / "run"),
-        similarity="exact",
-        prompt_profile="compact",
-        min_relevance=None,
-        min_root_relevance=None,
-        max_depth=1,
-        breadth=[2],
-        subtasks_per_call=2,
-        examples=[2],
-        examples_per_call=2,
-        shape="multi_turn",
-        turns=3,
-    )
-    graph = builder.compile(checkpointer=InMemorySaver())
-    await graph.ainvoke({"domain": "Email writing for work"}, {"configurable": {"thread_id": "t"}}, context=ctx)
-    examples = rows(tmp_path / "run" / "examples.jsonl")
+    ctx = small_context(tmp_path, model, prompt_profile="compact", shape="multi_turn", turns=3)
+    await run_graph({"domain": "Email writing for work"}, ctx)
+    examples = read_rows(tmp_path / "run" / "examples.jsonl")
     assert len(examples) == 2 * 3  # the root and its two subtasks, two each
     for e in examples:
         assert e["shape"] == "multi_turn" and e["input"] == ""
         assert [m["role"] for m in e["messages"]] == ["user", "assistant"] * 3
         assert e["instruction"] == e["messages"][0]["content"] and e["output"] == e["messages"][-1]["content"]
-    dropped = [r for r in rows(tmp_path / "run" / "dropped.jsonl") if r.get("rule") == "repeated_turn"]
+    dropped = [r for r in read_rows(tmp_path / "run" / "dropped.jsonl") if r.get("rule") == "repeated_turn"]
     assert dropped, "the conversations that repeat a turn are recorded drops"
     report, _, _ = diversity_of(tmp_path / "run", verbs=False, embeddings=False)
     assert report["overall"]["instructions"] == 6
@@ -99,26 +78,14 @@ async def test_a_preset_in_a_multi_turn_run_only_shows_its_plain_examples(tmp_pa
     """The preset's single pairs are demonstrations only: every task gets its full quota of conversations, and
     neither the run's ledger nor its snapshot nor an export holds a single-turn row."""
     model = ConversationChat()
-    ctx = Context(
-        chat_model=model,
-        run_dir=str(tmp_path / "run"),
-        similarity="exact",
-        prompt_profile="compact",
-        min_relevance=None,
-        min_root_relevance=None,
-        max_depth=1,
-        breadth=[6],
-        examples=[2],
-        examples_per_call=2,
-        shape="multi_turn",
-        turns=3,
+    ctx = small_context(
+        tmp_path, model, prompt_profile="compact", breadth=[6], subtasks_per_call=3, shape="multi_turn", turns=3
     )
     seed = preset("rewriting")
-    graph = builder.compile(checkpointer=InMemorySaver())
-    out = await graph.ainvoke({"seed": str(seed.path)}, {"configurable": {"thread_id": "t"}}, context=ctx)
+    _, out = await run_graph({"seed": str(seed.path)}, ctx)
     tasks = list(seed.tree().preorder())
     plain = {e.instruction for t in tasks for e in t.examples}
-    examples = rows(tmp_path / "run" / "examples.jsonl")
+    examples = read_rows(tmp_path / "run" / "examples.jsonl")
     per_task = Counter(e["node_id"] for e in examples)
     assert {t.id for t in tasks} <= set(per_task) and set(per_task.values()) == {2}, "two conversations per task"
     assert out["summary"]["shortfall"] == {} and out["summary"]["examples"] == len(examples)
@@ -155,19 +122,10 @@ async def test_a_seed_conversation_counts_in_a_multi_turn_run(tmp_path: Path) ->
     tree.root.examples = [Example.model_validate(conversation), Example.model_validate(plain)]
     seed = tmp_path / "seed"
     write_ei_dir(tree, seed)
-    ctx = Context(
-        chat_model=ConversationChat(),
-        run_dir=str(tmp_path / "run"),
-        similarity="exact",
-        prompt_profile="compact",
-        max_depth=0,
-        examples=[3],
-        examples_per_call=2,
-        shape="multi_turn",
-        turns=3,
+    ctx = small_context(
+        tmp_path, ConversationChat(), prompt_profile="compact", max_depth=0, examples=[3], shape="multi_turn", turns=3
     )
-    graph = builder.compile(checkpointer=InMemorySaver())
-    await graph.ainvoke({"seed": str(seed)}, {"configurable": {"thread_id": "t"}}, context=ctx)
-    examples = rows(tmp_path / "run" / "examples.jsonl")
+    await run_graph({"seed": str(seed)}, ctx)
+    examples = read_rows(tmp_path / "run" / "examples.jsonl")
     assert len(examples) == 3 and examples[0]["messages"] == conversation["messages"]
     assert all("messages" in e for e in examples) and plain["instruction"] not in {e["instruction"] for e in examples}

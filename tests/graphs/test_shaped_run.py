@@ -9,11 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from langgraph.checkpoint.memory import InMemorySaver
+from support.graph_run import read_rows, run_graph, small_context
 from support.scripted import Script, parse_generate
 
-from explore_instruct.graphs.context import Context
-from explore_instruct.graphs.explore import builder
 from explore_instruct.graphs.lifecycle import has_shape
 from explore_instruct.tools.shapes.base import parse_shape
 from explore_instruct.tools.tree.model import Example
@@ -34,31 +32,15 @@ class ReasoningScript(Script):
         return json.dumps({"examples": examples})
 
 
-def rows(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
 async def test_a_reasoning_run_writes_examples_with_reasoning(tmp_path: Path) -> None:
     model = ReasoningScript().chat_model()
-    ctx = Context(
-        chat_model=model,
-        run_dir=str(tmp_path / "run"),
-        similarity="exact",
-        prompt_profile="full",
-        max_depth=1,
-        breadth=[2],
-        subtasks_per_call=2,
-        examples=[2],
-        examples_per_call=2,
-        shape="reasoning",
-    )
-    graph = builder.compile(checkpointer=InMemorySaver())
-    await graph.ainvoke({"domain": "Email writing for work"}, {"configurable": {"thread_id": "t"}}, context=ctx)
-    examples = rows(tmp_path / "run" / "examples.jsonl")
+    ctx = small_context(tmp_path, model, prompt_profile="full", shape="reasoning")
+    await run_graph({"domain": "Email writing for work"}, ctx)
+    examples = read_rows(tmp_path / "run" / "examples.jsonl")
     assert len(examples) == 2 * 3  # the root and its two subtasks, two each
     for e in examples:
         assert e["shape"] == "reasoning" and e["reasoning"].startswith("The user wants help") and e["output"]
-    dropped = [r for r in rows(tmp_path / "run" / "dropped.jsonl") if r.get("rule") == "empty_reasoning"]
+    dropped = [r for r in read_rows(tmp_path / "run" / "dropped.jsonl") if r.get("rule") == "empty_reasoning"]
     assert dropped, "the empty reasonings are recorded drops"
     generate = [p for p in model.prompts if parse_generate(p)]
     assert generate and all('"reasoning": ...' in p for p in generate)
@@ -82,20 +64,9 @@ async def test_a_seed_in_a_reasoning_run_only_shows_its_plain_examples(tmp_path:
     seed = tmp_path / "seed.yaml"
     seed.write_text(SEED, encoding="utf-8")
     model = ReasoningScript().chat_model()
-    ctx = Context(
-        chat_model=model,
-        run_dir=str(tmp_path / "run"),
-        similarity="exact",
-        prompt_profile="full",
-        max_depth=1,
-        breadth=[1],
-        examples=[2],
-        examples_per_call=2,
-        shape="reasoning",
-    )
-    graph = builder.compile(checkpointer=InMemorySaver())
-    out = await graph.ainvoke({"seed": str(seed)}, {"configurable": {"thread_id": "t"}}, context=ctx)
-    examples = rows(tmp_path / "run" / "examples.jsonl")
+    ctx = small_context(tmp_path, model, prompt_profile="full", breadth=[1], shape="reasoning")
+    _, out = await run_graph({"seed": str(seed)}, ctx)
+    examples = read_rows(tmp_path / "run" / "examples.jsonl")
     per_task = Counter(e["node_id"] for e in examples)
     assert {"email_writing_for_work", "declining_a_meeting_politely"} <= set(per_task)
     assert set(per_task.values()) == {2} and out["summary"]["shortfall"] == {}
@@ -110,19 +81,9 @@ async def test_a_seed_in_a_reasoning_run_only_shows_its_plain_examples(tmp_path:
 
 @pytest.mark.parametrize("shape", ["single"])
 async def test_a_single_run_writes_no_shape_field(tmp_path: Path, shape: str) -> None:
-    ctx = Context(
-        chat_model=Script().chat_model(),
-        run_dir=str(tmp_path / "run"),
-        similarity="exact",
-        prompt_profile="full",
-        max_depth=0,
-        examples=[2],
-        examples_per_call=2,
-        shape=shape,
-    )
-    graph = builder.compile(checkpointer=InMemorySaver())
-    await graph.ainvoke({"domain": "Email writing for work"}, {"configurable": {"thread_id": "t"}}, context=ctx)
-    examples = rows(tmp_path / "run" / "examples.jsonl")
+    ctx = small_context(tmp_path, Script().chat_model(), prompt_profile="full", max_depth=0, shape=shape)
+    await run_graph({"domain": "Email writing for work"}, ctx)
+    examples = read_rows(tmp_path / "run" / "examples.jsonl")
     assert len(examples) == 2 and not any("shape" in e or "reasoning" in e for e in examples)
 
 
@@ -131,27 +92,13 @@ async def test_a_tool_calls_run_lists_its_tools_once_and_writes_conversations(tm
 
     tools = tmp_path / "tools.json"
     tools.write_text(json.dumps([WEATHER]))
-    ctx = Context(
-        chat_model=ToolScriptModel(),
-        run_dir=str(tmp_path / "run"),
-        similarity="exact",
-        prompt_profile="compact",
-        min_relevance=None,
-        min_root_relevance=None,
-        max_depth=1,
-        breadth=[2],
-        subtasks_per_call=2,
-        examples=[2],
-        examples_per_call=2,
-        shape="tool_calls",
-        tools=str(tools),
-        no_tool_share=0.0,
+    ctx = small_context(
+        tmp_path, ToolScriptModel(), prompt_profile="compact", shape="tool_calls", tools=str(tools), no_tool_share=0.0
     )
-    graph = builder.compile(checkpointer=InMemorySaver())
-    await graph.ainvoke({"domain": "Travel planning"}, {"configurable": {"thread_id": "t"}}, context=ctx)
+    await run_graph({"domain": "Travel planning"}, ctx)
     saved = json.loads((tmp_path / "run" / "tools.json").read_text())
     assert [t["function"]["name"] for t in saved["tools"]] == ["get_weather"]  # saved for a resume
-    examples = rows(tmp_path / "run" / "examples.jsonl")
+    examples = read_rows(tmp_path / "run" / "examples.jsonl")
     assert examples and all(e["shape"] == "tool_calls" and e["tools"] == [WEATHER] for e in examples)
     for e in examples:
         calls = [c for m in e["messages"] for c in m.get("tool_calls", [])]
