@@ -51,7 +51,9 @@ def run_cmd(
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint.")] = None,
     subtasks_per_call: Annotated[int | None, typer.Option(help="Subtasks per lookahead/backtracking call.")] = None,
     examples_per_call: Annotated[int | None, typer.Option(help="Examples per enrich call.")] = None,
-    strategy: Annotated[str | None, typer.Option(help="dfs (default) or bfs.")] = None,
+    strategy: Annotated[
+        str | None, typer.Option(help="dfs (default), bfs, or flat (a task per chunk of --docs, no exploration).")
+    ] = None,
     flavour: Annotated[Flavour | None, typer.Option(help="Prompt flavour.")] = None,
     concurrency: Annotated[int | None, typer.Option(help="Parallel LLM calls.")] = None,
     random_seed: Annotated[int | None, typer.Option("--random-seed", help="Random seed.")] = None,

@@ -459,3 +459,45 @@ def test_kills_with_postgres_checkpoints_and_a_chroma_server(
     assert not (chain.run_dir / "chroma").exists()  # the vectors live on the server
     check_chain(chain, outcome, reference, ref_requests, SMALL)
     assert_chroma_in_step(chromadb.HttpClient(host=host, port=port), chain.run_dir)
+
+
+# ---- a flat run over a corpus: 4 kills ----------------------------------------------------------------------
+
+FLAT: dict[str, Any] = {"examples": [3], "examples_per_call": 1, "max_concurrency": 3}
+
+
+def test_kills_of_a_flat_run_over_a_corpus_then_resume_equal_an_uninterrupted_run(
+    openai_server: ScriptedOpenAIServer, tmp_path: Path
+) -> None:
+    """The flat baseline (a task per chunk, each example citing its own chunk) survives SIGKILLs the way an
+    explored run does: same tasks, same cited examples, nothing doubled or lost."""
+    from support.corpus import write_markdown
+
+    from explore_instruct.tools.corpus.ingest import ingest
+
+    topics = {"email": "Email writing", "meetings": "Meeting notes", "reports": "Status reports"}
+    corpus = tmp_path / "corpus"
+    ingest(write_markdown(tmp_path / "docs", topics), corpus)  # the default embedder, as the CLI will open it
+    settings = {"similarity": "exact", "prompt_profile": "full", "min_grounding": 0.0}
+    run_dir = tmp_path / "reference"
+    with pytest.MonkeyPatch.context() as mp, ScriptedOpenAIServer(responder=SCRIPT.responder) as server:
+        for k, v in cli_env().items():
+            mp.setenv(k, v)
+        ctx = Context(model="openai:scripted", base_url=server.base_url, run_dir=str(run_dir), docs=str(corpus),
+                      strategy="flat", **settings, **FLAT)  # type: ignore[arg-type]  # fmt: skip
+        assert asyncio.run(Runner().start(ctx, domain=DOMAIN)).status == "done"
+        ref_requests = server.request_count
+    openai_server.responder = SCRIPT.responder
+    config = tmp_path / "run.yaml"
+    config.write_text(json.dumps(settings), encoding="utf-8")  # JSON is YAML
+    chain = Chain(openai_server, tmp_path / "run", cli_env(), seed=7)
+    argv = [
+        EXE, "run", "--domain", DOMAIN, "--out", str(chain.run_dir), "--model", "openai:scripted",
+        "--base-url", openai_server.base_url, "--docs", str(corpus), "--strategy", "flat", "--examples", "3",
+        "--examples-per-call", "1", "--concurrency", "3", "--config", str(config), "--quiet", "--json",
+    ]  # fmt: skip
+    outcome = chain.run(argv, ["request", "append", "time", "request"])
+    chain.report("flat", ref_requests)
+    check_chain(chain, outcome, reference=run_dir, ref_requests=ref_requests, params=FLAT)
+    examples = read_examples(chain.run_dir)
+    assert examples and all(len(e["sources"]) == 1 for e in examples)  # every kept example cites its chunk
