@@ -20,9 +20,12 @@ _EDGES = "\"'“”‘’«»`.…-–— \t\n"
 
 
 def normalise(text: str) -> str:
-    """Case, Unicode compatibility forms and runs of whitespace folded; surrounding quote marks and dots cut."""
+    """Case, Unicode compatibility forms and runs of whitespace folded; backticks and double quote marks dropped
+    (markup around a name: "run `git daemon`" quoted as "run git daemon" is the same words; the compact profile's
+    grammar cannot write either mark); surrounding quote marks and dots cut."""
     folded = unicodedata.normalize("NFKC", text).lower()
-    folded = folded.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
+    folded = folded.replace("’", "'").replace("‘", "'")
+    folded = re.sub(r"[`\"“”]", "", folded)
     return re.sub(r"\s+", " ", folded).strip(_EDGES)
 
 

@@ -79,6 +79,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 # The output opens with a sentence of the text, then may go on a little (the support gate checks it is the quote's).
 _TAIL = "[a-zA-Z0-9 ,.;:!?()'/-]{0,160}"
 _PLAIN = re.compile(r"[A-Za-z0-9 ,.;:!?()'/-]+")  # llama.cpp's schema-to-grammar refuses enums with quotes, backticks
+_MARKS = re.compile(r"[`\"“”]")
 
 
 def _literal(sentence: str) -> str:
@@ -96,7 +97,11 @@ def copyable(text: str, show: int = SHOW_CHARS) -> tuple[str, ...]:
     written for that answer. A text with no plain sentence (code, a table) leaves both free strings, checked by the
     gates as in the full profile."""
     shown = " ".join(text.split())[:show]
-    found = (s for s in _SENTENCE_END.split(shown) if len(s) >= MIN_CHARS and _PLAIN.fullmatch(s))
+    # Quote marks and backticks around a name (`git daemon`, "git-daemon-export-ok") break the grammar; the sentence
+    # without them is still near-verbatim for the quote gate, so technical text keeps its grammar (measured on git-doc:
+    # chunks whose every sentence held a backtick got none, and SmolLM2 made their quotes up).
+    plain = (_MARKS.sub("", s) for s in _SENTENCE_END.split(shown))
+    found = (s for s in plain if len(s) >= MIN_CHARS and _PLAIN.fullmatch(s))
     return tuple(dict.fromkeys(s for s in found if supported(s, text)))
 
 

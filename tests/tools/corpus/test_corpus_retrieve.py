@@ -64,3 +64,10 @@ def test_a_folder_that_is_no_corpus_gets_one_line(tmp_path: Path) -> None:
 )
 def test_the_quote_gate(quote: str, ok: bool) -> None:
     assert supported(quote, "# Alpha\n\nThe alpha guide explains every step. Then it stops.") is ok
+
+
+def test_markup_marks_around_names_do_not_count() -> None:
+    text = 'Run `git daemon` with `--base-path`. The file "git-daemon-export-ok" marks it.'
+    assert supported("Run git daemon with --base-path.", text)  # what the compact grammar can write
+    assert supported("The file git-daemon-export-ok marks it.", text)
+    assert not supported("Run git daemon with --export-all.", text)

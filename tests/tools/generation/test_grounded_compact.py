@@ -9,6 +9,7 @@ import re
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
+from explore_instruct.tools.corpus.quotes import supported
 from explore_instruct.tools.corpus.retrieve import Passage
 from explore_instruct.tools.generation.generate import GenerateRequest
 from explore_instruct.tools.generation.grounded import (
@@ -88,7 +89,12 @@ def test_the_grammar_holds_the_compact_quote_to_the_texts_plain_sentences_and_op
     )
     sentences = copyable(text)
     assert sentences[:2] == ("Run git daemon (as root?) with a base path.", "It listens on port 9418.")
-    assert not any('"' in s or s == "Short one." for s in sentences)  # a quote mark breaks the grammar; too short
+    assert "Short one." not in sentences  # too short to mean something
+    # Quote marks and backticks break the grammar: the sentence goes in without them, still a span for the gate.
+    assert "The file git-daemon-export-ok marks a repository as exported." in sentences
+    assert all(supported(s, text) and not any(m in s for m in '`"') for s in sentences)
+    code = copyable("Run `git daemon` with `--base-path`. The `git-daemon-export-ok` file marks a repository.")
+    assert code == ("Run git daemon with --base-path.", "The git-daemon-export-ok file marks a repository.")
     assert len(" ".join(sentences)) <= SHOW_CHARS  # only what the prompt shows
     schema = grammar_schema(grounded_schema(1, True, sentences).model_json_schema())
     pattern = schema["$defs"]["QuoteFirstSpec"]["properties"]["quote"]["pattern"]
