@@ -18,7 +18,6 @@ from statistics import fmean
 from typing import Any
 
 from explore_instruct.tools.dataset.sampling import load_tree_source
-from explore_instruct.tools.light_imports import import_rouge_score
 from explore_instruct.tools.tree.model import DomainTree, Example
 
 Pair = tuple[str | None, str | None]
@@ -104,12 +103,10 @@ def mean_pairwise_rouge(texts: Sequence[str], *, limit: int = MAX_PAIRS_PER_NODE
     """Mean ROUGE-L F over pairs (a seeded sample of `limit` pairs when there are more); None under 2 texts."""
     if len(texts) < 2:
         return None
-    import_rouge_score()
-    from rouge_score import rouge_scorer
+    from explore_instruct.tools.similarity.rouge import rouge_l
 
-    scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
     pairs = _pair_indices(len(texts), limit, random.Random(seed))
-    return fmean(scorer.score(texts[i], texts[j])["rougeL"].fmeasure for i, j in pairs)
+    return fmean(rouge_l(texts[i], texts[j]) for i, j in pairs)
 
 
 # ---- stats over a tree or a file --------------------------------------------------------------

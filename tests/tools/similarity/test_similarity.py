@@ -20,6 +20,7 @@ from explore_instruct.tools.similarity.indexes import (
     memory_index,
 )
 from explore_instruct.tools.similarity.rouge import RougeIndex, reference_greedy_rouge
+from explore_instruct.tools.similarity.rouge import rouge_l as fast_rouge_l
 
 SCORER = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
 
@@ -86,6 +87,16 @@ def instruction_lists(draw: st.DrawFn, max_size: int = 14) -> list[str]:
 
 
 PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@PROPERTY
+@given(texts=instruction_lists())
+def test_the_fast_rouge_l_is_rouge_scores_bit_for_bit(texts: list[str]) -> None:
+    """`rouge_l` (rapidfuzz's LCS) gives exactly rouge-score's F for every pair, not merely close to it: a keep at
+    the threshold must not flip."""
+    for a in texts:
+        for b in texts:
+            assert fast_rouge_l(a, b) == rouge_l(a, b)
 
 
 @PROPERTY
