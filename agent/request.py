@@ -22,7 +22,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from explore_instruct.agent.runs.sizing import CALLER_DEFAULTS
-from explore_instruct.tools.params import Breadth, ExamplesAsked, PromptProfile, info
+from explore_instruct.tools.param_types import Breadth, ExamplesAsked, PromptProfile
+from explore_instruct.tools.params import info
 from explore_instruct.tools.parsing import parse_bool
 from explore_instruct.tools.shapes.params import Shape
 

@@ -30,6 +30,7 @@ LEGACY: dict[str, Any] = {
     "min_relevance": None,
     "quality_filters": False,
     "min_root_relevance": None,  # before it: relevance with embedding similarity only, no pooled first level
+    "lookahead_retries": 0,  # before it: a short lookahead was widened by backtracking only
 }
 
 

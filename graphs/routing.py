@@ -72,21 +72,21 @@ def stop_reason(state: State, ctx: Context) -> tuple[str, str] | None:
     return None
 
 
-def wants_lookahead(cursor: dict[str, Any], kids: list[dict[str, Any]]) -> bool:
+def wants_lookahead(cursor: dict[str, Any], kids: list[dict[str, Any]], ctx: Context) -> bool:
     """Whether the cursor's task (which still has room) should be decomposed (again) before the cursor moves.
 
     - never decomposed yet: the first lookahead;
     - decomposed, but no child accepted (empty reply, all pruned or rejected): retried until `max_fruitless`,
       otherwise one bad decomposition of the root would end the whole exploration;
-    - the one lookahead came back short (fewer tasks than asked: names cut off, off the domain, too similar):
-      one second try before descending. A small model's single draw often loses half its proposals to the name
-      rules, and backtracking widens a task only once per child it has; a task left with one child makes a thin
-      branch (issue 23). Once a child is entered, widening is backtracking's job.
+    - the last lookahead came back short (fewer tasks than asked: names cut off, off the domain, too similar):
+      tried again, `lookahead_retries` times at most, before descending. A small model's single draw often loses
+      half its proposals to the name rules, and backtracking widens a task only once per child it has; a task
+      left with one child makes a thin branch (issue 23). Once a child is entered, widening is backtracking's job.
     """
     if not cursor.get("extended") or not kids:
         return True
     fresh = not any(k.get("entered") for k in kids)
-    return fresh and bool(cursor.get("short")) and cursor.get("extend_calls", 0) < 2
+    return fresh and bool(cursor.get("short")) and cursor.get("extend_calls", 0) <= ctx.lookahead_retries
 
 
 def route(state: State, ctx: Context) -> Transition:
@@ -100,7 +100,7 @@ def route(state: State, ctx: Context) -> Transition:
     assert cursor_id is not None, "DFS needs a cursor (load_seed puts it on the root)"
     cursor = state["nodes"][cursor_id]
     kids = accepted_children(state, cursor_id)
-    if cursor["depth"] < ctx.max_depth and room(cursor, len(kids), ctx) and wants_lookahead(cursor, kids):
+    if cursor["depth"] < ctx.max_depth and room(cursor, len(kids), ctx) and wants_lookahead(cursor, kids, ctx):
         return "lookahead"
     if any(not k.get("entered") for k in kids):
         return "descend"

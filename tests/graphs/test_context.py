@@ -38,9 +38,10 @@ def test_the_profile_follows_the_model_and_sets_the_sampling() -> None:
 
 def test_a_run_stored_before_profiles_and_quality_rules_keeps_its_behaviour() -> None:
     old = Context.from_stored({"model": "local:smollm2", "similarity": "exact", "no_longer_a_field": 1})
-    assert (old.profile, old.min_relevance, old.quality()) == ("full", None, None)
+    assert (old.profile, old.min_relevance, old.quality(), old.lookahead_retries) == ("full", None, None, 0)
     new = Context.from_stored(Context(similarity="exact").public())
     assert (new.profile, new.min_relevance, new.quality() is not None) == ("compact", 0.2, True)
+    assert new.lookahead_retries == 1
 
 
 def test_the_judge_is_the_generator_unless_told_otherwise() -> None:

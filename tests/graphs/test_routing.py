@@ -65,6 +65,10 @@ def test_route_tries_a_short_lookahead_once_more_before_descending() -> None:
     assert route(s, CTX) == "lookahead"  # 1 of 2 accepted: a second try
     again = {**short, "extend_calls": 2}
     assert route(state("p", node("r", 0, None, ("p",), extended=True), again, node("a", 2, "p")), CTX) == "descend"
+    twice = Context(max_depth=2, breadth=[3, 2], subtasks_per_call=2, similarity="exact", lookahead_retries=2)
+    assert route(state("p", node("r", 0, None, ("p",), extended=True), again, node("a", 2, "p")), twice) == "lookahead"
+    never = Context(max_depth=2, breadth=[3, 2], subtasks_per_call=2, similarity="exact", lookahead_retries=0)
+    assert route(state("p", node("r", 0, None, ("p",), extended=True), short, node("a", 2, "p")), never) == "descend"
     full = {**short, "short": False}  # it got what it asked for: widening is backtracking's job
     assert route(state("p", node("r", 0, None, ("p",), extended=True), full, node("a", 2, "p")), CTX) == "descend"
     entered = state("p", node("r", 0, None, ("p",), extended=True), short, node("a", 2, "p", entered=True))

@@ -2,7 +2,8 @@
 
 The plan follows what the graph does (graphs/routing.py, graphs/enrich.py, graphs/judging.py):
 - every task shallower than K gets `breadth[d]` new children in calls of `subtasks_per_call` (lookahead, then
-  backtracking), so ceil(breadth / subtasks_per_call) decomposition calls per task;
+  backtracking), so ceil(breadth / subtasks_per_call) decomposition calls per task (the high end adds
+  `lookahead_retries` more: a lookahead that comes back short is tried again);
 - enrichment asks ceil(need / examples_per_call) calls per task and round; a round keeps `yield_` of what it
   asked (short replies, filters, near-duplicates) and the next round refills the rest, until under half an
   example is missing;
@@ -148,6 +149,13 @@ def make_plan(
             for tally in (exp, low, high):
                 tally.add("decompose", tasks, tok)
             existing += k
+        if breadth:  # the high end: every lookahead comes back short and is tried again (graphs/routing.py)
+            for _ in range(ctx.lookahead_retries):
+                high.add(
+                    "decompose",
+                    tasks,
+                    decompose_tokens(s, depth, 1, min(ctx.subtasks_per_call, breadth), siblings, demos),
+                )
         if ctx.judge and full and depth > 0:  # the decomposition's examples are judged too
             for tally in (exp, low, high):
                 _judge(tally, s, ctx, tasks, own)

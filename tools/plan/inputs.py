@@ -48,6 +48,7 @@ class Params:
     breadth: tuple[int, ...] = tuple(_RUN["breadth"])
     examples: tuple[int, ...] = tuple(_RUN["examples"])
     subtasks_per_call: int = _RUN["subtasks_per_call"]
+    lookahead_retries: int = _RUN["lookahead_retries"]
     examples_per_call: int = _RUN["examples_per_call"]
     examples_per_subtask: int = _RUN["examples_per_subtask"]
     max_children: int = _RUN["max_children"]

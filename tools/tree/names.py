@@ -33,14 +33,18 @@ _DANGLING_TAIL = re.compile(rf"(?:[\s_-]+(?:{'|'.join(sorted(_DANGLING))}))+\W*$
 
 
 def trim_cut_off(name: str) -> str:
-    """The name without the words it was cut off on ("send a reply to support tickets for" -> "send a reply to
-    support tickets"); the same name when it does not end on one.
+    """A name the word cap cut off mid-phrase, without the words it was cut on ("send a response to customer
+    support tickets for" -> "send a response to customer support tickets"); any other name as it is.
 
     The embedded model's grammar ends a name at `MAX_WORDS` words, and SmolLM2 often reaches that mid-phrase: in
-    the bare-sentence runs of issue 23 most cut-off names read well without their last word or two. The caller
-    checks the trimmed name against every rule again and records the name as proposed.
+    the bare-sentence runs of issue 23 every name cut off there read well without its last word or two. A shorter
+    name that ends on "to" or "on" was written so ("choosing what to focus on"): it is not trimmed, and the
+    `name_cut_off` rule judges it. The caller checks the trimmed name against every rule again and records the
+    name as proposed.
     """
-    return _DANGLING_TAIL.sub("", name).strip()
+    if len([w for w in re.split(r"[\s_-]+", name) if w]) != MAX_WORDS:
+        return name
+    return _DANGLING_TAIL.sub("", name).strip().rstrip(",;:")
 
 
 def name_rule(name: str, *, target: str = "", root: str = "") -> str | None:

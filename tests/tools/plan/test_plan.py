@@ -7,6 +7,7 @@ import asyncio
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support.reliability import WordScript
@@ -69,6 +70,17 @@ def test_the_judge_and_a_lower_yield_add_calls() -> None:
     assert with_judge.calls["judge"] == math.ceil(12 / 5) + 9 * (math.ceil(2 / 5) + math.ceil(10 / 5))
     math_plan = make_plan(Params(**{**judged.__dict__, "flavour": "math"}), measured=Measured(yield_=1.0))  # type: ignore[arg-type]
     assert math_plan.calls["solve"] == math_plan.calls["judge"] > 0
+
+
+def test_the_high_end_prices_a_short_lookaheads_retries() -> None:
+    def plan(retries: int) -> Any:
+        ctx = Context(model="openai:gpt-4o-mini", lookahead_retries=retries, **SHAPE)  # type: ignore[arg-type]
+        return make_plan(Params.of(ctx.public()), measured=Measured(yield_=1.0))
+
+    none, one, two = plan(0), plan(1), plan(2)
+    assert none.calls == one.calls == two.calls  # expected: a lookahead gets what it asks for
+    assert none.tokens_high["input"] < one.tokens_high["input"] < two.tokens_high["input"]  # 4 tasks split, each
+    assert one.tokens == none.tokens
 
 
 def test_compact_profile_plans_no_examples_from_decomposition() -> None:

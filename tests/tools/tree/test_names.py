@@ -65,11 +65,13 @@ def test_target_and_root_are_optional() -> None:
     [
         ("send a response to customer support tickets for", "send a response to customer support tickets"),
         ("creating a response with some humor about the", "creating a response with some humor"),
-        ("get help with customer-to-a", "get help with customer"),
-        ("Writing to", "Writing"),  # the caller's rules then call it too short
+        ("get help with six more customer-to-a", "get help with six more customer"),
+        ("write quick replies to the support tickets, for", "write quick replies to the support tickets"),
+        ("choosing what to focus on", "choosing what to focus on"),  # under the cap: written so, not cut
+        ("Writing to", "Writing to"),
         ("planning a trip", "planning a trip"),
         ("Task planning for teams", "Task planning for teams"),
     ],
 )
-def test_a_cut_off_name_loses_its_dangling_tail_only(name: str, trimmed: str) -> None:
+def test_a_name_cut_at_the_word_cap_loses_its_dangling_tail_only(name: str, trimmed: str) -> None:
     assert trim_cut_off(name) == trimmed
