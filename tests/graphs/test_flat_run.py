@@ -7,16 +7,16 @@ corpus is ingested with the counting `HashEmbedder` (tests/support/corpus.py), s
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 from support.corpus import HashEmbedder, chunk_texts, hashed_corpus, write_markdown
+from support.graph_run import read_rows
 from support.grounded_run import grounded_context
 from support.scripted import Script, parse_decompose, parse_generate, parse_sources
 
@@ -38,16 +38,15 @@ def corpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 def context(tmp_path: Path, model: Any, corpus: Path, name: str = "run", **kw: Any) -> Context:
     flat = {"strategy": "flat", "examples": [2], "examples_per_call": 2}
-    return cast(Context, grounded_context(tmp_path, model, corpus, name, **{**flat, **kw}))
+    return grounded_context(tmp_path, model, corpus, name, **{**flat, **kw})
+
+
+def rows(run_dir: Path, name: str = "examples.jsonl") -> list[dict[str, Any]]:
+    return read_rows(run_dir / name)
 
 
 def config() -> dict[str, Any]:
     return {"configurable": {"thread_id": "t"}, "recursion_limit": 10000}
-
-
-def rows(run_dir: Path, name: str = "examples.jsonl") -> list[dict[str, Any]]:
-    path = run_dir / name
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 async def test_a_flat_run_makes_a_task_per_chunk_and_cites_each_tasks_own_chunk(tmp_path: Path, corpus: Path) -> None:

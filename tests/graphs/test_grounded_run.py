@@ -11,7 +11,7 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
@@ -35,7 +35,7 @@ def corpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 
 def context(tmp_path: Path, model: Any, corpus: Path, name: str = "run", **kw: Any) -> Context:
-    return cast(Context, grounded_context(tmp_path, model, corpus, name, **{**SMALL, **kw}))
+    return grounded_context(tmp_path, model, corpus, name, **{**SMALL, **kw})
 
 
 def config(thread: str = "t") -> dict[str, Any]:

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from explore_instruct.tools.similarity.embeddings import Embedder
 from support.corpus import SPEC, HashEmbedder, make_pdf, write_markdown
 from support.scripted import Script
+
+if TYPE_CHECKING:
+    from explore_instruct.graphs.context import Context
 
 TOPICS = {"email": "Email writing for work", "meetings": "Meeting notes"}
 
@@ -43,7 +46,7 @@ def make_corpus(root: Path, name: str = "office-manual") -> Path:
     return out
 
 
-def grounded_context(folder: Path, model: Any, corpus: Path, name: str = "run", **kw: Any) -> Any:
+def grounded_context(folder: Path, model: Any, corpus: Path, name: str = "run", **kw: Any) -> Context:
     """The Context of a grounded test run `folder/name` over `corpus` on `model`: exact similarity, the full
     profile, no relevance or grounding floor (the hashed embedder's scores are not MiniLM's); `kw` overrides."""
     from explore_instruct.graphs.context import Context

@@ -2,9 +2,10 @@
 
 A grounded example is only as good as its evidence, and a model that paraphrases or invents a "quote" gives a
 reader nothing to check. So the quote is compared with its chunk after folding case and whitespace (PDF text
-and model output differ in both); a quote not found exactly may still pass when rapidfuzz's `partial_ratio`
-(the best alignment of the quote against any window of the chunk) is at least `MIN_RATIO`, which forgives a
-dropped comma or a straightened apostrophe but not a sentence of the model's own.
+and model output differ in both) and dropping backticks and double quote marks (markup around names); a quote not
+found exactly may still pass when rapidfuzz's `partial_ratio` (the best alignment of the quote against any window
+of the chunk) is at least `MIN_RATIO`, which forgives a dropped comma or a straightened apostrophe but not a
+sentence of the model's own.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from rapidfuzz import fuzz
 
 MIN_CHARS = 20  # "a short sentence at least": a few words copied from anywhere prove nothing
 MIN_RATIO = 92.0
-_EDGES = "\"'“”‘’«»`.…-–— \t\n"
+_EDGES = "'‘’«».…-–— \t\n"  # backticks and double quotes are gone by then
 
 
 def normalise(text: str) -> str:

@@ -138,7 +138,8 @@ def rouge_l_tokens(target: Sequence[str], prediction: Sequence[str]) -> float:
     """ROUGE-L F of two token lists, bit for bit rouge-score's (`_score_lcs` then `scoring.fmeasure`, the same
     float operations), with the LCS from rapidfuzz's C++ `LCSseq` instead of rouge-score's Python table: ~37x
     faster on instruction-length texts (20,000 pairs, none differing), which is what the dedup's shortlist, the
-    stats' pairwise means and the workbench's Diversity tab spend their time on."""
+    stats' pairwise means and the workbench's Diversity tab spend their time on. (rapidfuzz compares tokens by
+    hash: only a 64-bit hash collision between two different words could make it differ.)"""
     if not target or not prediction:
         return 0.0
     lcs = LCSseq.similarity(target, prediction)

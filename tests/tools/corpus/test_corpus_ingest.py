@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from support.corpus import HashEmbedder, make_pdf
+from support.corpus import SPEC, HashEmbedder, make_pdf
 from support.reliability import EXE, cli_env
 from typer.testing import CliRunner
 
@@ -23,7 +23,6 @@ from explore_instruct.tools.corpus.ingest import IngestReport, ingest
 from explore_instruct.tools.corpus.manifest import MANIFEST, CorpusError
 from explore_instruct.tools.corpus.store import CorpusStore
 
-SPEC = "test:hash"
 TESTS = Path(__file__).resolve().parents[2]
 
 

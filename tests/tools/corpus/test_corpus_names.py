@@ -12,13 +12,11 @@ import json
 import shutil
 from pathlib import Path
 
-from support.corpus import HashEmbedder
+from support.corpus import SPEC, HashEmbedder
 
 from explore_instruct.tools.corpus.ingest import IngestReport, ingest
 from explore_instruct.tools.corpus.manifest import MANIFEST
 from explore_instruct.tools.corpus.store import CorpusStore
-
-SPEC = "test:hash"
 
 
 def run(paths: list[str | Path], out: Path, embed: HashEmbedder | None = None) -> IngestReport:

@@ -7,13 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.corpus import HashEmbedder
+from support.corpus import SPEC, HashEmbedder
 
 from explore_instruct.tools.corpus import retrieve, store
 from explore_instruct.tools.corpus.ingest import ingest
 from explore_instruct.tools.corpus.quotes import supported
-
-SPEC = "test:hash"
 
 
 @pytest.fixture(autouse=True)
