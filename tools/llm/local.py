@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import copy
+import hashlib
 import json
 import threading
 from collections.abc import Sequence
@@ -117,6 +118,15 @@ def _role(m: BaseMessage) -> str:
     return {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}.get(m.type, "user")
 
 
+def call_seed(seed: int, call: int) -> int:
+    """llama.cpp's sampling seed for a model's `call`-th call under the run's `seed`: a hash of both, so runs with
+    seeds 1 and 2 draw independent streams. (It was seed + call, which made run 2's k-th call run 1's (k+1)-th:
+    two "draws" of the bare-sentence ablation shared two of their three pooled first-level samples and explored
+    the same tree.)"""
+    digest = hashlib.blake2b(f"{seed}:{call}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big") & 0x7FFFFFFF
+
+
 class ChatLocalLlama(BaseChatModel):
     """A LangChain chat model over an in-process llama.cpp model."""
 
@@ -158,10 +168,10 @@ class ChatLocalLlama(BaseChatModel):
         llm = _load(self.model_path, self.n_ctx, self.n_threads)
         payload = [{"role": _role(m), "content": m.text} for m in messages]
         seed = kwargs.pop("seed", None)
-        if seed is None and self.seed is not None:
-            seed = self.seed + self._calls
-        self._calls += 1
         with _LOCKS[self.model_path]:  # one llama context: calls must not interleave
+            if seed is None and self.seed is not None:
+                seed = call_seed(self.seed, self._calls)
+            self._calls += 1
             resp = llm.create_chat_completion(
                 messages=payload,
                 response_format=kwargs.get("response_format"),

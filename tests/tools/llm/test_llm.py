@@ -194,3 +194,13 @@ def test_openai_key_is_not_sent_to_other_hosts(monkeypatch: pytest.MonkeyPatch) 
     assert named.root_async_client.api_key == "mine"
     remote = make_chat_model(ModelSpec(model="openai:gpt-4o-mini", base_url="https://api.openai.com/v1"))
     assert remote.root_async_client.api_key == SECRET
+
+
+def test_runs_with_neighbouring_seeds_sample_independent_streams() -> None:
+    from explore_instruct.tools.llm.local import call_seed
+
+    one = [call_seed(1, k) for k in range(200)]
+    two = [call_seed(2, k) for k in range(200)]
+    assert one == [call_seed(1, k) for k in range(200)]  # a seed still fixes its run's stream
+    assert not set(one) & set(two)  # was seed + call: run 2's call k was run 1's call k + 1
+    assert all(0 <= s < 2**31 for s in one + two) and len(set(one)) == 200
