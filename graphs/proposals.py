@@ -24,7 +24,7 @@ from explore_instruct.graphs.state import DecomposeArgs, ProposeTask, State, mer
 from explore_instruct.graphs.view import accepted_children, demonstrations, model_for, node_state, run_dir, tree_of
 from explore_instruct.tools.dataset.runstore import DROPPED, RunStore
 from explore_instruct.tools.generation.decompose import DecomposeRequest, DecomposeResult, Skip, decompose, room_for
-from explore_instruct.tools.generation.pool import choose_spread, first_level, sample_decompositions
+from explore_instruct.tools.generation.pool import SAMPLES, choose_spread, first_level, sample_decompositions
 from explore_instruct.tools.shapes.params import shape_spec
 from explore_instruct.tools.similarity.embeddings import make_embedder, relevance
 from explore_instruct.tools.similarity.indexes import Item
@@ -54,7 +54,8 @@ def plan_proposal(state: State, target_id: str, origin: Origin, k: int, ctx: Con
     if ctx.docs:  # grounded: the target's chunks (lookahead) or chunks no task covers yet (backtracking)
         request["grounding"] = decompose_grounding(state, target_id, origin, ctx)
     where = {"target": target_id, "origin": origin.value, "run_dir": run_dir(state, ctx)}
-    return {**where, "extend_calls": calls, "request": request}  # type: ignore[typeddict-item]
+    seeded = any(c.origin == Origin.SEED for c in tree.children(target_id))  # a preset's or a seed's first level
+    return {**where, "extend_calls": calls, "seeded": seeded, "request": request}  # type: ignore[typeddict-item]
 
 
 async def run_proposal(task: ProposeTask, ctx: Context) -> dict[str, Any]:
@@ -68,8 +69,8 @@ async def run_proposal(task: ProposeTask, ctx: Context) -> dict[str, Any]:
         quality=ctx.quality(),
     )
     # The first level comes first in a run, so its samples fit a calls budget as the run's opening calls.
-    samples = FIRST_LEVEL if ctx.max_calls is None else min(FIRST_LEVEL, ctx.max_calls)
-    pooled = pools_first_level(ctx) and first_level(req.existing_children, req.parent, samples, req)
+    samples = SAMPLES if ctx.max_calls is None else min(SAMPLES, ctx.max_calls)
+    pooled = pools_first_level(ctx) and first_level(req.parent, task.get("seeded", False), samples, req)
     if pooled:  # a bare sentence's first level: several samples, ranked below (self-consistency)
         result = await sample_decompositions(model_for(ctx), req, samples, model_label=ctx.model)
     else:
@@ -82,7 +83,8 @@ async def run_proposal(task: ProposeTask, ctx: Context) -> dict[str, Any]:
         result, grounded = await asyncio.to_thread(ground_subtasks, result, ctx)
     if pooled:
         embed = make_embedder(ctx.embedder)
-        result = await asyncio.to_thread(choose_spread, result, room_for(req), embed, req.root or req.target)
+        root, existing = req.root or req.target, list(req.existing_children)
+        result = await asyncio.to_thread(choose_spread, result, room_for(req), embed, root, existing)
     proposals: list[dict[str, Any]] = [
         {
             "target": target,
@@ -118,8 +120,6 @@ async def run_proposal(task: ProposeTask, ctx: Context) -> dict[str, Any]:
 
 
 # ---- relevance ------------------------------------------------------------------------------------
-
-FIRST_LEVEL = 3  # samples pooled for a bare sentence's first level (tools/generation/pool.py)
 
 
 def ancestors(tree: Any, node_id: str) -> list[str]:

@@ -114,6 +114,7 @@ class ProposeTask(TypedDict):
     origin: str
     run_dir: str
     extend_calls: int
+    seeded: NotRequired[bool]  # the target has children a seed gave (a preset's root): no pooled first level
     request: DecomposeArgs
 
 

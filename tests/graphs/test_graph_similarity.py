@@ -276,10 +276,10 @@ async def test_the_first_level_of_a_bare_sentence_is_pooled_from_three_samples(t
     _, _, run_dir = await drift_run(tmp_path)
     calls = [c for c in read_jsonl(run_dir / "query_log.jsonl") if c.get("purpose") == "decompose"]
     at_root = [c for c in calls if c.get("target") == "email_writing_for_work"]
-    assert len(at_root) >= 3  # the first level's three samples (later calls may widen the root)
+    assert len(at_root) >= 3 and len(at_root) % 3 == 0  # every call that widens the root is three samples
     # The scripted model answers the same prompt alike: the pool keeps each name once and records the repeats.
     repeats = [d for d in read_jsonl(run_dir / "dropped.jsonl") if "(another sample)" in str(d.get("detail"))]
-    assert len(repeats) == 2 * 3  # three names (the off-topic one too), twice more each
+    assert len(repeats) >= 2 * 3  # the first call: three names (the off-topic one too), twice more each
 
 
 async def test_without_the_rule_nothing_is_scored_and_one_call_opens_the_tree(tmp_path: Path) -> None:

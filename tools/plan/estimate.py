@@ -26,6 +26,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from explore_instruct.tools.generation.pool import SAMPLES
 from explore_instruct.tools.plan.inputs import Measured, Params
 from explore_instruct.tools.plan.tokens import (
     Shape,
@@ -141,21 +142,20 @@ def make_plan(
         if full and depth > 0 and not ctx.grounded and ctx.shape == "single":
             own += ctx.examples_per_subtask * y  # the subtask's examples come with its decomposition
         demos = ctx.demonstrations if (own or depth) else 0
-        # decomposition: calls of subtasks_per_call until the task has its breadth
+        # decomposition: calls of subtasks_per_call until the task has its breadth; a bare sentence's root on the
+        # compact profile draws each of its calls SAMPLES times (tools/generation/pool.py)
+        pooled = SAMPLES if depth == 0 and ctx.profile == "compact" and not (seeded or {}).get(1) else 1
         existing = 0
         while existing < breadth:
             k = min(ctx.subtasks_per_call, breadth - existing)
             tok = decompose_tokens(s, depth, existing, k, siblings, demos)
             for tally in (exp, low, high):
-                tally.add("decompose", tasks, tok)
+                tally.add("decompose", tasks * pooled, tok)
             existing += k
         if breadth:  # the high end: every lookahead comes back short and is tried again (graphs/routing.py)
             for _ in range(ctx.lookahead_retries):
-                high.add(
-                    "decompose",
-                    tasks,
-                    decompose_tokens(s, depth, 1, min(ctx.subtasks_per_call, breadth), siblings, demos),
-                )
+                k = min(ctx.subtasks_per_call, breadth)
+                high.add("decompose", tasks * pooled, decompose_tokens(s, depth, 1, k, siblings, demos))
         if ctx.judge and full and depth > 0:  # the decomposition's examples are judged too
             for tally in (exp, low, high):
                 _judge(tally, s, ctx, tasks, own)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 from test_tools import ScriptedChat
@@ -63,12 +64,26 @@ def test_choose_spread_keeps_relevant_names_that_differ_from_each_other() -> Non
     assert choose_spread(pool, 4, fake_embedder(table), root).subtasks == pool.subtasks
 
 
-def test_only_a_bare_roots_first_call_is_pooled() -> None:
+def test_only_a_bare_roots_calls_are_pooled() -> None:
     req = compact()
-    assert first_level([], None, 3, req)
-    assert not first_level(["refund replies"], None, 3, req)  # a preset's root has its first level
-    assert not first_level([], "answering support tickets", 3, req)  # not the root
-    assert not first_level([], None, 1, req)
+    assert first_level(None, False, 3, req)
+    assert first_level(None, False, 3, replace(req, existing_children=["refund replies"]))  # widening it, too
+    assert not first_level(None, True, 3, req)  # a preset's root has its first level
+    assert not first_level("answering support tickets", False, 3, req)  # not the root
+    assert not first_level(None, False, 1, req)
+    full = replace(req, existing_children=[f"task {i}" for i in range(12)])
+    assert not first_level(None, False, 3, full)  # no room left
+
+
+def test_a_widening_call_is_chosen_away_from_the_existing_children() -> None:
+    root = "customer support replies"
+    table = {root: [1, 0, 0], "refund replies": [0.9, 0.44, 0], "refund answers": [0.9, 0.43, 0.05],
+             "bug replies": [0.8, 0, 0.6]}  # fmt: skip
+    pool = DecomposeResult([ProposedSubtask(n, "r", []) for n in ("refund answers", "bug replies")], [], None)
+    alone = choose_spread(pool, 1, fake_embedder(table), root)
+    assert [s.name for s in alone.subtasks] == ["refund answers"]  # the most relevant
+    widened = choose_spread(pool, 1, fake_embedder(table), root, existing=["refund replies"])
+    assert [s.name for s in widened.subtasks] == ["bug replies"]  # not a copy of a child the task has
 
 
 def test_the_prompts_show_the_path_from_the_root() -> None:

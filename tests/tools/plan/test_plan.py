@@ -83,6 +83,16 @@ def test_the_high_end_prices_a_short_lookaheads_retries() -> None:
     assert one.tokens == none.tokens
 
 
+def test_a_bare_sentences_root_is_planned_as_pooled_samples() -> None:
+    bare = make_plan(Params.of(Context(model="local:smollm2", **SHAPE).public()), measured=Measured(yield_=1.0))  # type: ignore[arg-type]
+    # the root's 2 calls (3 subtasks, 2 a call) each drawn 3 times; its 3 subtasks' one call each, once
+    assert bare.calls["decompose"] == 3 * math.ceil(3 / 2) + 3 * math.ceil(2 / 2)
+    preset = make_plan(
+        Params.of(Context(model="local:smollm2", **SHAPE).public()), seeded={0: 1, 1: 3}, measured=Measured(yield_=1.0)
+    )  # type: ignore[arg-type]
+    assert preset.calls["decompose"] < bare.calls["decompose"]  # a seed's first level is not pooled
+
+
 def test_compact_profile_plans_no_examples_from_decomposition() -> None:
     p = Params.of(Context(model="local:smollm2", **SHAPE).public())  # type: ignore[arg-type]
     assert p.profile == "compact"
