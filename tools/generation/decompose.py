@@ -173,10 +173,12 @@ async def decompose(
     subtasks: list[ProposedSubtask] = []
     skipped: list[Skip] = []
     for spec in result.value.subtasks:  # type: ignore[attr-defined]
-        name = proposed = " ".join(spec.name.split())
+        name = written = " ".join(spec.name.split())
         rule = "empty_name" if not name else name_rule(name, target=req.target, root=req.root)
-        if rule == "name_cut_off" and name_rule(trim_cut_off(name), target=req.target, root=req.root) is None:
-            name, rule = trim_cut_off(name), None  # kept without its dangling tail; the tree records `proposed_as`
+        if rule == "name_cut_off":  # kept without its dangling tail if that passes; the tree records `proposed_as`
+            trimmed = trim_cut_off(name)
+            if name_rule(trimmed, target=req.target, root=req.root) is None:
+                name, rule = trimmed, None
         key = slugify(name)
         if rule is None and key in taken:
             rule = "duplicate_name"
@@ -196,6 +198,6 @@ async def decompose(
             skipped.append(Skip("subtask", "no_valid_examples", name, {"name": name}))
             continue
         taken.add(key)
-        trimmed = proposed if proposed != name else ""
-        subtasks.append(ProposedSubtask(name, " ".join(spec.reason.split()), kept, proposed_as=trimmed))
+        proposed_as = written if written != name else ""
+        subtasks.append(ProposedSubtask(name, " ".join(spec.reason.split()), kept, proposed_as=proposed_as))
     return DecomposeResult(subtasks, skipped, result.record)
